@@ -1,0 +1,85 @@
+//! One module per subcommand; each returns an exit code or an error printed by `lib::run`.
+pub mod check;
+pub mod render;
+
+use crate::cli::SiteArgs;
+use crate::error::{Diagnostic, Error, Result};
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+/// `--var site.KEY=VALUE` pairs, validated.
+pub fn site_vars(args: &SiteArgs) -> Result<Vec<(String, String)>> {
+    args.vars
+        .iter()
+        .map(|v| {
+            let (k, val) = v
+                .split_once('=')
+                .ok_or_else(|| Error::Usage(format!("--var {v}: expected site.KEY=VALUE")))?;
+            let key = k.strip_prefix("site.").ok_or_else(|| {
+                Error::Usage(format!("--var {v}: only site values can be set (site.KEY=VALUE)"))
+            })?;
+            if key.is_empty() {
+                return Err(Error::Usage(format!("--var {v}: the key is empty")));
+            }
+            Ok((key.to_string(), val.to_string()))
+        })
+        .collect()
+}
+
+/// Print diagnostics on stderr (coloured on a terminal).
+pub fn report(diags: &[Diagnostic]) {
+    let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let mut out = String::new();
+    for d in diags {
+        out.push_str(&d.render(color));
+    }
+    eprint!("{out}");
+}
+
+/// Markdown pages under a directory, skipping Jekyll's special folders.
+pub fn markdown_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    walk(dir, &mut out);
+    out.sort();
+    out
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(rd) = std::fs::read_dir(dir) else { return };
+    for e in rd.flatten() {
+        let name = e.file_name().to_string_lossy().to_string();
+        let path = e.path();
+        if name.starts_with('.') {
+            continue;
+        }
+        if path.is_dir() {
+            if matches!(name.as_str(), "_includes" | "_layouts" | "_data" | "_site" | "node_modules" | "vendor" | "_sass") {
+                continue;
+            }
+            walk(&path, out);
+        } else if matches!(path.extension().and_then(|x| x.to_str()), Some("md" | "markdown")) {
+            out.push(path);
+        }
+    }
+}
+
+/// Write a file so that it is either complete or absent: temp file, then rename.
+pub fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
+    if let Some(parent) = path.parent()
+        && !parent.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+    }
+    let tmp = path.with_file_name(format!(
+        ".{}.runbook-tmp",
+        path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default()
+    ));
+    std::fs::write(&tmp, data).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        Error::io(path, e)
+    })?;
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        Error::io(path, e)
+    })
+}

@@ -1,0 +1,192 @@
+//! Typed errors, exit codes, and the one place that prints diagnostics.
+//!
+//! Exit codes (documented in the README and `--help`):
+//! - 0: success (for `check`: no problems),
+//! - 1: `check` found problems in the pages,
+//! - 2: usage error or input that cannot be processed (missing page, invalid YAML,
+//!   fatal Liquid error, …).
+
+use crate::source::{Location, SourceFile};
+use serde::Serialize;
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+pub const EXIT_OK: i32 = 0;
+pub const EXIT_PROBLEMS: i32 = 1;
+pub const EXIT_INPUT: i32 = 2;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+/// One problem in one file, with where it is and how to fix it.
+#[derive(Debug, Clone)]
+pub struct Diagnostic {
+    pub severity: Severity,
+    /// Short machine-readable kind, e.g. `undefined-variable`.
+    pub code: &'static str,
+    pub message: String,
+    pub location: Option<Location>,
+    /// Number of characters the caret underlines.
+    pub width: usize,
+    pub hint: Option<String>,
+}
+
+impl Diagnostic {
+    pub fn error(code: &'static str, message: impl Into<String>) -> Diagnostic {
+        Diagnostic {
+            severity: Severity::Error,
+            code,
+            message: message.into(),
+            location: None,
+            width: 1,
+            hint: None,
+        }
+    }
+    pub fn warning(code: &'static str, message: impl Into<String>) -> Diagnostic {
+        Diagnostic {
+            severity: Severity::Warning,
+            ..Diagnostic::error(code, message)
+        }
+    }
+    pub fn at(mut self, file: &Arc<SourceFile>, offset: usize) -> Diagnostic {
+        self.location = Some(Location::new(file, offset));
+        self
+    }
+    pub fn at_loc(mut self, loc: Option<Location>) -> Diagnostic {
+        self.location = loc;
+        self
+    }
+    pub fn width(mut self, width: usize) -> Diagnostic {
+        self.width = width.max(1);
+        self
+    }
+    pub fn hint(mut self, hint: impl Into<String>) -> Diagnostic {
+        self.hint = Some(hint.into());
+        self
+    }
+    pub fn as_error(mut self) -> Diagnostic {
+        self.severity = Severity::Error;
+        self
+    }
+
+    /// `file:line:column` of the problem, or just the file.
+    pub fn position(&self) -> Option<(String, usize, usize)> {
+        self.location.as_ref().map(|loc| {
+            let (line, col) = loc.line_col();
+            (loc.file.display_path(), line, col)
+        })
+    }
+
+    /// The human rendering: a header, the source line with a caret, and the hint.
+    pub fn render(&self, color: bool) -> String {
+        let (red, yellow, blue, bold, reset) = if color {
+            ("\x1b[31m", "\x1b[33m", "\x1b[34m", "\x1b[1m", "\x1b[0m")
+        } else {
+            ("", "", "", "", "")
+        };
+        let mut out = String::new();
+        let (label, c) = match self.severity {
+            Severity::Error => ("error", red),
+            Severity::Warning => ("warning", yellow),
+        };
+        let _ = writeln!(out, "{bold}{c}{label}{reset}{bold}: {}{reset}", self.message);
+        if let Some(loc) = &self.location {
+            let (line, col) = loc.line_col();
+            let _ = writeln!(
+                out,
+                "  {blue}-->{reset} {}:{}:{}",
+                loc.file.display_path(),
+                line,
+                col
+            );
+            let text = loc.file.line_text(line);
+            let gutter = line.to_string().len();
+            let shown: String = text.chars().map(|c| if c == '\t' { ' ' } else { c }).collect();
+            let avail = shown.chars().count().saturating_sub(col - 1).max(1);
+            let _ = writeln!(out, "{blue}{:gutter$} |{reset}", "");
+            let _ = writeln!(out, "{blue}{line} |{reset} {shown}");
+            let _ = writeln!(
+                out,
+                "{blue}{:gutter$} |{reset} {}{c}{}{reset}",
+                "",
+                " ".repeat(col - 1),
+                "^".repeat(self.width.min(avail))
+            );
+        }
+        if let Some(hint) = &self.hint {
+            let _ = writeln!(out, "  {blue}= help:{reset} {hint}");
+        }
+        out
+    }
+
+    pub fn to_json(&self) -> serde_json::Value {
+        let (file, line, column) = match self.position() {
+            Some((f, l, c)) => (Some(f), Some(l), Some(c)),
+            None => (None, None, None),
+        };
+        serde_json::json!({
+            "severity": self.severity,
+            "code": self.code,
+            "message": self.message,
+            "file": file,
+            "line": line,
+            "column": column,
+            "hint": self.hint,
+        })
+    }
+}
+
+/// Everything that can stop a command.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{0}")]
+    Usage(String),
+    #[error("cannot read {}: {source}", crate::source::display_path(path))]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// Problems in the input, already located.
+    #[error("{}", .0.first().map(|d| d.message.clone()).unwrap_or_default())]
+    Input(Vec<Diagnostic>),
+}
+
+impl Error {
+    pub fn code(&self) -> i32 {
+        match self {
+            Error::Usage(_) | Error::Io { .. } | Error::Input(_) => EXIT_INPUT,
+        }
+    }
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Error {
+        Error::Io {
+            path: path.into(),
+            source,
+        }
+    }
+    pub fn render(&self, color: bool) -> String {
+        match self {
+            Error::Input(diags) => diags.iter().map(|d| d.render(color)).collect(),
+            other => {
+                let (red, bold, reset) = if color {
+                    ("\x1b[31m", "\x1b[1m", "\x1b[0m")
+                } else {
+                    ("", "", "")
+                };
+                format!("{bold}{red}error{reset}{bold}: {other}{reset}\n")
+            }
+        }
+    }
+}
+
+impl From<Diagnostic> for Error {
+    fn from(d: Diagnostic) -> Error {
+        Error::Input(vec![d])
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,88 @@
+//! runbook: render, check and run operations pages from Jekyll docs sites.
+//!
+//! Data flows one way: page -> Liquid (minijinja) -> Markdown model -> plan -> execution.
+pub mod cli;
+pub mod commands;
+pub mod error;
+pub mod liquid;
+pub mod page;
+pub mod site;
+pub mod source;
+pub mod yaml;
+
+use clap::{CommandFactory, Parser};
+use cli::{Cli, Command};
+use std::ffi::OsString;
+
+/// Parse arguments, run the command, print errors in one place; returns the exit code.
+pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
+    let cli = match Cli::try_parse_from(args) {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { error::EXIT_INPUT } else { error::EXIT_OK };
+            let _ = e.print();
+            return code;
+        }
+    };
+    init_tracing(cli.verbose, cli.quiet);
+    let result = match cli.command {
+        Command::Render {
+            path,
+            output,
+            html,
+            strict,
+            site,
+        } => commands::render::run(
+            &path,
+            output.as_deref(),
+            commands::render::RenderOpts {
+                html,
+                mode: if strict { liquid::Mode::Strict } else { liquid::Mode::Lax },
+            },
+            &site,
+        ),
+        Command::Check { paths, json, site } => commands::check::run(&paths, json, &site),
+        Command::List { page, json, site } => commands::check::run(std::slice::from_ref(&page), json, &site),
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut Cli::command(), "runbook", &mut std::io::stdout());
+            Ok(error::EXIT_OK)
+        }
+        Command::Man => {
+            let man = clap_mangen::Man::new(Cli::command());
+            let mut out = Vec::new();
+            match man.render(&mut out) {
+                Ok(()) => {
+                    use std::io::Write;
+                    let _ = std::io::stdout().write_all(&out);
+                    Ok(error::EXIT_OK)
+                }
+                Err(e) => Err(error::Error::Usage(e.to_string())),
+            }
+        }
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            let color = std::io::IsTerminal::is_terminal(&std::io::stderr());
+            eprint!("{}", e.render(color));
+            e.code()
+        }
+    }
+}
+
+fn init_tracing(verbose: u8, quiet: bool) {
+    use tracing_subscriber::EnvFilter;
+    let level = match (quiet, verbose) {
+        (true, _) => "error",
+        (_, 0) => "warn",
+        (_, 1) => "info",
+        (_, 2) => "debug",
+        _ => "trace",
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(format!("runbook={level}")));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .without_time()
+        .try_init();
+}

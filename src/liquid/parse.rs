@@ -1,0 +1,767 @@
+//! Liquid tokens to a syntax tree, with Liquid 5's whitespace control and block rules.
+//!
+//! Tags understood: `if`/`elsif`/`else`/`unless`/`case`/`when`, `for` (with `limit:`, `offset:`,
+//! `reversed`, `else`, `break`, `continue`, `forloop.*`), `assign`, `capture`, `raw`,
+//! `comment`, `increment`/`decrement`, `cycle`, `ifchanged`, `echo`, and Jekyll's `include`,
+//! `include_relative` and `link`. `{%-`/`-%}` and `{{-`/`-}}` strip whitespace as Liquid does.
+//! A markup Liquid's strict parser rejects is read the lax way (as Jekyll's default `warn`
+//! mode does) and reported as a warning; unknown tags, unterminated tags and unclosed blocks
+//! are fatal, as they are for Jekyll.
+
+use super::ast::*;
+use super::expr::{self, Parser};
+use super::lexer::{Token, TokenKind, tokenize};
+
+#[derive(Debug, Clone)]
+pub struct ParseError {
+    pub message: String,
+    pub offset: usize,
+    pub width: usize,
+    pub hint: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ParseWarning {
+    pub code: &'static str,
+    /// For a malformed output tag: the expression Jekyll keeps, to show what it renders.
+    pub kept: Option<String>,
+    pub message: String,
+    pub offset: usize,
+    pub width: usize,
+    pub hint: Option<String>,
+}
+
+pub struct Parsed {
+    pub nodes: Vec<Node>,
+    pub warnings: Vec<ParseWarning>,
+}
+
+pub fn parse(src: &str) -> Result<Parsed, ParseError> {
+    let tokens = tokenize(src);
+    let mut p = TemplateParser {
+        src,
+        tokens,
+        i: 0,
+        trim_next: false,
+        warnings: Vec::new(),
+    };
+    let (nodes, end) = p.body(&[])?;
+    if let Some((name, _, pos, _)) = end {
+        return Err(ParseError {
+            message: format!("Unknown tag '{name}'"),
+            offset: pos,
+            width: name.len() + 3,
+            hint: Some(format!("`{name}` has no opening tag here")),
+        });
+    }
+    Ok(Parsed {
+        nodes,
+        warnings: p.warnings,
+    })
+}
+
+struct TemplateParser<'a> {
+    src: &'a str,
+    tokens: Vec<Token>,
+    i: usize,
+    trim_next: bool,
+    warnings: Vec<ParseWarning>,
+}
+
+/// A tag that ended a body: (name, markup, offset of the tag, offset of the markup).
+type EndTag = Option<(String, String, usize, usize)>;
+
+fn rstrip(s: &mut String) {
+    let n = s
+        .trim_end_matches(['\t', '\n', '\x0b', '\x0c', '\r', ' ', '\0'])
+        .len();
+    s.truncate(n);
+}
+
+impl<'a> TemplateParser<'a> {
+    fn token_text(&self, t: &Token) -> &'a str {
+        &self.src[t.start..t.end]
+    }
+
+    fn whitespace(&mut self, text: &str, nodes: &mut [Node]) {
+        let b = text.as_bytes();
+        if b.len() > 2
+            && b[2] == b'-'
+            && let Some(Node::Text(prev)) = nodes.last_mut()
+        {
+            rstrip(prev);
+        }
+        self.trim_next = b.len() >= 5 && b[b.len() - 3] == b'-';
+    }
+
+    /// Parse nodes until one of `until` tags (returned) or the end of the template.
+    fn body(&mut self, until: &[&str]) -> Result<(Vec<Node>, EndTag), ParseError> {
+        let mut nodes: Vec<Node> = Vec::new();
+        while self.i < self.tokens.len() {
+            let tok = self.tokens[self.i];
+            self.i += 1;
+            let text = self.token_text(&tok);
+            match tok.kind {
+                TokenKind::Text => {
+                    let t = if self.trim_next {
+                        text.trim_start_matches(['\t', '\n', '\x0b', '\x0c', '\r', ' '])
+                    } else {
+                        text
+                    };
+                    self.trim_next = false;
+                    if !t.is_empty() {
+                        nodes.push(Node::Text(t.to_string()));
+                    }
+                }
+                TokenKind::Output => {
+                    self.whitespace(text, &mut nodes);
+                    if !(text.len() >= 4 && text.ends_with("}}")) {
+                        return Err(ParseError {
+                            message: format!(
+                                "Variable '{}' was not properly terminated with regexp: /\\}}\\}}/",
+                                first_line(text)
+                            ),
+                            offset: tok.start,
+                            width: 2,
+                            hint: Some(
+                                "close it with `}}`; to show a literal `{{` write {{ \"{{\" }} or wrap the text in {% raw %}…{% endraw %}"
+                                    .into(),
+                            ),
+                        });
+                    }
+                    let (inner, inner_start) = strip_delims(text, tok.start);
+                    let f = self.filtered(inner, inner_start, tok.start, text)?;
+                    nodes.push(Node::Output(f, tok.start));
+                }
+                TokenKind::Tag => {
+                    self.whitespace(text, &mut nodes);
+                    let Some((name, markup, markup_start)) = split_tag(text, tok.start) else {
+                        return Err(ParseError {
+                            message: format!(
+                                "Tag '{}' was not properly terminated with regexp: /\\%\\}}/",
+                                first_line(text)
+                            ),
+                            offset: tok.start,
+                            width: 2,
+                            hint: Some("close the tag with `%}`; to show a literal `{%` use {% raw %}…{% endraw %}".into()),
+                        });
+                    };
+                    if until.contains(&name) {
+                        return Ok((
+                            nodes,
+                            Some((name.to_string(), markup.to_string(), tok.start, markup_start)),
+                        ));
+                    }
+                    match self.tag(name, markup, markup_start, tok.start, until)? {
+                        Some(node) => nodes.push(node),
+                        None => {
+                            if let Some(ended) = until.first() {
+                                return Err(unknown_in_block(name, ended, tok.start));
+                            }
+                            return Err(ParseError {
+                                message: format!("Unknown tag '{name}'"),
+                                offset: tok.start,
+                                width: text.len().min(name.len() + 6),
+                                hint: Some(
+                                    "runbook knows Liquid's and Jekyll's standard tags; check the spelling or wrap literal text in {% raw %}…{% endraw %}"
+                                        .into(),
+                                ),
+                            });
+                        }
+                    }
+                }
+            }
+        }
+        if let Some(end) = until.last() {
+            // the caller reports which block was never closed
+            return Err(ParseError {
+                message: format!("missing `{{% {end} %}}`"),
+                offset: self.src.len(),
+                width: 1,
+                hint: None,
+            });
+        }
+        Ok((nodes, None))
+    }
+
+    fn block(
+        &mut self,
+        name: &str,
+        pos: usize,
+        until: &[&str],
+    ) -> Result<(Vec<Node>, (String, String, usize, usize)), ParseError> {
+        match self.body(until) {
+            Ok((nodes, Some(end))) => Ok((nodes, end)),
+            Ok((_, None)) => unreachable_close(name, pos),
+            Err(e) if e.message.starts_with("missing `") => Err(ParseError {
+                message: format!("'{name}' tag was never closed"),
+                offset: pos,
+                width: name.len() + 6,
+                hint: Some(format!("add `{{% {} %}}` where the block ends", until.last().unwrap_or(&"end"))),
+            }),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn warn_lax(&mut self, kind: &str, markup: &str, at: usize, e: &expr::SyntaxError, hint: String) {
+        self.warnings.push(ParseWarning {
+            code: "malformed-tag",
+            kept: None,
+            message: format!("Liquid syntax error: {} in \"{}\"", e.message, markup.trim()),
+            offset: at,
+            width: markup.trim_end().len().max(1),
+            hint: Some(format!("{kind}: {hint}")),
+        });
+    }
+
+    fn filtered(&mut self, inner: &str, inner_start: usize, tag_pos: usize, text: &str) -> Result<Filtered, ParseError> {
+        let strict = Parser::new(inner, inner_start).and_then(|mut p| p.filtered());
+        match strict {
+            Ok(f) => Ok(f),
+            Err(e) => {
+                let lax = expr::filtered_lax(inner, inner_start);
+                let shown = lax
+                    .expr
+                    .as_ref()
+                    .map(describe)
+                    .unwrap_or_else(|| "nothing".into());
+                self.warnings.push(ParseWarning {
+                    code: "malformed-tag",
+                    kept: lax.expr.as_ref().map(describe),
+                    message: format!(
+                        "Liquid syntax error: {} in \"{}\"",
+                        e.message,
+                        text.replace('\n', " ")
+                    ),
+                    offset: tag_pos,
+                    width: text.lines().next().unwrap_or("").len(),
+                    hint: Some(format!(
+                        "Jekyll reads this as `{{{{ {} }}}}` and drops the rest{}",
+                        shown,
+                        if lax.filters.is_empty() { String::new() } else { " except the filters".into() }
+                    )),
+                });
+                Ok(lax)
+            }
+        }
+    }
+
+    fn condition(&mut self, kind: &str, markup: &str, start: usize) -> Result<Cond, ParseError> {
+        match Parser::new(markup, start).and_then(|mut p| {
+            let c = p.condition()?;
+            p.end()?;
+            Ok(c)
+        }) {
+            Ok(c) => Ok(c),
+            Err(e) => match expr::condition_lax(markup, start) {
+                Some(c) => {
+                    self.warn_lax(kind, markup, start, &e, "read the lax way, as Jekyll does".into());
+                    Ok(c)
+                }
+                None => Err(ParseError {
+                    message: format!("Syntax Error in tag '{kind}' - Valid syntax: {kind} [expression]"),
+                    offset: start,
+                    width: markup.len().max(1),
+                    hint: Some(e.message),
+                }),
+            },
+        }
+    }
+
+    fn tag(
+        &mut self,
+        name: &str,
+        markup: &str,
+        mstart: usize,
+        pos: usize,
+        _until: &[&str],
+    ) -> Result<Option<Node>, ParseError> {
+        let node = match name {
+            "if" | "unless" => {
+                let end = if name == "if" { "endif" } else { "endunless" };
+                let mut branches = Vec::new();
+                let mut cond = self.condition(name, markup, mstart)?;
+                let mut otherwise = None;
+                loop {
+                    let (nodes, (t, m, _, ms)) = self.block(name, pos, &["elsif", "else", end])?;
+                    branches.push((cond, nodes));
+                    match t.as_str() {
+                        "elsif" => cond = self.condition("elsif", &m, ms)?,
+                        "else" => {
+                            let (nodes, _) = self.block(name, pos, &[end])?;
+                            otherwise = Some(nodes);
+                            break;
+                        }
+                        _ => break,
+                    }
+                }
+                Node::If {
+                    branches,
+                    negate_first: name == "unless",
+                    otherwise,
+                    pos,
+                }
+            }
+            "case" => {
+                let subject = self.expression("case", markup, mstart)?;
+                let mut arms = Vec::new();
+                // text before the first `when` is dropped, as in Liquid
+                let (_, (mut t, mut m, _, mut ms)) = self.block("case", pos, &["when", "else", "endcase"])?;
+                loop {
+                    match t.as_str() {
+                        "when" => {
+                            let values = self.when_values(&m, ms)?;
+                            let (nodes, next) = self.block("case", pos, &["when", "else", "endcase"])?;
+                            arms.push(CaseArm::When(values, nodes));
+                            (t, m, _, ms) = next;
+                        }
+                        "else" => {
+                            let (nodes, next) = self.block("case", pos, &["when", "else", "endcase"])?;
+                            arms.push(CaseArm::Else(nodes));
+                            (t, m, _, ms) = next;
+                        }
+                        _ => break,
+                    }
+                }
+                Node::Case(subject, arms, pos)
+            }
+            "for" => self.for_tag(markup, mstart, pos)?,
+            "assign" => {
+                let Some(eq) = markup.find('=') else {
+                    return Err(ParseError {
+                        message: "Syntax Error in 'assign' - Valid syntax: assign [var] = [source]".into(),
+                        offset: pos,
+                        width: markup.len() + 10,
+                        hint: Some("write `{% assign name = value %}`".into()),
+                    });
+                };
+                let var = markup[..eq].trim().to_string();
+                if var.is_empty() || !var.chars().all(|c| c.is_alphanumeric() || "_-.[]()".contains(c)) {
+                    return Err(ParseError {
+                        message: "Syntax Error in 'assign' - Valid syntax: assign [var] = [source]".into(),
+                        offset: mstart,
+                        width: eq.max(1),
+                        hint: Some("the name on the left of `=` must be a plain variable name".into()),
+                    });
+                }
+                let rhs = &markup[eq + 1..];
+                let rstart = mstart + eq + 1;
+                let text = format!("{{% assign {markup} %}}");
+                let f = self.filtered(rhs, rstart, pos, &text)?;
+                Node::Assign(var, f, pos)
+            }
+            "capture" => {
+                let var = markup.trim().trim_matches(|c| c == '"' || c == '\'').to_string();
+                if var.is_empty() {
+                    return Err(ParseError {
+                        message: "Syntax Error in 'capture' - Valid syntax: capture [var]".into(),
+                        offset: pos,
+                        width: 10,
+                        hint: None,
+                    });
+                }
+                let (nodes, _) = self.block("capture", pos, &["endcapture"])?;
+                Node::Capture(var, nodes, pos)
+            }
+            "raw" => return self.raw(pos).map(Some),
+            "comment" => {
+                self.comment(pos)?;
+                return Ok(Some(Node::Text(String::new())));
+            }
+            "echo" => {
+                let text = format!("{{% echo {markup} %}}");
+                Node::Output(self.filtered(markup, mstart, pos, &text)?, pos)
+            }
+            "increment" | "decrement" => Node::Increment(markup.trim().to_string(), pos, name == "increment"),
+            "cycle" => self.cycle(markup, mstart, pos)?,
+            "ifchanged" => {
+                let (nodes, _) = self.block("ifchanged", pos, &["endifchanged"])?;
+                Node::IfChanged(nodes)
+            }
+            "break" => Node::Break,
+            "continue" => Node::Continue,
+            "include" | "include_relative" => Node::Include(self.include(name, markup, mstart, pos)?, pos),
+            "link" => Node::Link(markup.trim().to_string(), pos),
+            _ => return Ok(None),
+        };
+        Ok(Some(node))
+    }
+
+    fn expression(&mut self, kind: &str, markup: &str, start: usize) -> Result<Expr, ParseError> {
+        match Parser::new(markup, start).and_then(|mut p| {
+            let e = p.expression()?;
+            p.end()?;
+            Ok(e)
+        }) {
+            Ok(e) => Ok(e),
+            Err(e) => {
+                self.warn_lax(kind, markup, start, &e, "read the lax way, as Jekyll does".into());
+                Ok(expr::parse_expression_lax(markup, start))
+            }
+        }
+    }
+
+    fn when_values(&mut self, markup: &str, start: usize) -> Result<Vec<Expr>, ParseError> {
+        let strict = Parser::new(markup, start).and_then(|mut p| {
+            let mut v = vec![p.expression()?];
+            while p.consume_opt(&expr::Tok::Comma) || p.word("or") {
+                v.push(p.expression()?);
+            }
+            p.end()?;
+            Ok(v)
+        });
+        match strict {
+            Ok(v) => Ok(v),
+            Err(e) => {
+                self.warn_lax("when", markup, start, &e, "read the lax way, as Jekyll does".into());
+                Ok(markup
+                    .split([','])
+                    .flat_map(|s| s.split(" or "))
+                    .filter(|s| !s.trim().is_empty())
+                    .map(|s| expr::parse_expression_lax(s, start))
+                    .collect())
+            }
+        }
+    }
+
+    fn for_tag(&mut self, markup: &str, mstart: usize, pos: usize) -> Result<Node, ParseError> {
+        let strict = Parser::new(markup, mstart).and_then(|mut p| {
+            let var = p.id()?;
+            if !p.word("in") {
+                return Err(expr::SyntaxError {
+                    message: "For loops require an 'in' clause".into(),
+                    at: 0,
+                });
+            }
+            let coll = p.expression()?;
+            let reversed = p.word("reversed");
+            let mut limit = None;
+            let mut offset = None;
+            loop {
+                p.consume_opt(&expr::Tok::Comma);
+                if p.word("limit") {
+                    p.consume(&expr::Tok::Colon)?;
+                    limit = Some(p.expression()?);
+                } else if p.word("offset") {
+                    p.consume(&expr::Tok::Colon)?;
+                    offset = Some(p.expression()?);
+                } else {
+                    break;
+                }
+            }
+            p.end()?;
+            Ok((var, coll, reversed, limit, offset))
+        });
+        let (var, collection, reversed, limit, offset) = match strict {
+            Ok(x) => x,
+            Err(e) => {
+                // lax: `var in collection [reversed] [limit:x] [offset:x]`
+                let words: Vec<&str> = markup.split_whitespace().collect();
+                if words.len() < 3 || words[1] != "in" {
+                    return Err(ParseError {
+                        message: "Syntax Error in 'for loop' - Valid syntax: for [item] in [collection]".into(),
+                        offset: pos,
+                        width: markup.len() + 6,
+                        hint: Some(e.message),
+                    });
+                }
+                self.warn_lax("for", markup, mstart, &e, "read the lax way, as Jekyll does".into());
+                let attr = |k: &str| {
+                    markup.find(&format!("{k}:")).map(|i| {
+                        let rest = markup[i + k.len() + 1..].trim_start();
+                        let v = rest.split([' ', ',']).next().unwrap_or("");
+                        expr::parse_expression_lax(v, mstart + i)
+                    })
+                };
+                (
+                    words[0].to_string(),
+                    expr::parse_expression_lax(words[2], mstart),
+                    words.get(3) == Some(&"reversed"),
+                    attr("limit"),
+                    attr("offset"),
+                )
+            }
+        };
+        let (body, (t, _, _, _)) = self.block("for", pos, &["else", "endfor"])?;
+        let otherwise = if t == "else" {
+            Some(self.block("for", pos, &["endfor"])?.0)
+        } else {
+            None
+        };
+        Ok(Node::For {
+            var,
+            collection,
+            limit,
+            offset,
+            reversed,
+            body,
+            otherwise,
+            pos,
+        })
+    }
+
+    fn cycle(&mut self, markup: &str, mstart: usize, pos: usize) -> Result<Node, ParseError> {
+        let (group, values) = match markup.find(':') {
+            Some(c) if !markup[..c].contains(['"', '\'']) || markup[..c].trim().starts_with(['"', '\'']) => {
+                (Some(expr::parse_expression_lax(&markup[..c], mstart)), &markup[c + 1..])
+            }
+            _ => (None, markup),
+        };
+        let values = values
+            .split(',')
+            .map(|v| expr::parse_expression_lax(v, mstart))
+            .collect();
+        Ok(Node::Cycle(group, values, pos))
+    }
+
+    fn include(&mut self, name: &str, markup: &str, mstart: usize, pos: usize) -> Result<Include, ParseError> {
+        let m = markup.trim();
+        let lead = markup.len() - markup.trim_start().len();
+        // a file name with `{{ }}` runs until the last `}}` followed by non-space characters
+        let (file, params) = if m.contains("{{") {
+            let close = m.rfind("}}").map(|i| i + 2).unwrap_or(m.len());
+            let end = m[close..].find(char::is_whitespace).map(|e| close + e).unwrap_or(m.len());
+            (m[..end].trim().to_string(), Some(m[end..].trim()))
+        } else {
+            match m.split_once(char::is_whitespace) {
+                Some((f, p)) => (f.to_string(), Some(p.trim())),
+                None => (m.to_string(), None),
+            }
+        };
+        if file.is_empty() {
+            return Err(ParseError {
+                message: format!("'{name}' needs a file name"),
+                offset: pos,
+                width: name.len() + 3,
+                hint: Some(format!("write `{{% {name} file.html %}}`")),
+            });
+        }
+        let mut out = Vec::new();
+        let params_text = params.unwrap_or("");
+        let params_start = mstart + lead + m.find(params_text).unwrap_or(0);
+        let mut rest = params_text;
+        while !rest.trim().is_empty() {
+            let r = rest.trim_start();
+            let Some((key, after)) = parse_param(r) else {
+                return Err(ParseError {
+                    message: format!("Invalid syntax for include tag: {params_text}"),
+                    offset: params_start + (params_text.len() - rest.len()),
+                    width: r.len().min(40),
+                    hint: Some("parameters are `key=\"value\"`, `key='value'` or `key=variable`".into()),
+                });
+            };
+            out.push(key);
+            rest = after;
+        }
+        Ok(Include {
+            file,
+            file_pos: mstart + lead,
+            params: out,
+            has_params: params.is_some(),
+            relative: name == "include_relative",
+        })
+    }
+
+    fn raw(&mut self, pos: usize) -> Result<Node, ParseError> {
+        let mut body = String::new();
+        while self.i < self.tokens.len() {
+            let tok = self.tokens[self.i];
+            self.i += 1;
+            let text = self.token_text(&tok);
+            if let Some((before, name, after_dash)) = raw_end(text)
+                && name == "endraw"
+            {
+                self.trim_next = after_dash;
+                body.push_str(before);
+                return Ok(Node::Text(body));
+            }
+            body.push_str(text);
+        }
+        Err(ParseError {
+            message: "'raw' tag was never closed".into(),
+            offset: pos,
+            width: 9,
+            hint: Some("add `{% endraw %}` where the literal text ends".into()),
+        })
+    }
+
+    fn comment(&mut self, pos: usize) -> Result<(), ParseError> {
+        // Liquid parses a comment's body (so tags inside must still nest) and ignores unknown tags.
+        let mut depth = 0usize;
+        while self.i < self.tokens.len() {
+            let tok = self.tokens[self.i];
+            self.i += 1;
+            if tok.kind != TokenKind::Tag {
+                continue;
+            }
+            let text = self.token_text(&tok);
+            let b = text.as_bytes();
+            self.trim_next = b.len() >= 5 && b[b.len() - 3] == b'-';
+            if let Some((name, _, _)) = split_tag(text, tok.start) {
+                match name {
+                    "comment" => depth += 1,
+                    "endcomment" if depth == 0 => return Ok(()),
+                    "endcomment" => depth -= 1,
+                    "raw" => {
+                        self.raw(tok.start)?;
+                    }
+                    _ => {}
+                }
+            }
+        }
+        Err(ParseError {
+            message: "'comment' tag was never closed".into(),
+            offset: pos,
+            width: 13,
+            hint: Some("add `{% endcomment %}`".into()),
+        })
+    }
+}
+
+fn unreachable_close<T>(name: &str, pos: usize) -> Result<T, ParseError> {
+    Err(ParseError {
+        message: format!("'{name}' tag was never closed"),
+        offset: pos,
+        width: name.len() + 6,
+        hint: None,
+    })
+}
+
+fn unknown_in_block(tag: &str, block_end: &str, pos: usize) -> ParseError {
+    let block = block_end.trim_start_matches("end");
+    let (message, hint) = if tag == "else" {
+        (format!("{block} tag does not expect 'else' tag"), None)
+    } else if tag.starts_with("end") {
+        (
+            format!("'{tag}' is not a valid delimiter for {block} tags. use {block_end}"),
+            Some(format!("close the open `{block}` first with `{{% {block_end} %}}`")),
+        )
+    } else {
+        (format!("Unknown tag '{tag}'"), None)
+    };
+    ParseError {
+        message,
+        offset: pos,
+        width: tag.len() + 6,
+        hint,
+    }
+}
+
+fn first_line(s: &str) -> &str {
+    s.lines().next().unwrap_or("")
+}
+
+/// `{{- x -}}` → (" x ", offset of " x ")
+fn strip_delims(text: &str, start: usize) -> (&str, usize) {
+    let mut inner = &text[2..text.len() - 2];
+    let mut s = start + 2;
+    if let Some(r) = inner.strip_prefix('-') {
+        inner = r;
+        s += 1;
+    }
+    if let Some(r) = inner.strip_suffix('-') {
+        inner = r;
+    }
+    (inner, s)
+}
+
+/// `{%- name markup -%}` → (name, markup, offset of markup)
+fn split_tag(text: &str, start: usize) -> Option<(&str, &str, usize)> {
+    if text.len() < 4 || !text.ends_with("%}") {
+        return None;
+    }
+    let (inner, s) = strip_delims(text, start);
+    let lead = inner.len() - inner.trim_start().len();
+    let rest = &inner[lead..];
+    let name_len = rest
+        .bytes()
+        .take_while(|b| b.is_ascii_alphanumeric() || *b == b'_')
+        .count();
+    if name_len == 0 {
+        return None;
+    }
+    let name = &rest[..name_len];
+    let after = &rest[name_len..];
+    let ws = after.len() - after.trim_start().len();
+    Some((name, &after[ws..], s + lead + name_len + ws))
+}
+
+/// For raw's end: `…{%- endraw -%}` → (text before, tag name, trims after)
+fn raw_end(token: &str) -> Option<(&str, &str, bool)> {
+    let at = token.rfind("{%")?;
+    if !token.ends_with("%}") {
+        return None;
+    }
+    let (name, _, _) = split_tag(&token[at..], 0)?;
+    let b = token.as_bytes();
+    Some((&token[..at], name, b.len() >= 3 && b[b.len() - 3] == b'-'))
+}
+
+/// One `key=value` include parameter; returns it and the rest of the markup.
+fn parse_param(s: &str) -> Option<((String, IncludeValue), &str)> {
+    let klen = s
+        .bytes()
+        .take_while(|b| b.is_ascii_alphanumeric() || *b == b'_' || *b == b'-')
+        .count();
+    if klen == 0 {
+        return None;
+    }
+    let key = &s[..klen];
+    let rest = s[klen..].trim_start().strip_prefix('=')?.trim_start();
+    let q = rest.as_bytes().first().copied()?;
+    if q == b'"' || q == b'\'' {
+        let mut i = 1;
+        let b = rest.as_bytes();
+        while i < b.len() && b[i] != q {
+            if b[i] == b'\\' {
+                i += 1;
+            }
+            i += 1;
+        }
+        if i >= b.len() {
+            return None;
+        }
+        let raw = &rest[1..i];
+        let esc = if q == b'"' { "\\\"" } else { "\\'" };
+        let value = raw.replace(esc, &(q as char).to_string());
+        let after = &rest[i + 1..];
+        if !(after.is_empty() || after.starts_with(char::is_whitespace)) {
+            return None;
+        }
+        Some(((key.to_string(), IncludeValue::Str(value)), after))
+    } else {
+        let vlen = rest
+            .bytes()
+            .take_while(|b| b.is_ascii_alphanumeric() || *b == b'_' || *b == b'-' || *b == b'.')
+            .count();
+        if vlen == 0 {
+            return None;
+        }
+        let after = &rest[vlen..];
+        if !(after.is_empty() || after.starts_with(char::is_whitespace)) {
+            return None;
+        }
+        Some((
+            (
+                key.to_string(),
+                IncludeValue::Var(expr::parse_expression_lax(&rest[..vlen], 0)),
+            ),
+            after,
+        ))
+    }
+}
+
+/// Short text of an expression, for hints.
+pub fn describe(e: &Expr) -> String {
+    match e {
+        Expr::Var(l) => l.text.clone(),
+        Expr::Str(s) => format!("\"{s}\""),
+        Expr::Int(i) => i.to_string(),
+        Expr::Float(f) => f.to_string(),
+        Expr::Bool(b) => b.to_string(),
+        Expr::Nil => "nil".into(),
+        Expr::Empty => "empty".into(),
+        Expr::Blank => "blank".into(),
+        Expr::Range(a, b) => format!("({}..{})", describe(a), describe(b)),
+    }
+}

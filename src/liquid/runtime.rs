@@ -1,0 +1,730 @@
+//! The engine: a minijinja environment whose functions carry Liquid's semantics, and the
+//! per-render state (scopes, `assign`ed globals, diagnostics) they share.
+
+use super::filters::{self, FilterCtx};
+use super::parse::{self, ParseError, ParseWarning};
+use super::translate::translate;
+use super::value::{self as lv, Special};
+use crate::error::{Diagnostic, Severity};
+use crate::source::SourceFile;
+use minijinja::value::{Object, Rest, Value, ValueKind};
+use minijinja::{Environment, Error as MjError, ErrorKind, State};
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+/// What a site gives every page's templates.
+#[derive(Debug, Clone, Default)]
+pub struct SiteEnv {
+    pub root: PathBuf,
+    pub includes_dir: PathBuf,
+    /// The `site` variable.
+    pub site: Value,
+    pub baseurl: String,
+    pub url: String,
+    /// relative path of every page/document -> its URL (for `{% link %}`)
+    pub urls: HashMap<String, String>,
+}
+
+/// How to treat what Jekyll forgives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Jekyll's behaviour; undefined variables, malformed tags and unknown filters warn.
+    Lax,
+    /// The same problems are errors (rendering still goes on to find them all).
+    Strict,
+}
+
+/// A parsed include, kept for its diagnostics.
+struct IncludeInfo {
+    file: Arc<SourceFile>,
+    warnings: Vec<ParseWarning>,
+    error: Option<ParseError>,
+}
+
+struct Shared {
+    site: SiteEnv,
+    includes: Mutex<HashMap<String, Arc<IncludeInfo>>>,
+}
+
+pub struct Engine {
+    env: Environment<'static>,
+    shared: Arc<Shared>,
+}
+
+pub struct Rendered {
+    pub output: String,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// The template of one page, to render with a given `page` value.
+pub struct PageTemplate<'a> {
+    pub file: &'a Arc<SourceFile>,
+    /// Byte offset of the body (after front matter) in the file.
+    pub base: usize,
+    pub page: Value,
+}
+
+impl Engine {
+    pub fn new(site: SiteEnv) -> Engine {
+        let shared = Arc::new(Shared {
+            site,
+            includes: Mutex::new(HashMap::new()),
+        });
+        let mut env = Environment::empty();
+        let syntax = minijinja::syntax::SyntaxConfig::builder()
+            .keep_trailing_newline(true)
+            .build()
+            .expect("default delimiters are valid");
+        env.set_syntax(syntax);
+        env.set_recursion_limit(1000);
+        env.set_formatter(|out, _state, value| {
+            let mut s = String::new();
+            lv::write_s(&mut s, value);
+            out.write_str(&s).map_err(|_| MjError::new(ErrorKind::WriteFailure, "write failed"))
+        });
+        let loader_shared = shared.clone();
+        env.set_loader(move |name| {
+            let path = PathBuf::from(name);
+            let bytes = std::fs::read(&path).map_err(|e| MjError::new(ErrorKind::TemplateNotFound, e.to_string()))?;
+            let text = String::from_utf8(bytes).map_err(|_| {
+                MjError::new(ErrorKind::BadInclude, format!("{} is not UTF-8 text", path.display()))
+            })?;
+            let file = SourceFile::new(path, text);
+            let (source, info) = match parse::parse(&file.text) {
+                Ok(p) => (
+                    translate(&p.nodes),
+                    IncludeInfo {
+                        file: file.clone(),
+                        warnings: p.warnings,
+                        error: None,
+                    },
+                ),
+                Err(e) => (
+                    String::new(),
+                    IncludeInfo {
+                        file: file.clone(),
+                        warnings: vec![],
+                        error: Some(e),
+                    },
+                ),
+            };
+            let failed = info.error.is_some();
+            loader_shared.includes.lock().unwrap().insert(name.to_string(), Arc::new(info));
+            if failed {
+                return Err(MjError::new(ErrorKind::BadInclude, "include has a Liquid error"));
+            }
+            Ok(Some(source))
+        });
+        register(&mut env);
+        Engine { env, shared }
+    }
+
+    pub fn site(&self) -> &SiteEnv {
+        &self.shared.site
+    }
+
+    /// Render one page. Err holds the fatal problem(s); Ok holds output and warnings
+    /// (in strict mode, problems Jekyll forgives come back as errors beside the output).
+    pub fn render(&self, page: &PageTemplate, mode: Mode) -> Result<Rendered, Vec<Diagnostic>> {
+        let body = &page.file.text[page.base..];
+        let parsed = parse::parse(body).map_err(|e| vec![parse_error(page.file, page.base, &e)])?;
+        let mut diags: Vec<Diagnostic> = parsed
+            .warnings
+            .iter()
+            .map(|w| {
+                let mut d = parse_warning(page.file, page.base, w, mode);
+                if let Some(kept) = &w.kept {
+                    // show what Jekyll prints for it, e.g. `ALICE`
+                    let probe = PageTemplate {
+                        file: &SourceFile::new(page.file.path.clone(), format!("{{{{ {kept} }}}}")),
+                        base: 0,
+                        page: page.page.clone(),
+                    };
+                    if let Ok(r) = self.render(&probe, Mode::Lax) {
+                        d.hint = Some(format!(
+                            "Jekyll keeps only `{kept}` and renders this as `{}`; write `{{{{ {kept} }}}}` plus literal text if that is what you mean",
+                            r.output
+                        ));
+                    }
+                }
+                d
+            })
+            .collect();
+        let source = translate(&parsed.nodes);
+        let rt = Arc::new(Runtime {
+            mode,
+            shared: self.shared.clone(),
+            vars: Value::from_pairs([
+                ("site", self.shared.site.site.clone()),
+                ("page", page.page.clone()),
+                ("jekyll", Value::from_pairs([("environment", "development"), ("version", "4.3.1")])),
+                ("layout", Value::from_pairs(Vec::<(Value, Value)>::new())),
+                ("paginator", Value::from(())),
+                ("highlighter_prefix", Value::from("")),
+                ("highlighter_suffix", Value::from("")),
+            ]),
+            state: Mutex::new(RtState {
+                files: vec![(page.file.clone(), page.base)],
+                ..RtState::default()
+            }),
+        });
+        let ctx = Value::from_pairs([("_rt", Value::from_dyn_object(rt.clone()))]);
+        let result = self
+            .env
+            .template_from_str(&source)
+            .and_then(|t| t.render(&ctx));
+        let mut st = rt.state.lock().unwrap();
+        diags.append(&mut st.diags);
+        if let Some(fatal) = st.fatal.take() {
+            let mut all = vec![fatal];
+            all.extend(diags.into_iter().filter(|d| d.severity == Severity::Error));
+            return Err(all);
+        }
+        match result {
+            Ok(output) => Ok(Rendered {
+                output,
+                diagnostics: diags,
+            }),
+            Err(e) => Err(vec![Diagnostic::error(
+                "render-failed",
+                format!("rendering failed: {}", e.detail().unwrap_or(&e.to_string())),
+            )
+            .at(page.file, page.base)]),
+        }
+    }
+}
+
+fn parse_error(file: &Arc<SourceFile>, base: usize, e: &ParseError) -> Diagnostic {
+    let mut d = Diagnostic::error("liquid-syntax", format!("Liquid syntax error: {}", e.message))
+        .at(file, base + e.offset.min(file.text.len() - base))
+        .width(e.width);
+    if let Some(h) = &e.hint {
+        d = d.hint(h.clone());
+    }
+    d
+}
+
+fn parse_warning(file: &Arc<SourceFile>, base: usize, w: &ParseWarning, mode: Mode) -> Diagnostic {
+    let mut d = Diagnostic::warning(w.code, w.message.clone())
+        .at(file, base + w.offset)
+        .width(w.width);
+    if let Some(h) = &w.hint {
+        d = d.hint(h.clone());
+    }
+    if mode == Mode::Strict { d.as_error() } else { d }
+}
+
+#[derive(Default)]
+struct RtState {
+    /// (file, base offset) of the template being rendered, innermost last
+    files: Vec<(Arc<SourceFile>, usize)>,
+    /// include/loop bindings visible to includes, innermost last
+    scopes: Vec<Vec<(String, Value)>>,
+    globals: HashMap<String, Value>,
+    diags: Vec<Diagnostic>,
+    fatal: Option<Diagnostic>,
+    counters: HashMap<String, i64>,
+    cycles: HashMap<String, usize>,
+    changed: HashMap<i64, String>,
+    reported_includes: HashSet<String>,
+    seen: HashSet<(usize, usize, &'static str)>,
+}
+
+struct Runtime {
+    mode: Mode,
+    shared: Arc<Shared>,
+    /// site, page, jekyll, …
+    vars: Value,
+    state: Mutex<RtState>,
+}
+
+impl std::fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Runtime")
+    }
+}
+
+impl Object for Runtime {}
+
+fn rt(state: &State) -> Result<Arc<Runtime>, MjError> {
+    state
+        .lookup("_rt")
+        .and_then(|v| v.downcast_object::<Runtime>())
+        .ok_or_else(|| MjError::new(ErrorKind::InvalidOperation, "runtime missing"))
+}
+
+impl Runtime {
+    /// Record a problem Jekyll forgives: a warning (lax) or an error (strict). Once per spot.
+    fn problem(&self, code: &'static str, pos: usize, width: usize, message: String, hint: Option<String>) {
+        let mut st = self.state.lock().unwrap();
+        let Some((file, base)) = st.files.last().cloned() else { return };
+        let offset = (base + pos).min(file.text.len());
+        if !st.seen.insert((Arc::as_ptr(&file) as *const u8 as usize, offset, code)) {
+            return;
+        }
+        let mut d = Diagnostic::warning(code, message).at(&file, offset).width(width);
+        if let Some(h) = hint {
+            d = d.hint(h);
+        }
+        if self.mode == Mode::Strict {
+            d = d.as_error();
+        }
+        st.diags.push(d);
+    }
+
+    /// Stop rendering with a located error (what makes `jekyll build` fail).
+    fn fatal(&self, pos: usize, width: usize, message: String, hint: Option<String>) -> MjError {
+        let mut st = self.state.lock().unwrap();
+        if st.fatal.is_none()
+            && let Some((file, base)) = st.files.last().cloned()
+        {
+            let mut d = Diagnostic::error("liquid-error", message.clone())
+                .at(&file, (base + pos).min(file.text.len()))
+                .width(width);
+            if let Some(h) = hint {
+                d = d.hint(h);
+            }
+            st.fatal = Some(d);
+        }
+        MjError::new(ErrorKind::InvalidOperation, message)
+    }
+
+    fn resolve_name(&self, name: &str) -> Option<Value> {
+        {
+            let st = self.state.lock().unwrap();
+            for scope in st.scopes.iter().rev() {
+                if let Some((_, v)) = scope.iter().find(|(k, _)| k == name) {
+                    return Some(v.clone());
+                }
+            }
+            if let Some(v) = st.globals.get(name) {
+                return Some(v.clone());
+            }
+        }
+        lv::lookup(&self.vars, &Value::from(name), false)
+    }
+
+    fn lookup_keys(&self, pos: usize, quiet: bool, text: &str, root: Option<Value>, root_name: &str, keys: &[Value]) -> Value {
+        let Some(mut cur) = root else {
+            if !quiet {
+                self.undefined(pos, text, root_name, None);
+            }
+            return Value::UNDEFINED;
+        };
+        let mut path = root_name.to_string();
+        for k in keys {
+            let (key, dot) = match k.kind() {
+                ValueKind::Seq => (lv::seq(k).into_iter().next().unwrap_or_default(), false),
+                _ => (k.clone(), true),
+            };
+            match lv::lookup(&cur, &key, dot) {
+                Some(v) => cur = v,
+                None => {
+                    if !quiet && !lv::is_nil(&cur) {
+                        self.undefined(pos, text, &format!("{path}.{}", lv::to_s(&key)), Some(&cur));
+                    } else if !quiet {
+                        self.undefined(pos, text, &path, None);
+                    }
+                    return Value::UNDEFINED;
+                }
+            }
+            path = format!("{path}.{}", lv::to_s(&key));
+        }
+        cur
+    }
+
+    fn undefined(&self, pos: usize, text: &str, missing: &str, parent: Option<&Value>) {
+        let mut hint = None;
+        if let Some(p) = parent.filter(|p| lv::is_map(p)) {
+            let last = missing.rsplit('.').next().unwrap_or(missing);
+            let keys: Vec<String> = lv::map_pairs(p).into_iter().map(|(k, _)| lv::to_s(&k)).collect();
+            if let Some(best) = closest(last, &keys) {
+                let prefix = &missing[..missing.len() - last.len()];
+                hint = Some(format!("did you mean `{prefix}{best}`?"));
+            }
+        }
+        if hint.is_none() {
+            hint = Some(if missing.starts_with("site.") {
+                "define it in the site config, or pass `--var site.KEY=VALUE`".to_string()
+            } else if missing.starts_with("page.") {
+                "define it in the page's front matter".to_string()
+            } else {
+                "Jekyll renders an undefined variable as an empty string".to_string()
+            });
+        }
+        self.problem(
+            "undefined-variable",
+            pos,
+            text.len(),
+            format!("undefined variable `{missing}` in `{text}`"),
+            hint,
+        );
+    }
+}
+
+fn closest<'a>(word: &str, options: &'a [String]) -> Option<&'a str> {
+    options
+        .iter()
+        .map(|o| (levenshtein(word, o), o))
+        .filter(|(d, o)| *d <= 2.max(o.len() / 4) && *d > 0)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, o)| o.as_str())
+}
+
+fn levenshtein(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for i in 1..=a.len() {
+        let mut cur = vec![i; b.len() + 1];
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            cur[j] = (prev[j] + 1).min(cur[j - 1] + 1).min(prev[j - 1] + cost);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+fn upos(pos: i64) -> usize {
+    usize::try_from(pos).unwrap_or(0)
+}
+
+fn register(env: &mut Environment<'static>) {
+    env.add_function(
+        "_v",
+        |state: &State, pq: i64, text: String, name: Value, keys: Rest<Value>| -> Result<Value, MjError> {
+            let rt = rt(state)?;
+            let (pos, quiet) = (pq >> 1, pq & 1 == 1);
+            let name = lv::to_s(&name);
+            let root = rt.resolve_name(&name);
+            Ok(rt.lookup_keys(upos(pos), quiet, &text, root, &name, &keys))
+        },
+    );
+    env.add_function(
+        "_vl",
+        |state: &State, pq: i64, text: String, root: Value, keys: Rest<Value>| -> Result<Value, MjError> {
+            let rt = rt(state)?;
+            let (pos, quiet) = (pq >> 1, pq & 1 == 1);
+            let name = text.split(['.', '[']).next().unwrap_or("").to_string();
+            Ok(rt.lookup_keys(upos(pos), quiet, &text, Some(root), &name, &keys))
+        },
+    );
+    env.add_function("_str", |v: Value| Value::from(lv::to_s(&v)));
+    env.add_function("_t", |v: Value| lv::truthy(&v));
+    env.add_function("_special", |k: String| {
+        Value::from_object(Special(if k == "empty" { "empty" } else { "blank" }))
+    });
+    env.add_function(
+        "_cmp",
+        |state: &State, pos: i64, a: Value, op: String, b: Value| -> Result<bool, MjError> {
+            lv::compare(&a, &op, &b).map_err(|m| {
+                rt(state)
+                    .map(|rt| rt.fatal(upos(pos), 1, format!("Liquid error: {m}"), Some("compare values of the same kind".into())))
+                    .unwrap_or_else(|e| e)
+            })
+        },
+    );
+    env.add_function("_range", |a: Value, b: Value| -> Value {
+        let a = int_of(&a);
+        let b = int_of(&b);
+        if b < a || b - a > 1_000_000 {
+            return Value::from(Vec::<Value>::new());
+        }
+        (a..=b).map(Value::from).collect()
+    });
+    env.add_function(
+        "_set",
+        |state: &State, name: String, value: Value| -> Result<Value, MjError> {
+            let rt = rt(state)?;
+            rt.state.lock().unwrap().globals.insert(name, value);
+            Ok(Value::from(""))
+        },
+    );
+    env.add_function(
+        "_f",
+        |state: &State, pos: i64, name: String, input: Value, rest: Rest<Value>| -> Result<Value, MjError> {
+            let rt = rt(state)?;
+            let args = rest.first().map(lv::seq).unwrap_or_default();
+            let kwargs = rest.get(1).cloned().unwrap_or_default();
+            let kw: Vec<(String, Value)> = lv::map_pairs(&kwargs)
+                .into_iter()
+                .map(|(k, v)| (lv::to_s(&k), v))
+                .collect();
+            let site = &rt.shared.site;
+            let ctx = FilterCtx {
+                baseurl: &site.baseurl,
+                url: &site.url,
+            };
+            match filters::apply(&name, &input, &args, &kw, &ctx) {
+                Ok(Some(v)) => Ok(v),
+                Ok(None) => {
+                    let hint = match filters::suggest(&name) {
+                        Some(s) => format!("did you mean `{s}`? Jekyll ignores unknown filters"),
+                        None => "Jekyll ignores unknown filters and keeps the value unchanged".into(),
+                    };
+                    rt.problem("unknown-filter", upos(pos), name.len(), format!("unknown filter `{name}`"), Some(hint));
+                    Ok(input)
+                }
+                Err(m) => Err(rt.fatal(upos(pos), name.len(), format!("Liquid error: {m}"), None)),
+            }
+        },
+    );
+    env.add_function(
+        "_iter",
+        |pos: i64, coll: Value, offset: Value, limit: Value, reversed: bool| -> Value {
+            let _ = pos;
+            let items: Vec<Value> = match coll.kind() {
+                ValueKind::String => {
+                    if coll.as_str().unwrap_or("").is_empty() {
+                        vec![]
+                    } else {
+                        vec![coll.clone()]
+                    }
+                }
+                ValueKind::Map if lv::special(&coll).is_none() => lv::map_pairs(&coll)
+                    .into_iter()
+                    .map(|(k, v)| Value::from(vec![k, v]))
+                    .collect(),
+                ValueKind::Seq | ValueKind::Iterable => lv::seq(&coll),
+                _ => vec![],
+            };
+            let from = if lv::is_nil(&offset) { 0 } else { int_of(&offset).max(0) as usize };
+            let to = if lv::is_nil(&limit) {
+                None
+            } else {
+                Some((int_of(&limit) + from as i64).max(0) as usize)
+            };
+            let mut seg: Vec<Value> = items
+                .into_iter()
+                .enumerate()
+                .filter(|(i, _)| *i >= from && to.is_none_or(|t| *i < t))
+                .map(|(_, v)| v)
+                .collect();
+            if reversed {
+                seg.reverse();
+            }
+            Value::from(seg)
+        },
+    );
+    env.add_function("_forloop", |lp: Value, parent: Value| -> Value {
+        let g = |k: &str| lp.get_attr(k).unwrap_or_default();
+        Value::from_pairs([
+            ("length", g("length")),
+            ("index", g("index")),
+            ("index0", g("index0")),
+            ("rindex", g("revindex")),
+            ("rindex0", g("revindex0")),
+            ("first", g("first")),
+            ("last", g("last")),
+            ("parentloop", parent),
+        ])
+    });
+    env.add_function(
+        "_incr",
+        |state: &State, name: String, up: bool| -> Result<Value, MjError> {
+            let rt = rt(state)?;
+            let mut st = rt.state.lock().unwrap();
+            let c = st.counters.entry(name).or_insert(0);
+            if up {
+                let v = *c;
+                *c += 1;
+                Ok(Value::from(v))
+            } else {
+                *c -= 1;
+                Ok(Value::from(*c))
+            }
+        },
+    );
+    env.add_function(
+        "_cycle",
+        |state: &State, key: String, group: Value, values: Vec<Value>| -> Result<Value, MjError> {
+            let rt = rt(state)?;
+            let key = if lv::is_nil(&group) {
+                format!("{key}:{}", values.iter().map(lv::inspect).collect::<Vec<_>>().join(","))
+            } else {
+                lv::to_s(&group)
+            };
+            let mut st = rt.state.lock().unwrap();
+            let i = st.cycles.entry(key).or_insert(0);
+            let v = values.get(*i % values.len().max(1)).cloned().unwrap_or_default();
+            *i += 1;
+            Ok(v)
+        },
+    );
+    env.add_function(
+        "_ifchanged",
+        |state: &State, id: i64, captured: String| -> Result<Value, MjError> {
+            let rt = rt(state)?;
+            let mut st = rt.state.lock().unwrap();
+            if st.changed.get(&id) == Some(&captured) {
+                Ok(Value::from(""))
+            } else {
+                st.changed.insert(id, captured.clone());
+                Ok(Value::from(captured))
+            }
+        },
+    );
+    env.add_function(
+        "_include",
+        |state: &State, meta: Vec<i64>, file: String, params: Value, bindings: Value| -> Result<Value, MjError> {
+            let rt = rt(state)?;
+            let flag = |i: usize| meta.get(i).copied().unwrap_or(0) != 0;
+            let pos = upos(meta.first().copied().unwrap_or(0));
+            include(state, &rt, pos, &file, flag(1), params, bindings, flag(2))
+        },
+    );
+    env.add_function("_link", |state: &State, pos: i64, path: String| -> Result<Value, MjError> {
+        let rt = rt(state)?;
+        let site = &rt.shared.site;
+        let trimmed = path.trim();
+        let key = trimmed.trim_start_matches('/');
+        match site.urls.get(key) {
+            Some(url) => Ok(Value::from(filters::relative_url(url, &site.baseurl))),
+            None => Err(rt.fatal(
+                upos(pos),
+                6,
+                format!("Could not find document '{trimmed}' in tag 'link'."),
+                Some("Make sure the document exists and the path is correct (relative to the site root, e.g. `_posts/x.md`)".into()),
+            )),
+        }
+    });
+}
+
+fn int_of(v: &Value) -> i64 {
+    let n = lv::to_number(v);
+    if n.is_integer() {
+        n.as_i64().unwrap_or(0)
+    } else {
+        lv::as_f64(&n).unwrap_or(0.0) as i64
+    }
+}
+
+/// Jekyll's file-name rule for includes.
+fn valid_include_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_alphanumeric() || "_/.-()+~#@".contains(c))
+        && !name.as_bytes().windows(2).any(|w| matches!(w, [b'.' | b'/', b'.' | b'/']))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn include(
+    state: &State,
+    rt: &Arc<Runtime>,
+    pos: usize,
+    file: &str,
+    has_params: bool,
+    params: Value,
+    bindings: Value,
+    relative: bool,
+) -> Result<Value, MjError> {
+    let site = &rt.shared.site;
+    let name = file.trim();
+    let tag = if relative { "include_relative" } else { "include" };
+    if !valid_include_name(name) {
+        return Err(rt.fatal(
+            pos,
+            tag.len() + 3,
+            format!("Invalid syntax for include tag. File contains invalid characters or sequences: {name}"),
+            Some("an include names a file under the site's `_includes/` with letters, digits and `_/.-()+~#@`, no `..` or `//`".into()),
+        ));
+    }
+    let dir: PathBuf = if relative {
+        let st = rt.state.lock().unwrap();
+        st.files
+            .first()
+            .and_then(|(f, _)| f.path.parent().map(Path::to_path_buf))
+            .unwrap_or_else(|| site.root.clone())
+    } else {
+        site.includes_dir.clone()
+    };
+    let path = dir.join(name.trim_start_matches('/'));
+    let shown_dir = crate::source::display_path(&dir);
+    let canon = match std::fs::canonicalize(&path) {
+        Ok(p) if p.is_file() => p,
+        _ => {
+            return Err(rt.fatal(
+                pos,
+                tag.len() + 3,
+                format!("Could not locate the included file '{name}' in any of [\"{shown_dir}\"]."),
+                Some(format!("create {}, or fix the file name", crate::source::display_path(&path))),
+            ));
+        }
+    };
+    let root = std::fs::canonicalize(&site.root).unwrap_or_else(|_| site.root.clone());
+    let base_dir = std::fs::canonicalize(&dir).unwrap_or(dir.clone());
+    if !canon.starts_with(&root) || (!relative && !canon.starts_with(&base_dir)) {
+        return Err(rt.fatal(
+            pos,
+            tag.len() + 3,
+            format!("included file '{name}' is outside the site ({})", crate::source::display_path(&canon)),
+            Some("includes may only read files inside the site root (symlinks are resolved)".into()),
+        ));
+    }
+    let key = canon.to_string_lossy().to_string();
+    {
+        let st = rt.state.lock().unwrap();
+        if st.files.iter().skip(1).any(|(f, _)| f.path == canon) || st.files.len() > 100 {
+            let chain: Vec<String> = st
+                .files
+                .iter()
+                .map(|(f, _)| crate::source::display_path(&f.path))
+                .chain(std::iter::once(crate::source::display_path(&canon)))
+                .collect();
+            drop(st);
+            return Err(rt.fatal(
+                pos,
+                tag.len() + 3,
+                format!("include recursion: {}", chain.join(" -> ")),
+                Some("an include must not include itself, directly or through others".into()),
+            ));
+        }
+    }
+    let template = state.env().get_template(&key);
+    let info = rt.shared.includes.lock().unwrap().get(&key).cloned();
+    let template = match (template, &info) {
+        (Ok(t), _) => t,
+        (Err(_), Some(info)) if info.error.is_some() => {
+            let e = info.error.as_ref().unwrap();
+            let d = parse_error(&info.file, 0, e);
+            let mut st = rt.state.lock().unwrap();
+            if st.fatal.is_none() {
+                st.fatal = Some(d);
+            }
+            return Err(MjError::new(ErrorKind::BadInclude, "include failed"));
+        }
+        (Err(e), _) => {
+            return Err(rt.fatal(pos, tag.len() + 3, format!("cannot read included file '{name}': {}", e.detail().unwrap_or("")), None));
+        }
+    };
+    let info = info.expect("loader records every include");
+    let mut scope: Vec<(String, Value)> = lv::map_pairs(&bindings)
+        .into_iter()
+        .map(|(k, v)| (lv::to_s(&k), v))
+        .collect();
+    if has_params {
+        scope.push(("include".into(), params));
+    }
+    {
+        let mut st = rt.state.lock().unwrap();
+        if st.reported_includes.insert(key.clone()) {
+            for w in &info.warnings {
+                let d = parse_warning(&info.file, 0, w, rt.mode);
+                st.diags.push(d);
+            }
+        }
+        st.scopes.push(scope);
+        st.files.push((info.file.clone(), 0));
+    }
+    let ctx = Value::from_pairs([("_rt", Value::from_dyn_object(rt.clone()))]);
+    let out = template.render(ctx);
+    {
+        let mut st = rt.state.lock().unwrap();
+        st.scopes.pop();
+        st.files.pop();
+    }
+    out.map(Value::from)
+}

@@ -1,0 +1,387 @@
+//! Liquid syntax tree to a minijinja template.
+//!
+//! minijinja runs the control flow (`if`, `for`, `set` blocks, loop controls); Liquid's
+//! meaning lives in the runtime functions the generated code calls:
+//! - text is emitted verbatim (inside `{% raw %}` when it contains `{`), so bash such as
+//!   `${#arr[@]}` is never read as Jinja;
+//! - `_v(pos, quiet, "name", keys…)` looks a variable up through Liquid's scopes (loop and
+//!   include scopes, then `assign`ed globals, then `site`/`page`/…); dotted keys are strings,
+//!   bracketed keys are one-element lists; `_vl` does the same from a loop-local value;
+//! - `_f(pos, "filter", input, [args], {kwargs})` applies a filter;
+//! - `_t`/`_cmp` give Liquid truthiness (only nil and false are false) and comparisons;
+//! - `assign`/`capture` call `_set`, which writes Liquid's global scope (a `for` body does
+//!   not hide it, unlike a Jinja `set`).
+//!
+//! Loop variables are Jinja locals with generated names, so a Liquid name can be anything
+//! (`my-var`, `loop`, `true?`).
+
+use super::ast::*;
+use std::fmt::Write as _;
+
+pub fn translate(nodes: &[Node]) -> String {
+    let mut t = Translator {
+        out: String::with_capacity(1024),
+        scopes: Vec::new(),
+        counter: 0,
+    };
+    t.nodes(nodes);
+    t.out
+}
+
+struct Translator {
+    out: String,
+    /// Lexically bound loop names: (liquid name, jinja name)
+    scopes: Vec<(String, String)>,
+    counter: usize,
+}
+
+pub fn string_literal(s: &str) -> String {
+    let mut o = String::with_capacity(s.len() + 2);
+    o.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => o.push_str("\\\""),
+            '\\' => o.push_str("\\\\"),
+            '\n' => o.push_str("\\n"),
+            '\r' => o.push_str("\\r"),
+            '\t' => o.push_str("\\t"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(o, "\\u{:04x}", c as u32);
+            }
+            c => o.push(c),
+        }
+    }
+    o.push('"');
+    o
+}
+
+impl Translator {
+    fn fresh(&mut self) -> usize {
+        self.counter += 1;
+        self.counter
+    }
+
+    fn local(&self, name: &str) -> Option<&str> {
+        self.scopes
+            .iter()
+            .rev()
+            .find(|(l, _)| l == name)
+            .map(|(_, j)| j.as_str())
+    }
+
+    fn text(&mut self, s: &str) {
+        if s.is_empty() {
+            return;
+        }
+        if s.contains('{') {
+            self.out.push_str("{% raw %}");
+            self.out.push_str(s);
+            self.out.push_str("{% endraw %}");
+        } else {
+            self.out.push_str(s);
+        }
+    }
+
+    fn nodes(&mut self, nodes: &[Node]) {
+        for n in nodes {
+            self.node(n);
+        }
+    }
+
+    fn node(&mut self, n: &Node) {
+        match n {
+            Node::Text(s) => self.text(s),
+            Node::Output(f, _) => {
+                let e = self.filtered(f, false);
+                let _ = write!(self.out, "{{{{ {e} }}}}");
+            }
+            Node::Assign(name, f, _) => {
+                let e = self.filtered(f, false);
+                let _ = write!(self.out, "{{{{ _set({}, {e}) }}}}", string_literal(name));
+            }
+            Node::Capture(name, body, _) => {
+                let id = self.fresh();
+                let _ = write!(self.out, "{{% set _c{id} %}}");
+                self.nodes(body);
+                let _ = write!(
+                    self.out,
+                    "{{% endset %}}{{{{ _set({}, _c{id}) }}}}",
+                    string_literal(name)
+                );
+            }
+            Node::If {
+                branches,
+                negate_first,
+                otherwise,
+                ..
+            } => {
+                for (i, (cond, body)) in branches.iter().enumerate() {
+                    let c = self.cond(cond);
+                    if i == 0 {
+                        if *negate_first {
+                            let _ = write!(self.out, "{{% if not ({c}) %}}");
+                        } else {
+                            let _ = write!(self.out, "{{% if {c} %}}");
+                        }
+                    } else {
+                        let _ = write!(self.out, "{{% elif {c} %}}");
+                    }
+                    self.nodes(body);
+                }
+                if let Some(o) = otherwise {
+                    self.out.push_str("{% else %}");
+                    self.nodes(o);
+                }
+                self.out.push_str("{% endif %}");
+            }
+            Node::Case(subject, arms, pos) => {
+                let id = self.fresh();
+                let s = self.expr(subject, true);
+                let _ = write!(self.out, "{{% set _s{id} = {s} %}}{{% set _m{id} = false %}}");
+                for arm in arms {
+                    match arm {
+                        CaseArm::When(values, body) => {
+                            let tests: Vec<String> = values
+                                .iter()
+                                .map(|v| {
+                                    let v = self.expr(v, true);
+                                    format!("_cmp({pos}, _s{id}, \"==\", {v})")
+                                })
+                                .collect();
+                            let _ = write!(
+                                self.out,
+                                "{{% if {} %}}{{% set _m{id} = true %}}",
+                                tests.join(" or ")
+                            );
+                            self.nodes(body);
+                            self.out.push_str("{% endif %}");
+                        }
+                        CaseArm::Else(body) => {
+                            let _ = write!(self.out, "{{% if not _m{id} %}}");
+                            self.nodes(body);
+                            self.out.push_str("{% endif %}");
+                        }
+                    }
+                }
+            }
+            Node::For {
+                var,
+                collection,
+                limit,
+                offset,
+                reversed,
+                body,
+                otherwise,
+                pos,
+            } => {
+                let id = self.fresh();
+                let coll = self.expr(collection, false);
+                let lim = limit.as_ref().map(|e| self.expr(e, false)).unwrap_or("none".into());
+                let off = offset.as_ref().map(|e| self.expr(e, false)).unwrap_or("none".into());
+                let parent = self.local("forloop").unwrap_or("none").to_string();
+                let _ = write!(
+                    self.out,
+                    "{{% for l{id} in _iter({pos}, {coll}, {off}, {lim}, {reversed}) %}}{{% set f{id} = _forloop(loop, {parent}) %}}"
+                );
+                self.scopes.push((var.clone(), format!("l{id}")));
+                self.scopes.push(("forloop".into(), format!("f{id}")));
+                self.nodes(body);
+                self.scopes.pop();
+                self.scopes.pop();
+                if let Some(o) = otherwise {
+                    self.out.push_str("{% else %}");
+                    self.nodes(o);
+                }
+                self.out.push_str("{% endfor %}");
+            }
+            Node::Include(inc, pos) => {
+                let file = self.template_string(&inc.file, inc.file_pos);
+                let params: Vec<String> = inc
+                    .params
+                    .iter()
+                    .map(|(k, v)| {
+                        let v = match v {
+                            IncludeValue::Str(s) => string_literal(s),
+                            IncludeValue::Var(e) => self.expr(e, true),
+                        };
+                        format!("{}: {v}", string_literal(k))
+                    })
+                    .collect();
+                let bindings = self.bindings();
+                let _ = write!(
+                    self.out,
+                    "{{{{ _include([{pos}, {}, {}], {file}, {{{}}}, {bindings}) }}}}",
+                    u8::from(inc.has_params),
+                    u8::from(inc.relative),
+                    params.join(", ")
+                );
+            }
+            Node::Link(path, pos) => {
+                let p = self.template_string(path, *pos);
+                let _ = write!(self.out, "{{{{ _link({pos}, {p}) }}}}");
+            }
+            Node::Break => self.out.push_str("{% break %}"),
+            Node::Continue => self.out.push_str("{% continue %}"),
+            Node::Increment(name, _, up) => {
+                let _ = write!(self.out, "{{{{ _incr({}, {up}) }}}}", string_literal(name));
+            }
+            Node::Cycle(group, values, pos) => {
+                let g = group.as_ref().map(|g| self.expr(g, true)).unwrap_or("none".into());
+                let vals: Vec<String> = values.iter().map(|v| self.expr(v, true)).collect();
+                let key = string_literal(&format!("{pos}"));
+                let _ = write!(self.out, "{{{{ _cycle({key}, {g}, [{}]) }}}}", vals.join(", "));
+            }
+            Node::IfChanged(body) => {
+                let id = self.fresh();
+                let _ = write!(self.out, "{{% set _c{id} %}}");
+                self.nodes(body);
+                let _ = write!(self.out, "{{% endset %}}{{{{ _ifchanged({id}, _c{id}) }}}}");
+            }
+        }
+    }
+
+    /// Loop variables visible here, passed to includes (Liquid's scopes are dynamic).
+    fn bindings(&self) -> String {
+        let mut seen = Vec::new();
+        let mut parts = Vec::new();
+        for (l, j) in self.scopes.iter().rev() {
+            if !seen.contains(l) {
+                seen.push(l.clone());
+                parts.push(format!("{}: {j}", string_literal(l)));
+            }
+        }
+        format!("{{{}}}", parts.join(", "))
+    }
+
+    /// A file name or path that may contain `{{ }}`: a string expression.
+    fn template_string(&mut self, s: &str, pos: usize) -> String {
+        if !s.contains("{{") {
+            return string_literal(s);
+        }
+        match super::parse::parse(s) {
+            Ok(p) => {
+                let mut parts = Vec::new();
+                for n in &p.nodes {
+                    match n {
+                        Node::Text(t) => parts.push(string_literal(t)),
+                        Node::Output(f, _) => parts.push(format!("_str({})", self.filtered_at(f, pos))),
+                        _ => {}
+                    }
+                }
+                if parts.is_empty() {
+                    "\"\"".into()
+                } else {
+                    parts.join(" ~ ")
+                }
+            }
+            Err(_) => string_literal(s),
+        }
+    }
+
+    /// Filters inside a file name: positions are relative to that name; point at the tag.
+    fn filtered_at(&mut self, f: &Filtered, pos: usize) -> String {
+        let mut f = f.clone();
+        for fl in &mut f.filters {
+            fl.pos = pos;
+        }
+        if let Some(Expr::Var(l)) = &mut f.expr {
+            l.pos = pos;
+        }
+        self.filtered(&f, false)
+    }
+
+    fn filtered(&mut self, f: &Filtered, quiet: bool) -> String {
+        let Some(e) = &f.expr else {
+            return "none".into();
+        };
+        // a value piped into `default` may be missing on purpose
+        let quiet = quiet || f.filters.first().is_some_and(|x| x.name == "default");
+        let mut acc = self.expr(e, quiet);
+        for fl in &f.filters {
+            let args: Vec<String> = fl.args.iter().map(|a| self.expr(a, false)).collect();
+            let kwargs: Vec<String> = fl
+                .kwargs
+                .iter()
+                .map(|(k, v)| format!("{}: {}", string_literal(k), self.expr(v, false)))
+                .collect();
+            acc = format!(
+                "_f({}, {}, {acc}, [{}], {{{}}})",
+                fl.pos,
+                string_literal(&fl.name),
+                args.join(", "),
+                kwargs.join(", ")
+            );
+        }
+        acc
+    }
+
+    fn cond(&mut self, c: &Cond) -> String {
+        match c {
+            Cond::Test { left, op, right } => match (op, right) {
+                (Some(op), Some(r)) => {
+                    let pos = match left {
+                        Expr::Var(l) => l.pos,
+                        _ => 0,
+                    };
+                    let a = self.expr(left, true);
+                    let b = self.expr(r, true);
+                    format!("_cmp({pos}, {a}, {}, {b})", string_literal(op))
+                }
+                _ => format!("_t({})", self.expr(left, true)),
+            },
+            Cond::And(a, b) => format!("({} and {})", self.cond(a), self.cond(b)),
+            Cond::Or(a, b) => format!("({} or {})", self.cond(a), self.cond(b)),
+        }
+    }
+
+    fn expr(&mut self, e: &Expr, quiet: bool) -> String {
+        match e {
+            Expr::Nil => "none".into(),
+            Expr::Bool(b) => b.to_string(),
+            Expr::Int(i) => i.to_string(),
+            Expr::Float(f) => {
+                if f.is_finite() {
+                    format!("{f:?}")
+                } else {
+                    "none".into()
+                }
+            }
+            Expr::Str(s) => string_literal(s),
+            Expr::Empty => "_special(\"empty\")".into(),
+            Expr::Blank => "_special(\"blank\")".into(),
+            Expr::Range(a, b) => {
+                let a = self.expr(a, quiet);
+                let b = self.expr(b, quiet);
+                format!("_range({a}, {b})")
+            }
+            Expr::Var(l) => {
+                let keys: Vec<String> = l
+                    .keys
+                    .iter()
+                    .map(|k| match k {
+                        Key::Dot(s) => string_literal(s),
+                        Key::Index(e) => format!("[{}]", self.expr(e, true)),
+                    })
+                    .collect();
+                let text = string_literal(&l.text);
+                let keys = if keys.is_empty() {
+                    String::new()
+                } else {
+                    format!(", {}", keys.join(", "))
+                };
+                // position and quietness packed in one argument (minijinja functions take five)
+                let pq = l.pos * 2 + usize::from(quiet);
+                match &l.root {
+                    Root::Name(n) => match self.local(n) {
+                        Some(j) => format!("_vl({pq}, {text}, {j}{keys})"),
+                        None => format!("_v({pq}, {text}, {}{keys})", string_literal(n)),
+                    },
+                    Root::Dynamic(inner) => {
+                        let inner = self.expr(inner, true);
+                        format!("_v({pq}, {text}, _str({inner}){keys})")
+                    }
+                }
+            }
+        }
+    }
+}
