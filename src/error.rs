@@ -94,7 +94,11 @@ impl Diagnostic {
             Severity::Error => ("error", red),
             Severity::Warning => ("warning", yellow),
         };
-        let _ = writeln!(out, "{bold}{c}{label}{reset}{bold}: {}{reset}", self.message);
+        let _ = writeln!(
+            out,
+            "{bold}{c}{label}{reset}{bold}: {}{reset}",
+            self.message
+        );
         if let Some(loc) = &self.location {
             let (line, col) = loc.line_col();
             let _ = writeln!(
@@ -106,7 +110,10 @@ impl Diagnostic {
             );
             let text = loc.file.line_text(line);
             let gutter = line.to_string().len();
-            let shown: String = text.chars().map(|c| if c == '\t' { ' ' } else { c }).collect();
+            let shown: String = text
+                .chars()
+                .map(|c| if c == '\t' { ' ' } else { c })
+                .collect();
             let avail = shown.chars().count().saturating_sub(col - 1).max(1);
             let _ = writeln!(out, "{blue}{:gutter$} |{reset}", "");
             let _ = writeln!(out, "{blue}{line} |{reset} {shown}");

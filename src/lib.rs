@@ -4,8 +4,11 @@
 pub mod cli;
 pub mod commands;
 pub mod error;
+pub mod linemap;
 pub mod liquid;
+pub mod markdown;
 pub mod page;
+pub mod runbook;
 pub mod site;
 pub mod source;
 pub mod yaml;
@@ -19,7 +22,11 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
     let cli = match Cli::try_parse_from(args) {
         Ok(c) => c,
         Err(e) => {
-            let code = if e.use_stderr() { error::EXIT_INPUT } else { error::EXIT_OK };
+            let code = if e.use_stderr() {
+                error::EXIT_INPUT
+            } else {
+                error::EXIT_OK
+            };
             let _ = e.print();
             return code;
         }
@@ -37,14 +44,25 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
             output.as_deref(),
             commands::render::RenderOpts {
                 html,
-                mode: if strict { liquid::Mode::Strict } else { liquid::Mode::Lax },
+                mode: if strict {
+                    liquid::Mode::Strict
+                } else {
+                    liquid::Mode::Lax
+                },
             },
             &site,
         ),
         Command::Check { paths, json, site } => commands::check::run(&paths, json, &site),
-        Command::List { page, json, site } => commands::check::run(std::slice::from_ref(&page), json, &site),
+        Command::List { page, json, site } => {
+            commands::check::run(std::slice::from_ref(&page), json, &site)
+        }
         Command::Completions { shell } => {
-            clap_complete::generate(shell, &mut Cli::command(), "runbook", &mut std::io::stdout());
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "runbook",
+                &mut std::io::stdout(),
+            );
             Ok(error::EXIT_OK)
         }
         Command::Man => {
@@ -79,7 +97,8 @@ fn init_tracing(verbose: u8, quiet: bool) {
         (_, 2) => "debug",
         _ => "trace",
     };
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(format!("runbook={level}")));
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new(format!("runbook={level}")));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -31,11 +31,16 @@ pub fn read_text(path: &Path) -> Result<Arc<SourceFile>, Error> {
     if bytes.contains(&0) {
         let at = bytes.iter().position(|b| *b == 0).unwrap_or(0);
         let line = bytes[..at].iter().filter(|b| **b == b'\n').count() + 1;
-        return Err(Error::Input(vec![Diagnostic::error(
-            "binary-file",
-            format!("{}:{line}: is a binary file (NUL byte at offset {at})", crate::source::display_path(path)),
-        )
-        .hint("runbook reads Markdown pages; pass a .md or .markdown file")]));
+        return Err(Error::Input(vec![
+            Diagnostic::error(
+                "binary-file",
+                format!(
+                    "{}:{line}: is a binary file (NUL byte at offset {at})",
+                    crate::source::display_path(path)
+                ),
+            )
+            .hint("runbook reads Markdown pages; pass a .md or .markdown file"),
+        ]));
     }
     match String::from_utf8(bytes) {
         Ok(text) => Ok(SourceFile::new(path.to_path_buf(), text)),
@@ -43,16 +48,24 @@ pub fn read_text(path: &Path) -> Result<Arc<SourceFile>, Error> {
             let at = e.utf8_error().valid_up_to();
             let bytes = e.into_bytes();
             let line = bytes[..at].iter().filter(|b| **b == b'\n').count() + 1;
-            let col = at - bytes[..at].iter().rposition(|b| *b == b'\n').map(|p| p + 1).unwrap_or(0) + 1;
-            Err(Error::Input(vec![Diagnostic::error(
-                "not-utf8",
-                format!(
-                    "{}:{line}:{col}: is not valid UTF-8 (byte 0x{:02x})",
-                    crate::source::display_path(path),
-                    bytes[at]
-                ),
-            )
-            .hint("save the file as UTF-8 (e.g. `iconv -f latin1 -t utf-8`)")]))
+            let col = at
+                - bytes[..at]
+                    .iter()
+                    .rposition(|b| *b == b'\n')
+                    .map(|p| p + 1)
+                    .unwrap_or(0)
+                + 1;
+            Err(Error::Input(vec![
+                Diagnostic::error(
+                    "not-utf8",
+                    format!(
+                        "{}:{line}:{col}: is not valid UTF-8 (byte 0x{:02x})",
+                        crate::source::display_path(path),
+                        bytes[at]
+                    ),
+                )
+                .hint("save the file as UTF-8 (e.g. `iconv -f latin1 -t utf-8`)"),
+            ]))
         }
     }
 }
@@ -121,10 +134,13 @@ pub fn parse(file: Arc<SourceFile>) -> Result<Page, Error> {
         let mut warnings = Vec::new();
         if file.text.starts_with("---\n") || file.text.starts_with("---\r\n") {
             warnings.push(
-                Diagnostic::warning("unclosed-front-matter", "front matter is not closed: Jekyll treats the whole file as the body")
-                    .at(&file, 0)
-                    .width(3)
-                    .hint("end the front matter with a line `---`"),
+                Diagnostic::warning(
+                    "unclosed-front-matter",
+                    "front matter is not closed: Jekyll treats the whole file as the body",
+                )
+                .at(&file, 0)
+                .width(3)
+                .hint("end the front matter with a line `---`"),
             );
         }
         return Ok(Page {
@@ -143,8 +159,11 @@ pub fn parse(file: Arc<SourceFile>) -> Result<Page, Error> {
     .map_err(|d| Error::Input(vec![d]))?;
     if !front.is_none() && !crate::liquid::value::is_map(&front) {
         return Err(Error::Input(vec![
-            Diagnostic::error("invalid-front-matter", "front matter must be a YAML mapping (`key: value` lines)")
-                .at(&file, yaml_range.start),
+            Diagnostic::error(
+                "invalid-front-matter",
+                "front matter must be a YAML mapping (`key: value` lines)",
+            )
+            .at(&file, yaml_range.start),
         ]));
     }
     Ok(Page {

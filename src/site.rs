@@ -26,7 +26,11 @@ pub struct Site {
 
 /// The nearest `site.yaml` (preferred) or `_config.yml`, looking upward from `start`.
 pub fn find_config(start: &Path) -> Option<PathBuf> {
-    let mut dir = if start.is_dir() { Some(start) } else { start.parent() };
+    let mut dir = if start.is_dir() {
+        Some(start)
+    } else {
+        start.parent()
+    };
     while let Some(d) = dir {
         for name in CONFIG_NAMES {
             let p = d.join(name);
@@ -57,9 +61,17 @@ pub fn set_path(v: &Value, path: &[&str], new: Value) -> Value {
     let Some((first, rest)) = path.split_first() else {
         return new;
     };
-    let mut pairs = if lv::is_map(v) { lv::map_pairs(v) } else { Vec::new() };
+    let mut pairs = if lv::is_map(v) {
+        lv::map_pairs(v)
+    } else {
+        Vec::new()
+    };
     let key = Value::from(*first);
-    let child = pairs.iter().find(|(k, _)| *k == key).map(|(_, c)| c.clone()).unwrap_or_default();
+    let child = pairs
+        .iter()
+        .find(|(k, _)| *k == key)
+        .map(|(_, c)| c.clone())
+        .unwrap_or_default();
     let updated = set_path(&child, rest, new);
     match pairs.iter_mut().find(|(k, _)| *k == key) {
         Some(slot) => slot.1 = updated,
@@ -69,7 +81,11 @@ pub fn set_path(v: &Value, path: &[&str], new: Value) -> Value {
 }
 
 fn merge(base: &Value, over: &Value) -> Value {
-    let mut pairs = if lv::is_map(base) { lv::map_pairs(base) } else { Vec::new() };
+    let mut pairs = if lv::is_map(base) {
+        lv::map_pairs(base)
+    } else {
+        Vec::new()
+    };
     for (k, v) in lv::map_pairs(over) {
         match pairs.iter_mut().find(|(pk, _)| *pk == k) {
             Some(slot) => slot.1 = v,
@@ -98,15 +114,24 @@ struct Entry {
 impl Site {
     /// Load the site a page belongs to. `config` overrides discovery; `vars` are
     /// `site.KEY=VALUE` overrides.
-    pub fn load(page_or_dir: &Path, config: Option<&Path>, vars: &[(String, String)]) -> Result<Site, Error> {
+    pub fn load(
+        page_or_dir: &Path,
+        config: Option<&Path>,
+        vars: &[(String, String)],
+    ) -> Result<Site, Error> {
         let config_path = match config {
             Some(c) => {
                 if !c.is_file() {
-                    return Err(Error::Usage(format!("site config {} does not exist", display_path(c))));
+                    return Err(Error::Usage(format!(
+                        "site config {} does not exist",
+                        display_path(c)
+                    )));
                 }
                 Some(c.to_path_buf())
             }
-            None => find_config(&std::path::absolute(page_or_dir).unwrap_or(page_or_dir.to_path_buf())),
+            None => {
+                find_config(&std::path::absolute(page_or_dir).unwrap_or(page_or_dir.to_path_buf()))
+            }
         };
         let root = match &config_path {
             Some(c) => std::path::absolute(c)
@@ -116,7 +141,11 @@ impl Site {
                 .unwrap_or_default(),
             None => {
                 let p = std::path::absolute(page_or_dir).unwrap_or(page_or_dir.to_path_buf());
-                if p.is_dir() { p } else { p.parent().map(Path::to_path_buf).unwrap_or_default() }
+                if p.is_dir() {
+                    p
+                } else {
+                    p.parent().map(Path::to_path_buf).unwrap_or_default()
+                }
             }
         };
         let mut warnings = Vec::new();
@@ -124,7 +153,11 @@ impl Site {
             Some(c) => {
                 let (v, w) = load_yaml_file(c)?;
                 warnings.extend(w);
-                if lv::is_nil(&v) { Value::from_pairs(Vec::<(Value, Value)>::new()) } else { v }
+                if lv::is_nil(&v) {
+                    Value::from_pairs(Vec::<(Value, Value)>::new())
+                } else {
+                    v
+                }
             }
             None => Value::from_pairs(Vec::<(Value, Value)>::new()),
         };
@@ -141,27 +174,37 @@ impl Site {
         }
         let data_dir = root.join(get_str(&config, "data_dir").unwrap_or_else(|| "_data".into()));
         let data = load_data(&data_dir, &mut warnings)?;
-        let includes_dir = root.join(get_str(&config, "includes_dir").unwrap_or_else(|| "_includes".into()));
+        let includes_dir =
+            root.join(get_str(&config, "includes_dir").unwrap_or_else(|| "_includes".into()));
         let baseurl = get_str(&config, "baseurl").unwrap_or_default();
         let url = get_str(&config, "url").unwrap_or_default();
 
         // collections
-        let collections: Vec<(String, Value)> = lv::lookup(&config, &Value::from("collections"), false)
-            .map(|c| {
-                if lv::is_seq(&c) {
-                    lv::seq(&c).into_iter().map(|x| (lv::to_s(&x), Value::from(()))).collect()
-                } else {
-                    lv::map_pairs(&c).into_iter().map(|(k, v)| (lv::to_s(&k), v)).collect()
-                }
-            })
-            .unwrap_or_default();
+        let collections: Vec<(String, Value)> =
+            lv::lookup(&config, &Value::from("collections"), false)
+                .map(|c| {
+                    if lv::is_seq(&c) {
+                        lv::seq(&c)
+                            .into_iter()
+                            .map(|x| (lv::to_s(&x), Value::from(())))
+                            .collect()
+                    } else {
+                        lv::map_pairs(&c)
+                            .into_iter()
+                            .map(|(k, v)| (lv::to_s(&k), v))
+                            .collect()
+                    }
+                })
+                .unwrap_or_default();
         let excludes: Vec<String> = lv::lookup(&config, &Value::from("exclude"), false)
             .map(|e| lv::seq(&e).iter().map(lv::to_s).collect())
             .unwrap_or_default();
         let mut entries = Vec::new();
         scan(&root, &root, &collections, &excludes, &mut entries);
 
-        let defaults = lv::lookup(&config, &Value::from("defaults"), false).map(|d| lv::seq(&d)).unwrap_or_default();
+        let defaults = lv::lookup(&config, &Value::from("defaults"), false)
+            .map(|d| lv::seq(&d))
+            .unwrap_or_default();
         let permalink_style = get_str(&config, "permalink").unwrap_or_else(|| "date".into());
         let mut pages: Vec<(String, Value, bool)> = Vec::new();
         let mut docs: HashMap<String, Vec<Value>> = HashMap::new();
@@ -172,8 +215,13 @@ impl Site {
                 Ok(bytes) => match std::str::from_utf8(&bytes) {
                     Ok(text) => match page::split_front_matter(text) {
                         Some((y, _)) => {
-                            let file = crate::source::SourceFile::new(e.path.clone(), text.to_string());
-                            match yaml::load(&YamlSource { file: &file, base: y.start, text: &text[y] }) {
+                            let file =
+                                crate::source::SourceFile::new(e.path.clone(), text.to_string());
+                            match yaml::load(&YamlSource {
+                                file: &file,
+                                base: y.start,
+                                text: &text[y],
+                            }) {
                                 Ok((v, _)) => Some(v),
                                 Err(_) => Some(Value::from(())),
                             }
@@ -185,7 +233,7 @@ impl Site {
                 Err(_) => None,
             };
             let has_front = front.is_some();
-            if !has_front && !(is_markdown(&e.path) && e.collection.is_none()) {
+            if !(has_front || is_markdown(&e.path) && e.collection.is_none()) {
                 continue;
             }
             let kind = e.collection.clone().unwrap_or_else(|| "pages".into());
@@ -206,12 +254,15 @@ impl Site {
                     data = merge(&data, &vals);
                 }
             }
-            if let Some(f) = front.filter(|f| lv::is_map(f)) {
+            if let Some(f) = front.filter(lv::is_map) {
                 data = merge(&data, &f);
             }
             let url = page_url(&e, &data, &collections, &permalink_style);
             let p = Path::new(&e.rel);
-            let name = p.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+            let name = p
+                .file_name()
+                .map(|n| n.to_string_lossy().to_string())
+                .unwrap_or_default();
             let mut extra: Vec<(&str, Value)> = vec![
                 ("url", Value::from(url.clone())),
                 ("path", Value::from(e.rel.clone())),
@@ -219,16 +270,33 @@ impl Site {
             ];
             match &e.collection {
                 None => {
-                    let dir = p.parent().map(|d| format!("/{}", d.display())).unwrap_or_default();
-                    let dir = if dir == "/" || dir.is_empty() { "/".to_string() } else { format!("{dir}/") };
+                    let dir = p
+                        .parent()
+                        .map(|d| format!("/{}", d.display()))
+                        .unwrap_or_default();
+                    let dir = if dir == "/" || dir.is_empty() {
+                        "/".to_string()
+                    } else {
+                        format!("{dir}/")
+                    };
                     extra.push(("dir", Value::from(dir)));
                 }
                 Some(label) => {
-                    let stem = p.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_default();
+                    let stem = p
+                        .file_stem()
+                        .map(|s| s.to_string_lossy().to_string())
+                        .unwrap_or_default();
                     extra.push(("collection", Value::from(label.clone())));
                     extra.push(("relative_path", Value::from(e.rel.clone())));
                     extra.push(("slug", Value::from(stem.clone())));
-                    extra.push(("id", Value::from(url.trim_end_matches(".html").trim_end_matches("/index").to_string())));
+                    extra.push((
+                        "id",
+                        Value::from(
+                            url.trim_end_matches(".html")
+                                .trim_end_matches("/index")
+                                .to_string(),
+                        ),
+                    ));
                     if get_str(&data, "title").is_none() {
                         extra.push(("title", Value::from(titleize(&stem))));
                     }
@@ -257,7 +325,14 @@ impl Site {
         site = set_path(
             &site,
             &["html_pages"],
-            Value::from(page_list.into_iter().filter(|p| get_str(p, "url").is_some_and(|u| u.ends_with(".html") || u.ends_with('/'))).collect::<Vec<_>>()),
+            Value::from(
+                page_list
+                    .into_iter()
+                    .filter(|p| {
+                        get_str(p, "url").is_some_and(|u| u.ends_with(".html") || u.ends_with('/'))
+                    })
+                    .collect::<Vec<_>>(),
+            ),
         );
         let mut coll_values = Vec::new();
         for (label, _) in &collections {
@@ -305,8 +380,17 @@ impl Site {
             return v.clone();
         }
         // a page outside the scanned tree: its front matter and a URL
-        let name = page.file.path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
-        let mut v = if lv::is_map(&page.front) { page.front.clone() } else { Value::from_pairs(Vec::<(Value, Value)>::new()) };
+        let name = page
+            .file
+            .path
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default();
+        let mut v = if lv::is_map(&page.front) {
+            page.front.clone()
+        } else {
+            Value::from_pairs(Vec::<(Value, Value)>::new())
+        };
         v = set_path(&v, &["name"], Value::from(name.clone()));
         v = set_path(&v, &["path"], Value::from(name));
         v
@@ -328,9 +412,21 @@ fn titleize(slug: &str) -> String {
 
 fn page_url(e: &Entry, data: &Value, collections: &[(String, Value)], style: &str) -> String {
     let p = Path::new(&e.rel);
-    let ext = p.extension().map(|x| x.to_string_lossy().to_string()).unwrap_or_default();
-    let out_ext = if is_markdown(p) { ".html".to_string() } else if ext.is_empty() { String::new() } else { format!(".{ext}") };
-    let stem = p.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_default();
+    let ext = p
+        .extension()
+        .map(|x| x.to_string_lossy().to_string())
+        .unwrap_or_default();
+    let out_ext = if is_markdown(p) {
+        ".html".to_string()
+    } else if ext.is_empty() {
+        String::new()
+    } else {
+        format!(".{ext}")
+    };
+    let stem = p
+        .file_stem()
+        .map(|s| s.to_string_lossy().to_string())
+        .unwrap_or_default();
     if let Some(pl) = get_str(data, "permalink") {
         return pl;
     }
@@ -355,8 +451,15 @@ fn page_url(e: &Entry, data: &Value, collections: &[(String, Value)], style: &st
                 .replace("//", "/")
         }
         None => {
-            let dir = p.parent().map(|d| d.to_string_lossy().to_string()).unwrap_or_default();
-            let dir = if dir.is_empty() { String::new() } else { format!("/{dir}") };
+            let dir = p
+                .parent()
+                .map(|d| d.to_string_lossy().to_string())
+                .unwrap_or_default();
+            let dir = if dir.is_empty() {
+                String::new()
+            } else {
+                format!("/{dir}")
+            };
             if stem == "index" && out_ext == ".html" {
                 return format!("{dir}/");
             }
@@ -369,18 +472,35 @@ fn page_url(e: &Entry, data: &Value, collections: &[(String, Value)], style: &st
     }
 }
 
-fn scan(root: &Path, dir: &Path, collections: &[(String, Value)], excludes: &[String], out: &mut Vec<Entry>) {
-    let Ok(rd) = std::fs::read_dir(dir) else { return };
+fn scan(
+    root: &Path,
+    dir: &Path,
+    collections: &[(String, Value)],
+    excludes: &[String],
+    out: &mut Vec<Entry>,
+) {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
     let mut items: Vec<_> = rd.flatten().collect();
     items.sort_by_key(|e| e.file_name());
     for item in items {
         let name = item.file_name().to_string_lossy().to_string();
         let path = item.path();
-        let rel = path.strip_prefix(root).map(|r| r.to_string_lossy().to_string()).unwrap_or_default();
-        if excludes.iter().any(|x| rel == x.trim_end_matches('/') || rel.starts_with(&format!("{}/", x.trim_end_matches('/')))) {
+        let rel = path
+            .strip_prefix(root)
+            .map(|r| r.to_string_lossy().to_string())
+            .unwrap_or_default();
+        if excludes.iter().any(|x| {
+            rel == x.trim_end_matches('/')
+                || rel.starts_with(&format!("{}/", x.trim_end_matches('/')))
+        }) {
             continue;
         }
-        if matches!(name.as_str(), "node_modules" | "vendor" | "Gemfile" | "Gemfile.lock" | "_site") {
+        if matches!(
+            name.as_str(),
+            "node_modules" | "vendor" | "Gemfile" | "Gemfile.lock" | "_site"
+        ) {
             continue;
         }
         let Ok(ft) = item.file_type() else { continue };
@@ -395,14 +515,24 @@ fn scan(root: &Path, dir: &Path, collections: &[(String, Value)], excludes: &[St
                 continue;
             }
             scan(root, &path, collections, excludes, out);
-        } else if !(name.starts_with('_') || name.starts_with('.') || name.starts_with('#') || name.ends_with('~')) {
-            out.push(Entry { rel, path, collection: None });
+        } else if !(name.starts_with('_')
+            || name.starts_with('.')
+            || name.starts_with('#')
+            || name.ends_with('~'))
+        {
+            out.push(Entry {
+                rel,
+                path,
+                collection: None,
+            });
         }
     }
 }
 
 fn scan_collection(root: &Path, dir: &Path, label: &str, out: &mut Vec<Entry>) {
-    let Ok(rd) = std::fs::read_dir(dir) else { return };
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
     let mut items: Vec<_> = rd.flatten().collect();
     items.sort_by_key(|e| e.file_name());
     for item in items {
@@ -410,8 +540,15 @@ fn scan_collection(root: &Path, dir: &Path, label: &str, out: &mut Vec<Entry>) {
         if path.is_dir() {
             scan_collection(root, &path, label, out);
         } else {
-            let rel = path.strip_prefix(root).map(|r| r.to_string_lossy().to_string()).unwrap_or_default();
-            out.push(Entry { rel, path, collection: Some(label.to_string()) });
+            let rel = path
+                .strip_prefix(root)
+                .map(|r| r.to_string_lossy().to_string())
+                .unwrap_or_default();
+            out.push(Entry {
+                rel,
+                path,
+                collection: Some(label.to_string()),
+            });
         }
     }
 }
@@ -434,7 +571,10 @@ fn load_data(dir: &Path, warnings: &mut Vec<Diagnostic>) -> Result<Value, Error>
             pairs.push((Value::from(name), load_data(&path, warnings)?));
             continue;
         }
-        let stem = path.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_default();
+        let stem = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().to_string())
+            .unwrap_or_default();
         let v = match path.extension().and_then(|e| e.to_str()) {
             Some("yml" | "yaml") => {
                 let (v, w) = load_yaml_file(&path)?;
@@ -448,14 +588,22 @@ fn load_data(dir: &Path, warnings: &mut Vec<Diagnostic>) -> Result<Value, Error>
                     Err(e) => {
                         let off = file.line_start(e.line()) + e.column().saturating_sub(1);
                         return Err(Error::Input(vec![
-                            Diagnostic::error("invalid-json", format!("invalid JSON: {e}")).at(&file, off),
+                            Diagnostic::error("invalid-json", format!("invalid JSON: {e}"))
+                                .at(&file, off),
                         ]));
                     }
                 }
             }
             Some("csv") | Some("tsv") => {
                 let file = page::read_text(&path)?;
-                csv_value(&file.text, if path.extension().is_some_and(|e| e == "tsv") { '\t' } else { ',' })
+                csv_value(
+                    &file.text,
+                    if path.extension().is_some_and(|e| e == "tsv") {
+                        '\t'
+                    } else {
+                        ','
+                    },
+                )
             }
             _ => continue,
         };
@@ -474,12 +622,19 @@ pub fn json_value(j: &serde_json::Value) -> Value {
             .unwrap_or_else(|| Value::from(n.as_f64().unwrap_or(0.0))),
         serde_json::Value::String(s) => Value::from(s.clone()),
         serde_json::Value::Array(a) => Value::from(a.iter().map(json_value).collect::<Vec<_>>()),
-        serde_json::Value::Object(o) => Value::from_pairs(o.iter().map(|(k, v)| (Value::from(k.clone()), json_value(v))).collect::<Vec<_>>()),
+        serde_json::Value::Object(o) => Value::from_pairs(
+            o.iter()
+                .map(|(k, v)| (Value::from(k.clone()), json_value(v)))
+                .collect::<Vec<_>>(),
+        ),
     }
 }
 
 fn csv_value(text: &str, sep: char) -> Value {
-    let mut rows = text.lines().filter(|l| !l.is_empty()).map(|l| split_csv(l, sep));
+    let mut rows = text
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(|l| split_csv(l, sep));
     let Some(header) = rows.next() else {
         return Value::from(Vec::<Value>::new());
     };
@@ -489,7 +644,12 @@ fn csv_value(text: &str, sep: char) -> Value {
                 header
                     .iter()
                     .enumerate()
-                    .map(|(i, h)| (Value::from(h.clone()), r.get(i).map(|x| Value::from(x.clone())).unwrap_or_default()))
+                    .map(|(i, h)| {
+                        (
+                            Value::from(h.clone()),
+                            r.get(i).map(|x| Value::from(x.clone())).unwrap_or_default(),
+                        )
+                    })
                     .collect::<Vec<_>>(),
             )
         })

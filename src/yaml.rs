@@ -57,9 +57,17 @@ impl<'a, 'b> Loader<'a, 'b> {
             None => Ok(None),
             Some(Ok(ev)) => Ok(Some(ev)),
             Some(Err(e)) => {
-                let offset = char_to_byte(self.src.text, e.marker().index()) + self.src.base;
-                let mut d = Diagnostic::error("invalid-yaml", format!("invalid YAML: {}", e.info()))
-                    .at(self.src.file, offset);
+                let mut offset = char_to_byte(self.src.text, e.marker().index());
+                if e.info().contains("tab")
+                    && let Some(t) = self.src.text[offset.min(self.src.text.len())..].find('\t')
+                {
+                    // point at the tab itself, not where the scanner noticed it
+                    offset += t;
+                }
+                let offset = offset + self.src.base;
+                let mut d =
+                    Diagnostic::error("invalid-yaml", format!("invalid YAML: {}", e.info()))
+                        .at(self.src.file, offset);
                 if self.src.text.contains('\t') {
                     d = d.hint("YAML does not allow tabs for indentation; use spaces");
                 } else {
@@ -101,8 +109,11 @@ impl<'a, 'b> Loader<'a, 'b> {
                 Some(v) => Node::Value(v.clone()),
                 None => {
                     let off = self.offset(&span);
-                    return Err(Diagnostic::error("invalid-yaml", "YAML alias to an unknown anchor")
-                        .at(self.src.file, off));
+                    return Err(Diagnostic::error(
+                        "invalid-yaml",
+                        "YAML alias to an unknown anchor",
+                    )
+                    .at(self.src.file, off));
                 }
             },
             Event::SequenceStart(anchor, _) => {
@@ -187,7 +198,9 @@ impl<'a, 'b> Loader<'a, 'b> {
 
 fn merge_into(pairs: &mut Vec<(Value, Value)>, value: &Value) {
     let sources: Vec<Value> = match value.kind() {
-        minijinja::value::ValueKind::Seq => value.try_iter().map(|i| i.collect()).unwrap_or_default(),
+        minijinja::value::ValueKind::Seq => {
+            value.try_iter().map(|i| i.collect()).unwrap_or_default()
+        }
         _ => vec![value.clone()],
     };
     for src in sources {
@@ -304,7 +317,9 @@ fn parse_int(t: &str) -> Option<i64> {
     } else {
         let first = body.as_bytes()[0];
         if !first.is_ascii_digit()
-            || !body.chars().all(|c| c.is_ascii_digit() || c == '_' || c == ',')
+            || !body
+                .chars()
+                .all(|c| c.is_ascii_digit() || c == '_' || c == ',')
             || body.ends_with('_')
         {
             return None;
@@ -383,7 +398,9 @@ mod tests {
 
     #[test]
     fn yaml_1_1_scalars() {
-        let v = load_str("a: yes\nb: off\nc: 1.10\nd: \"yes\"\ne: 017\nf: 0x1F\ng: 1_000\nh: ~\ni: 1:30\nj: 1e3\nk: .5\n");
+        let v = load_str(
+            "a: yes\nb: off\nc: 1.10\nd: \"yes\"\ne: 017\nf: 0x1F\ng: 1_000\nh: ~\ni: 1:30\nj: 1e3\nk: .5\n",
+        );
         assert_eq!(v.get_attr("a").unwrap(), Value::from(true));
         assert_eq!(v.get_attr("b").unwrap(), Value::from(false));
         assert_eq!(v.get_attr("c").unwrap(), Value::from(1.1));

@@ -11,11 +11,17 @@ bin=${RUNBOOK:-$here/target/debug/runbook}
 [ -d "$corpus/golden" ] || { echo "conformance: no corpus at $corpus" >&2; exit 2; }
 same=0; total=0; excluded=0; failed=0
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
-while IFS= read -r golden; do
-  rel=${golden#"$corpus/golden/"}
-  site=${rel%%/*}; page=${rel#*/}
-  src="$corpus/sites/$site/$page"
-  if grep -rqs 'markdownify' "$src" $(grep -o 'include [^ %]*' "$src" | awk '{print "'"$corpus/sites/$site/_includes/"'"$2}'); then
+# (golden dir, site dir) pairs: the shared corpus, then our own cases (tests/fixtures/NAME/{site,golden})
+pairs=()
+for g in "$corpus"/golden/*/; do pairs+=("${g%/}|$corpus/sites/$(basename "$g")"); done
+for f in "$here"/tests/fixtures/*/golden; do [ -d "$f" ] && pairs+=("$f|${f%/golden}/site"); done
+for pair in "${pairs[@]}"; do
+ gdir=${pair%%|*}; sdir=${pair#*|}
+ while IFS= read -r golden; do
+  page=${golden#"$gdir/"}
+  rel="$(basename "$sdir")/$page"; [ "$(basename "$sdir")" = site ] && rel="${sdir#"$here/"}/$page"
+  src="$sdir/$page"
+  if grep -rqs 'markdownify' "$src" $(grep -o 'include [^ %]*' "$src" | awk '{print "'"$sdir/_includes/"'"$2}'); then
     echo "excluded (markdownify): $rel"; excluded=$((excluded+1)); continue
   fi
   total=$((total+1))
@@ -26,6 +32,7 @@ while IFS= read -r golden; do
     echo "MISMATCH: $rel"; sed 's/^/  stderr: /' "$tmp/err" | head -20
     diff -u "$golden" "$tmp/out" | head -40
   fi
-done < <(find "$corpus/golden" -type f \( -name '*.md' -o -name '*.markdown' \) | sort)
+done < <(find "$gdir" -type f \( -name '*.md' -o -name '*.markdown' \) | sort)
+done
 echo "$same/$total pages identical ($excluded excluded: output passes through markdownify)"
 [ "$failed" -eq 0 ]

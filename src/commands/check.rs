@@ -10,7 +10,10 @@ use std::path::{Path, PathBuf};
 
 /// All problems of one page (strict Liquid).
 pub fn check_page(engine: &Engine, site: &Site, path: &Path) -> Vec<Diagnostic> {
-    let opts = super::render::RenderOpts { html: false, mode: Mode::Strict };
+    let opts = super::render::RenderOpts {
+        html: false,
+        mode: Mode::Strict,
+    };
     match super::render::render_page(engine, site, path, &opts) {
         Ok((_, diags)) | Err(diags) => diags,
     }
@@ -25,7 +28,10 @@ pub fn run(paths: &[PathBuf], json: bool, site_args: &SiteArgs) -> Result<i32> {
         } else if p.exists() {
             files.push(p.clone());
         } else {
-            return Err(Error::Usage(format!("{} does not exist", crate::source::display_path(p))));
+            return Err(Error::Usage(format!(
+                "{} does not exist",
+                crate::source::display_path(p)
+            )));
         }
     }
     // one site (and engine) per config
@@ -72,5 +78,9 @@ pub fn run(paths: &[PathBuf], json: bool, site_args: &SiteArgs) -> Result<i32> {
             if n == 1 { "" } else { "s" }
         );
     }
-    Ok(if all.is_empty() { EXIT_OK } else { EXIT_PROBLEMS })
+    Ok(if all.is_empty() {
+        EXIT_OK
+    } else {
+        EXIT_PROBLEMS
+    })
 }

@@ -16,7 +16,9 @@ pub fn site_vars(args: &SiteArgs) -> Result<Vec<(String, String)>> {
                 .split_once('=')
                 .ok_or_else(|| Error::Usage(format!("--var {v}: expected site.KEY=VALUE")))?;
             let key = k.strip_prefix("site.").ok_or_else(|| {
-                Error::Usage(format!("--var {v}: only site values can be set (site.KEY=VALUE)"))
+                Error::Usage(format!(
+                    "--var {v}: only site values can be set (site.KEY=VALUE)"
+                ))
             })?;
             if key.is_empty() {
                 return Err(Error::Usage(format!("--var {v}: the key is empty")));
@@ -45,7 +47,9 @@ pub fn markdown_files(dir: &Path) -> Vec<PathBuf> {
 }
 
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(rd) = std::fs::read_dir(dir) else { return };
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
     for e in rd.flatten() {
         let name = e.file_name().to_string_lossy().to_string();
         let path = e.path();
@@ -53,11 +57,17 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
             continue;
         }
         if path.is_dir() {
-            if matches!(name.as_str(), "_includes" | "_layouts" | "_data" | "_site" | "node_modules" | "vendor" | "_sass") {
+            if matches!(
+                name.as_str(),
+                "_includes" | "_layouts" | "_data" | "_site" | "node_modules" | "vendor" | "_sass"
+            ) {
                 continue;
             }
             walk(&path, out);
-        } else if matches!(path.extension().and_then(|x| x.to_str()), Some("md" | "markdown")) {
+        } else if matches!(
+            path.extension().and_then(|x| x.to_str()),
+            Some("md" | "markdown")
+        ) {
             out.push(path);
         }
     }
@@ -72,7 +82,9 @@ pub fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
     }
     let tmp = path.with_file_name(format!(
         ".{}.runbook-tmp",
-        path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default()
+        path.file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default()
     ));
     std::fs::write(&tmp, data).map_err(|e| {
         let _ = std::fs::remove_file(&tmp);

@@ -17,7 +17,12 @@ pub struct RenderOpts {
 }
 
 /// Render one page with an engine of its site. Err: fatal problems (and strict errors).
-pub fn render_page(engine: &Engine, site: &Site, path: &Path, opts: &RenderOpts) -> std::result::Result<(String, Vec<Diagnostic>), Vec<Diagnostic>> {
+pub fn render_page(
+    engine: &Engine,
+    site: &Site,
+    path: &Path,
+    opts: &RenderOpts,
+) -> std::result::Result<(String, Vec<Diagnostic>), Vec<Diagnostic>> {
     let page = page::load(path).map_err(|e| match e {
         Error::Input(d) => d,
         other => vec![Diagnostic::error("unreadable", other.to_string())],
@@ -33,14 +38,26 @@ pub fn render_page(engine: &Engine, site: &Site, path: &Path, opts: &RenderOpts)
     if opts.mode == Mode::Strict && diags.iter().any(|d| d.severity == Severity::Error) {
         return Err(diags);
     }
-    let out = if opts.html { markdown_html(&rendered.output) } else { rendered.output };
+    let out = if opts.html {
+        markdown_html(&rendered.output)
+    } else {
+        rendered.output
+    };
     Ok((out, diags))
 }
 
-pub fn run(path: &Path, output: Option<&Path>, opts: RenderOpts, site_args: &SiteArgs) -> Result<i32> {
+pub fn run(
+    path: &Path,
+    output: Option<&Path>,
+    opts: RenderOpts,
+    site_args: &SiteArgs,
+) -> Result<i32> {
     let vars = site_vars(site_args)?;
     if !path.exists() {
-        return Err(Error::Usage(format!("{} does not exist", crate::source::display_path(path))));
+        return Err(Error::Usage(format!(
+            "{} does not exist",
+            crate::source::display_path(path)
+        )));
     }
     let site = Site::load(path, site_args.site.as_deref(), &vars)?;
     report(&site.warnings);
@@ -59,7 +76,9 @@ pub fn run(path: &Path, output: Option<&Path>, opts: RenderOpts, site_args: &Sit
                 None => {
                     let mut stdout = std::io::stdout().lock();
                     // a closed pipe (`| head`) is not an error worth reporting
-                    let _ = stdout.write_all(out.as_bytes()).and_then(|_| stdout.flush());
+                    let _ = stdout
+                        .write_all(out.as_bytes())
+                        .and_then(|_| stdout.flush());
                 }
             }
             Ok(EXIT_OK)
@@ -71,13 +90,22 @@ pub fn run(path: &Path, output: Option<&Path>, opts: RenderOpts, site_args: &Sit
     }
 }
 
-fn render_tree(engine: &Engine, site: &Site, dir: &Path, out_dir: &Path, opts: &RenderOpts) -> Result<i32> {
+fn render_tree(
+    engine: &Engine,
+    site: &Site,
+    dir: &Path,
+    out_dir: &Path,
+    opts: &RenderOpts,
+) -> Result<i32> {
     let files = markdown_files(dir);
     let next = AtomicUsize::new(0);
     let failed = AtomicUsize::new(0);
     let problems: Mutex<Vec<(PathBuf, Vec<Diagnostic>)>> = Mutex::new(Vec::new());
     let io_error: Mutex<Option<Error>> = Mutex::new(None);
-    let workers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(files.len().max(1));
+    let workers = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(files.len().max(1));
     std::thread::scope(|s| {
         for _ in 0..workers {
             s.spawn(|| {

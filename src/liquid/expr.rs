@@ -63,7 +63,8 @@ pub fn lex(src: &str) -> Result<Vec<(Tok, usize)>, SyntaxError> {
             i += 1;
             continue;
         }
-        if src[i..].starts_with("contains") && b.get(i + 8).is_some_and(|c| c.is_ascii_whitespace()) {
+        if src[i..].starts_with("contains") && b.get(i + 8).is_some_and(|c| c.is_ascii_whitespace())
+        {
             out.push((Tok::Cmp("contains".into()), start));
             i += 8;
             continue;
@@ -180,7 +181,11 @@ impl<'a> Parser<'a> {
             Ok(())
         } else {
             err(
-                format!("Expected {} but found {}", tok_name(t), tok_name(&self.toks[self.p].0)),
+                format!(
+                    "Expected {} but found {}",
+                    tok_name(t),
+                    tok_name(&self.toks[self.p].0)
+                ),
                 self.at(),
             )
         }
@@ -222,7 +227,13 @@ impl<'a> Parser<'a> {
                 self.bump();
                 let keys = self.lookups()?;
                 let text = self.text_from(start);
-                Ok(literal_or_var(&name, Root::Name(name.clone()), keys, start + self.base, text))
+                Ok(literal_or_var(
+                    &name,
+                    Root::Name(name.clone()),
+                    keys,
+                    start + self.base,
+                    text,
+                ))
             }
             Tok::OpenSq => {
                 self.bump();
@@ -253,7 +264,10 @@ impl<'a> Parser<'a> {
                 self.consume(&Tok::CloseRound)?;
                 Ok(Expr::Range(Box::new(a), Box::new(b)))
             }
-            other => err(format!("{} is not a valid expression", tok_name(&other)), start),
+            other => err(
+                format!("{} is not a valid expression", tok_name(&other)),
+                start,
+            ),
         }
     }
 
@@ -367,7 +381,9 @@ fn number(n: &str) -> Expr {
     if n.contains('.') {
         Expr::Float(n.parse().unwrap_or(0.0))
     } else {
-        n.parse().map(Expr::Int).unwrap_or_else(|_| Expr::Float(n.parse().unwrap_or(0.0)))
+        n.parse()
+            .map(Expr::Int)
+            .unwrap_or_else(|_| Expr::Float(n.parse().unwrap_or(0.0)))
     }
 }
 
@@ -425,7 +441,10 @@ pub fn parse_expression_lax(markup: &str, pos: usize) -> Expr {
     let digits = |s: &[u8]| !s.is_empty() && s.iter().all(|c| c.is_ascii_digit());
     let body = if b[0] == b'-' { &b[1..] } else { b };
     if digits(body) {
-        return m.parse().map(Expr::Int).unwrap_or(Expr::Float(m.parse().unwrap_or(0.0)));
+        return m
+            .parse()
+            .map(Expr::Int)
+            .unwrap_or(Expr::Float(m.parse().unwrap_or(0.0)));
     }
     if let Some(c) = RANGE.captures(m) {
         return Expr::Range(
@@ -462,7 +481,10 @@ pub fn parse_expression_lax(markup: &str, pos: usize) -> Expr {
         return Expr::Nil;
     };
     let root = if first.starts_with('[') {
-        Root::Dynamic(Box::new(parse_expression_lax(&first[1..first.len() - 1], pos)))
+        Root::Dynamic(Box::new(parse_expression_lax(
+            &first[1..first.len() - 1],
+            pos,
+        )))
     } else {
         Root::Name(first.to_string())
     };
@@ -500,7 +522,9 @@ pub fn filtered_lax(markup: &str, base: usize) -> Filtered {
         let after_start = m.end() + bar + 1;
         for f in FILTER_PARSER.find_iter(after) {
             let chunk = f.as_str();
-            let Some(name) = WORD.find(chunk) else { continue };
+            let Some(name) = WORD.find(chunk) else {
+                continue;
+            };
             let mut args = Vec::new();
             let mut kwargs = Vec::new();
             for a in FILTER_ARGS.captures_iter(chunk) {

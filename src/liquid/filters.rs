@@ -14,15 +14,83 @@ pub struct FilterCtx<'a> {
 }
 
 const NAMES: &[&str] = &[
-    "abs", "absolute_url", "append", "array_to_sentence_string", "at_least", "at_most", "capitalize", "ceil",
-    "cgi_escape", "compact", "concat", "date", "date_to_long_string", "date_to_rfc822", "date_to_string",
-    "date_to_xmlschema", "default", "divided_by", "downcase", "escape", "escape_once", "first", "floor", "group_by",
-    "h", "inspect", "join", "jsonify", "last", "lstrip", "map", "markdownify", "minus", "modulo", "newline_to_br",
-    "normalize_whitespace", "number_of_words", "plus", "pop", "prepend", "push", "relative_url", "remove",
-    "remove_first", "replace", "replace_first", "reverse", "round", "rstrip", "shift", "size", "slice", "slugify",
-    "smartify", "sort", "sort_natural", "split", "strip", "strip_html", "strip_index", "strip_newlines", "sum",
-    "times", "to_integer", "truncate", "truncatewords", "uniq", "unshift", "upcase", "uri_escape", "url_decode",
-    "url_encode", "where", "xml_escape", "find", "base64_encode", "base64_decode",
+    "abs",
+    "absolute_url",
+    "append",
+    "array_to_sentence_string",
+    "at_least",
+    "at_most",
+    "capitalize",
+    "ceil",
+    "cgi_escape",
+    "compact",
+    "concat",
+    "date",
+    "date_to_long_string",
+    "date_to_rfc822",
+    "date_to_string",
+    "date_to_xmlschema",
+    "default",
+    "divided_by",
+    "downcase",
+    "escape",
+    "escape_once",
+    "first",
+    "floor",
+    "group_by",
+    "h",
+    "inspect",
+    "join",
+    "jsonify",
+    "last",
+    "lstrip",
+    "map",
+    "markdownify",
+    "minus",
+    "modulo",
+    "newline_to_br",
+    "normalize_whitespace",
+    "number_of_words",
+    "plus",
+    "pop",
+    "prepend",
+    "push",
+    "relative_url",
+    "remove",
+    "remove_first",
+    "replace",
+    "replace_first",
+    "reverse",
+    "round",
+    "rstrip",
+    "shift",
+    "size",
+    "slice",
+    "slugify",
+    "smartify",
+    "sort",
+    "sort_natural",
+    "split",
+    "strip",
+    "strip_html",
+    "strip_index",
+    "strip_newlines",
+    "sum",
+    "times",
+    "to_integer",
+    "truncate",
+    "truncatewords",
+    "uniq",
+    "unshift",
+    "upcase",
+    "uri_escape",
+    "url_decode",
+    "url_encode",
+    "where",
+    "xml_escape",
+    "find",
+    "base64_encode",
+    "base64_decode",
 ];
 
 /// A known filter close to an unknown name.
@@ -41,8 +109,14 @@ pub fn suggest(name: &str) -> Option<&'static str> {
 fn arity(name: &str, args: &[Value], min: usize, max: usize) -> Result<(), String> {
     let given = args.len() + 1;
     if given < min + 1 || given > max + 1 {
-        let expected = if min == max { format!("{}", min + 1) } else { format!("{}..{}", min + 1, max + 1) };
-        return Err(format!("wrong number of arguments (given {given}, expected {expected}) for filter `{name}`"));
+        let expected = if min == max {
+            format!("{}", min + 1)
+        } else {
+            format!("{}..{}", min + 1, max + 1)
+        };
+        return Err(format!(
+            "wrong number of arguments (given {given}, expected {expected}) for filter `{name}`"
+        ));
     }
     Ok(())
 }
@@ -90,7 +164,8 @@ fn num_op(a: &Value, b: &Value, op: char) -> Result<Value, String> {
                 if q == 0 {
                     return Err("divided by 0".into());
                 }
-                Some(p.div_euclid(q) - if (p % q != 0) && (q < 0) { 1 } else { 0 }).map(|_| floor_div(p, q))
+                Some(p.div_euclid(q) - if (p % q != 0) && (q < 0) { 1 } else { 0 })
+                    .map(|_| floor_div(p, q))
             }
             _ => {
                 if q == 0 {
@@ -99,7 +174,9 @@ fn num_op(a: &Value, b: &Value, op: char) -> Result<Value, String> {
                 Some(p - q * floor_div(p, q))
             }
         };
-        return Ok(r.map(Value::from).unwrap_or_else(|| Value::from((p as f64) + (q as f64))));
+        return Ok(r
+            .map(Value::from)
+            .unwrap_or_else(|| Value::from((p as f64) + (q as f64))));
     }
     let (p, q) = (lv::as_f64(&x).unwrap_or(0.0), lv::as_f64(&y).unwrap_or(0.0));
     let r = match op {
@@ -122,7 +199,11 @@ fn num_op(a: &Value, b: &Value, op: char) -> Result<Value, String> {
 
 fn floor_div(p: i64, q: i64) -> i64 {
     let d = p / q;
-    if (p % q != 0) && ((p < 0) != (q < 0)) { d - 1 } else { d }
+    if (p % q != 0) && ((p < 0) != (q < 0)) {
+        d - 1
+    } else {
+        d
+    }
 }
 
 fn round_half_away(f: f64, digits: i32) -> f64 {
@@ -135,8 +216,16 @@ pub fn relative_url(input: &str, baseurl: &str) -> String {
         return input.to_string();
     }
     let base = baseurl.trim_end_matches('/');
-    let base = if base.is_empty() || base.starts_with('/') { base.to_string() } else { format!("/{base}") };
-    let path = if input.starts_with('/') { input.to_string() } else { format!("/{input}") };
+    let base = if base.is_empty() || base.starts_with('/') {
+        base.to_string()
+    } else {
+        format!("/{base}")
+    };
+    let path = if input.starts_with('/') {
+        input.to_string()
+    } else {
+        format!("/{input}")
+    };
     uri_normalize(&format!("{base}{path}"))
 }
 
@@ -191,17 +280,17 @@ fn url_decode(s: &str) -> String {
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
-        if b[i] == b'+' {
-            out.push(b' ');
-        } else if b[i] == b'%'
-            && i + 2 < b.len() + 0
-            && let Ok(v) = u8::from_str_radix(std::str::from_utf8(&b[i + 1..(i + 3).min(b.len())]).unwrap_or("x"), 16)
-        {
-            out.push(v);
-            i += 3;
-            continue;
-        } else {
-            out.push(b[i]);
+        let hex = b
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (b[i], hex) {
+            (b'+', _) => out.push(b' '),
+            (b'%', Some(v)) => {
+                out.push(v);
+                i += 2;
+            }
+            (c, _) => out.push(c),
         }
         i += 1;
     }
@@ -222,9 +311,14 @@ fn to_json(v: &Value) -> serde_json::Value {
             }
         }
         ValueKind::String => serde_json::Value::String(s(v)),
-        ValueKind::Seq | ValueKind::Iterable => serde_json::Value::Array(seq(v).iter().map(to_json).collect()),
+        ValueKind::Seq | ValueKind::Iterable => {
+            serde_json::Value::Array(seq(v).iter().map(to_json).collect())
+        }
         ValueKind::Map => serde_json::Value::Object(
-            lv::map_pairs(v).into_iter().map(|(k, x)| (s(&k), to_json(&x))).collect(),
+            lv::map_pairs(v)
+                .into_iter()
+                .map(|(k, x)| (s(&k), to_json(&x)))
+                .collect(),
         ),
         _ => serde_json::Value::String(s(v)),
     }
@@ -242,7 +336,11 @@ fn ruby_sort(items: &mut [Value]) -> Result<(), String> {
     let mut err = None;
     items.sort_by(|a, b| {
         if lv::compare(a, "<", b).is_err() && err.is_none() {
-            err = Some(format!("comparison of {} with {} failed", lv::inspect(a), lv::inspect(b)));
+            err = Some(format!(
+                "comparison of {} with {} failed",
+                lv::inspect(a),
+                lv::inspect(b)
+            ));
         }
         cmp_values(a, b)
     });
@@ -297,13 +395,21 @@ pub fn markdown_html(src: &str) -> String {
     out
 }
 
-pub fn apply(name: &str, input: &Value, args: &[Value], kwargs: &[(String, Value)], ctx: &FilterCtx) -> Result<Option<Value>, String> {
+pub fn apply(
+    name: &str,
+    input: &Value,
+    args: &[Value],
+    kwargs: &[(String, Value)],
+    ctx: &FilterCtx,
+) -> Result<Option<Value>, String> {
     let a = |n: usize, m: usize| arity(name, args, n, m);
     let text = || s(input);
     let v: Value = match name {
         "default" => {
             a(1, 1)?;
-            let allow_false = kwargs.iter().any(|(k, v)| k == "allow_false" && lv::truthy(v));
+            let allow_false = kwargs
+                .iter()
+                .any(|(k, v)| k == "allow_false" && lv::truthy(v));
             let empty = is_nil(input)
                 || (input.kind() == ValueKind::Bool && !input.is_true() && !allow_false)
                 || lv::size(input) == Some(0) && !lv::is_map(input) && !input.is_integer();
@@ -337,7 +443,11 @@ pub fn apply(name: &str, input: &Value, args: &[Value], kwargs: &[(String, Value
         }
         "strip" => {
             a(0, 0)?;
-            str_v(text().trim_matches(|c: char| c.is_whitespace() || c == '\0').to_string())
+            str_v(
+                text()
+                    .trim_matches(|c: char| c.is_whitespace() || c == '\0')
+                    .to_string(),
+            )
         }
         "lstrip" => {
             a(0, 0)?;
@@ -345,7 +455,11 @@ pub fn apply(name: &str, input: &Value, args: &[Value], kwargs: &[(String, Value
         }
         "rstrip" => {
             a(0, 0)?;
-            str_v(text().trim_end_matches(|c: char| c.is_whitespace() || c == '\0').to_string())
+            str_v(
+                text()
+                    .trim_end_matches(|c: char| c.is_whitespace() || c == '\0')
+                    .to_string(),
+            )
         }
         "strip_newlines" => {
             a(0, 0)?;
@@ -353,12 +467,16 @@ pub fn apply(name: &str, input: &Value, args: &[Value], kwargs: &[(String, Value
         }
         "newline_to_br" => {
             a(0, 0)?;
-            str_v(text().replace("\r\n", "<br />\n").replace('\n', "<br />\n").replace("<br />\n<br />\n", "<br />\n<br />\n"))
+            str_v(text().replace("\r\n", "\n").replace('\n', "<br />\n"))
         }
         "strip_html" => {
             a(0, 0)?;
             let mut t = text();
-            for (open, close) in [("<script", "</script>"), ("<!--", "-->"), ("<style", "</style>")] {
+            for (open, close) in [
+                ("<script", "</script>"),
+                ("<!--", "-->"),
+                ("<style", "</style>"),
+            ] {
                 t = remove_between(&t, open, close);
             }
             let mut res = String::new();
@@ -392,7 +510,12 @@ pub fn apply(name: &str, input: &Value, args: &[Value], kwargs: &[(String, Value
                 if c == '&' {
                     let rest = &t[i..];
                     let ent = rest.find(';').filter(|e| *e < 10).map(|e| &rest[1..e]);
-                    if ent.is_some_and(|e| !e.is_empty() && (e.chars().all(char::is_alphanumeric) || (e.starts_with('#') && e[1..].chars().all(|c| c.is_ascii_alphanumeric())))) {
+                    if ent.is_some_and(|e| {
+                        !e.is_empty()
+                            && (e.chars().all(char::is_alphanumeric)
+                                || (e.starts_with('#')
+                                    && e[1..].chars().all(|c| c.is_ascii_alphanumeric())))
+                    }) {
                         o.push('&');
                     } else {
                         o.push_str("&amp;");
@@ -413,7 +536,11 @@ pub fn apply(name: &str, input: &Value, args: &[Value], kwargs: &[(String, Value
         }
         "url_encode" => {
             a(0, 0)?;
-            if is_nil(input) { Value::from(()) } else { str_v(url_encode(&text(), true, "")) }
+            if is_nil(input) {
+                Value::from(())
+            } else {
+                str_v(url_encode(&text(), true, ""))
+            }
         }
         "cgi_escape" => {
             a(0, 0)?;
@@ -425,17 +552,29 @@ pub fn apply(name: &str, input: &Value, args: &[Value], kwargs: &[(String, Value
         }
         "url_decode" => {
             a(0, 0)?;
-            if is_nil(input) { Value::from(()) } else { str_v(url_decode(&text())) }
+            if is_nil(input) {
+                Value::from(())
+            } else {
+                str_v(url_decode(&text()))
+            }
         }
         "replace" | "replace_first" => {
             a(1, 2)?;
             let (from, to) = (s(&arg(args, 0)), s(&arg(args, 1)));
-            str_v(if name == "replace" { text().replace(&from, &to) } else { text().replacen(&from, &to, 1) })
+            str_v(if name == "replace" {
+                text().replace(&from, &to)
+            } else {
+                text().replacen(&from, &to, 1)
+            })
         }
         "remove" | "remove_first" => {
             a(1, 1)?;
             let from = s(&arg(args, 0));
-            str_v(if name == "remove" { text().replace(&from, "") } else { text().replacen(&from, "", 1) })
+            str_v(if name == "remove" {
+                text().replace(&from, "")
+            } else {
+                text().replacen(&from, "", 1)
+            })
         }
         "split" => {
             a(1, 1)?;
@@ -456,7 +595,11 @@ pub fn apply(name: &str, input: &Value, args: &[Value], kwargs: &[(String, Value
         }
         "join" => {
             a(0, 1)?;
-            let glue = if args.is_empty() { " ".to_string() } else { s(&arg(args, 0)) };
+            let glue = if args.is_empty() {
+                " ".to_string()
+            } else {
+                s(&arg(args, 0))
+            };
             if !lv::is_seq(input) {
                 input.clone()
             } else {
@@ -471,7 +614,11 @@ pub fn apply(name: &str, input: &Value, args: &[Value], kwargs: &[(String, Value
             a(0, 0)?;
             if lv::is_seq(input) {
                 let items = seq(input);
-                let x = if name == "first" { items.first() } else { items.last() };
+                let x = if name == "first" {
+                    items.first()
+                } else {
+                    items.last()
+                };
                 x.cloned().unwrap_or(Value::from(()))
             } else {
                 Value::from(())
@@ -506,7 +653,10 @@ pub fn apply(name: &str, input: &Value, args: &[Value], kwargs: &[(String, Value
                     Some(p) => property(&x, &s(p)),
                     None => x.clone(),
                 };
-                if !keys.iter().any(|y| lv::equal(y, &k) && (k.kind() == y.kind())) {
+                if !keys
+                    .iter()
+                    .any(|y| lv::equal(y, &k) && (k.kind() == y.kind()))
+                {
                     keys.push(k);
                     out.push(x);
                 }
@@ -526,7 +676,12 @@ pub fn apply(name: &str, input: &Value, args: &[Value], kwargs: &[(String, Value
         "map" => {
             a(1, 1)?;
             let p = s(&arg(args, 0));
-            Value::from(input_list(input).iter().map(|x| property(x, &p)).collect::<Vec<_>>())
+            Value::from(
+                input_list(input)
+                    .iter()
+                    .map(|x| property(x, &p))
+                    .collect::<Vec<_>>(),
+            )
         }
         "sum" => {
             a(0, 1)?;
@@ -552,7 +707,11 @@ pub fn apply(name: &str, input: &Value, args: &[Value], kwargs: &[(String, Value
                     Some(p) => property(x, &s(p)),
                     None => x.clone(),
                 };
-                if natural && v.kind() == ValueKind::String { Value::from(s(&v).to_lowercase()) } else { v }
+                if natural && v.kind() == ValueKind::String {
+                    Value::from(s(&v).to_lowercase())
+                } else {
+                    v
+                }
             };
             if args.is_empty() && !natural {
                 ruby_sort(&mut items)?;
@@ -562,8 +721,20 @@ pub fn apply(name: &str, input: &Value, args: &[Value], kwargs: &[(String, Value
                     let (kx, ky) = (key(x), key(y));
                     match (is_nil(&kx), is_nil(&ky)) {
                         (true, true) => std::cmp::Ordering::Equal,
-                        (true, false) => if nils_last { std::cmp::Ordering::Greater } else { std::cmp::Ordering::Less },
-                        (false, true) => if nils_last { std::cmp::Ordering::Less } else { std::cmp::Ordering::Greater },
+                        (true, false) => {
+                            if nils_last {
+                                std::cmp::Ordering::Greater
+                            } else {
+                                std::cmp::Ordering::Less
+                            }
+                        }
+                        (false, true) => {
+                            if nils_last {
+                                std::cmp::Ordering::Less
+                            } else {
+                                std::cmp::Ordering::Greater
+                            }
+                        }
                         _ => cmp_values(&kx, &ky),
                     }
                 });
@@ -580,7 +751,12 @@ pub fn apply(name: &str, input: &Value, args: &[Value], kwargs: &[(String, Value
                 input_list(input)
             };
             if args.len() == 1 {
-                Value::from(items.into_iter().filter(|x| lv::truthy(&property(x, &p))).collect::<Vec<_>>())
+                Value::from(
+                    items
+                        .into_iter()
+                        .filter(|x| lv::truthy(&property(x, &p)))
+                        .collect::<Vec<_>>(),
+                )
             } else if lv::is_seq(&target) || lv::is_map(&target) {
                 input.clone()
             } else {
@@ -608,7 +784,10 @@ pub fn apply(name: &str, input: &Value, args: &[Value], kwargs: &[(String, Value
             a(2, 2)?;
             let p = s(&arg(args, 0));
             let t = s(&arg(args, 1));
-            input_list(input).into_iter().find(|x| s(&property(x, &p)) == t).unwrap_or(Value::from(()))
+            input_list(input)
+                .into_iter()
+                .find(|x| s(&property(x, &p)) == t)
+                .unwrap_or(Value::from(()))
         }
         "group_by" => {
             a(1, 1)?;
@@ -626,7 +805,11 @@ pub fn apply(name: &str, input: &Value, args: &[Value], kwargs: &[(String, Value
                     .into_iter()
                     .map(|(k, items)| {
                         let size = items.len();
-                        Value::from_pairs([("name", Value::from(k)), ("items", Value::from(items)), ("size", Value::from(size))])
+                        Value::from_pairs([
+                            ("name", Value::from(k)),
+                            ("items", Value::from(items)),
+                            ("size", Value::from(size)),
+                        ])
                     })
                     .collect::<Vec<_>>(),
             )
@@ -634,15 +817,27 @@ pub fn apply(name: &str, input: &Value, args: &[Value], kwargs: &[(String, Value
         "push" | "unshift" => {
             a(1, 1)?;
             let mut v = input_list(input);
-            if name == "push" { v.push(arg(args, 0)) } else { v.insert(0, arg(args, 0)) }
+            if name == "push" {
+                v.push(arg(args, 0))
+            } else {
+                v.insert(0, arg(args, 0))
+            }
             Value::from(v)
         }
         "pop" | "shift" => {
             a(0, 1)?;
             let mut v = input_list(input);
-            let n = args.first().map(|x| lv::to_number(x).as_i64().unwrap_or(1)).unwrap_or(1).max(0) as usize;
+            let n = args
+                .first()
+                .map(|x| lv::to_number(x).as_i64().unwrap_or(1))
+                .unwrap_or(1)
+                .max(0) as usize;
             let n = n.min(v.len());
-            if name == "pop" { v.truncate(v.len() - n) } else { v.drain(..n); }
+            if name == "pop" {
+                v.truncate(v.len() - n)
+            } else {
+                v.drain(..n);
+            }
             Value::from(v)
         }
         "plus" | "minus" | "times" | "divided_by" | "modulo" => {
@@ -659,7 +854,11 @@ pub fn apply(name: &str, input: &Value, args: &[Value], kwargs: &[(String, Value
         "abs" => {
             a(0, 0)?;
             let n = lv::to_number(input);
-            if n.is_integer() { Value::from(n.as_i64().unwrap_or(0).abs()) } else { Value::from(lv::as_f64(&n).unwrap_or(0.0).abs()) }
+            if n.is_integer() {
+                Value::from(n.as_i64().unwrap_or(0).abs())
+            } else {
+                Value::from(lv::as_f64(&n).unwrap_or(0.0).abs())
+            }
         }
         "ceil" | "floor" => {
             a(0, 0)?;
@@ -669,9 +868,16 @@ pub fn apply(name: &str, input: &Value, args: &[Value], kwargs: &[(String, Value
         "round" => {
             a(0, 1)?;
             let n = lv::to_number(input);
-            let d = args.first().map(|x| lv::to_number(x).as_i64().unwrap_or(0)).unwrap_or(0);
+            let d = args
+                .first()
+                .map(|x| lv::to_number(x).as_i64().unwrap_or(0))
+                .unwrap_or(0);
             if d == 0 {
-                if n.is_integer() { n } else { Value::from(lv::as_f64(&n).unwrap_or(0.0).round() as i64) }
+                if n.is_integer() {
+                    n
+                } else {
+                    Value::from(lv::as_f64(&n).unwrap_or(0.0).round() as i64)
+                }
             } else {
                 Value::from(round_half_away(lv::as_f64(&n).unwrap_or(0.0), d as i32))
             }
@@ -688,14 +894,21 @@ pub fn apply(name: &str, input: &Value, args: &[Value], kwargs: &[(String, Value
                 ValueKind::Bool => Value::from(i64::from(input.is_true())),
                 _ => {
                     let n = lv::to_number(input);
-                    if n.is_integer() { n } else { Value::from(lv::as_f64(&n).unwrap_or(0.0) as i64) }
+                    if n.is_integer() {
+                        n
+                    } else {
+                        Value::from(lv::as_f64(&n).unwrap_or(0.0) as i64)
+                    }
                 }
             }
         }
         "slice" => {
             a(1, 2)?;
             let start = lv::to_number(&arg(args, 0)).as_i64().unwrap_or(0);
-            let len = args.get(1).map(|x| lv::to_number(x).as_i64().unwrap_or(1)).unwrap_or(1);
+            let len = args
+                .get(1)
+                .map(|x| lv::to_number(x).as_i64().unwrap_or(1))
+                .unwrap_or(1);
             let slice = |n: usize| -> Option<(usize, usize)> {
                 let st = if start < 0 { n as i64 + start } else { start };
                 if st < 0 || st as usize > n || len < 0 {
@@ -723,22 +936,37 @@ pub fn apply(name: &str, input: &Value, args: &[Value], kwargs: &[(String, Value
             if is_nil(input) {
                 return Ok(Some(Value::from(())));
             }
-            let len = args.first().map(|x| lv::to_number(x).as_i64().unwrap_or(50)).unwrap_or(50);
+            let len = args
+                .first()
+                .map(|x| lv::to_number(x).as_i64().unwrap_or(50))
+                .unwrap_or(50);
             let ell = args.get(1).map(s).unwrap_or_else(|| "...".into());
             let t: Vec<char> = text().chars().collect();
             let l = (len - ell.chars().count() as i64).max(0) as usize;
-            if t.len() as i64 > len { str_v(t[..l.min(t.len())].iter().collect::<String>() + &ell) } else { str_v(text()) }
+            if t.len() as i64 > len {
+                str_v(t[..l.min(t.len())].iter().collect::<String>() + &ell)
+            } else {
+                str_v(text())
+            }
         }
         "truncatewords" => {
             a(0, 2)?;
             if is_nil(input) {
                 return Ok(Some(Value::from(())));
             }
-            let n = args.first().map(|x| lv::to_number(x).as_i64().unwrap_or(15)).unwrap_or(15).max(1) as usize;
+            let n = args
+                .first()
+                .map(|x| lv::to_number(x).as_i64().unwrap_or(15))
+                .unwrap_or(15)
+                .max(1) as usize;
             let ell = args.get(1).map(s).unwrap_or_else(|| "...".into());
             let t = text();
             let words: Vec<&str> = t.split_whitespace().collect();
-            if words.len() > n { str_v(words[..n].join(" ") + &ell) } else { str_v(t) }
+            if words.len() > n {
+                str_v(words[..n].join(" ") + &ell)
+            } else {
+                str_v(t)
+            }
         }
         "slugify" => {
             a(0, 1)?;
@@ -781,11 +1009,20 @@ pub fn apply(name: &str, input: &Value, args: &[Value], kwargs: &[(String, Value
         }
         "smartify" => {
             a(0, 0)?;
-            str_v(text().replace("---", "—").replace("--", "–").replace("...", "…"))
+            str_v(
+                text()
+                    .replace("---", "—")
+                    .replace("--", "–")
+                    .replace("...", "…"),
+            )
         }
         "relative_url" => {
             a(0, 0)?;
-            if is_nil(input) { Value::from(()) } else { str_v(relative_url(&text(), ctx.baseurl)) }
+            if is_nil(input) {
+                Value::from(())
+            } else {
+                str_v(relative_url(&text(), ctx.baseurl))
+            }
         }
         "absolute_url" => {
             a(0, 0)?;
@@ -796,16 +1033,29 @@ pub fn apply(name: &str, input: &Value, args: &[Value], kwargs: &[(String, Value
                 if t.contains("://") {
                     str_v(t)
                 } else {
-                    str_v(format!("{}{}", ctx.url.trim_end_matches('/'), relative_url(&t, ctx.baseurl)))
+                    str_v(format!(
+                        "{}{}",
+                        ctx.url.trim_end_matches('/'),
+                        relative_url(&t, ctx.baseurl)
+                    ))
                 }
             }
         }
         "strip_index" => {
             a(0, 0)?;
             let t = text();
-            str_v(t.strip_suffix("/index.html").or(t.strip_suffix("/index.htm")).map(|x| format!("{x}/")).unwrap_or(t))
+            str_v(
+                t.strip_suffix("/index.html")
+                    .or(t.strip_suffix("/index.htm"))
+                    .map(|x| format!("{x}/"))
+                    .unwrap_or(t),
+            )
         }
-        "date_to_xmlschema" | "date_to_rfc822" | "date_to_string" | "date_to_long_string" | "date" => {
+        "date_to_xmlschema"
+        | "date_to_rfc822"
+        | "date_to_string"
+        | "date_to_long_string"
+        | "date" => {
             // dates are kept as written: a faithful strftime needs the page's timezone
             input.clone()
         }
@@ -836,7 +1086,9 @@ fn base64(b: &[u8]) -> String {
     const T: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut o = String::new();
     for c in b.chunks(3) {
-        let n = (u32::from(c[0]) << 16) | (u32::from(*c.get(1).unwrap_or(&0)) << 8) | u32::from(*c.get(2).unwrap_or(&0));
+        let n = (u32::from(c[0]) << 16)
+            | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
+            | u32::from(*c.get(2).unwrap_or(&0));
         for i in 0..4 {
             if i <= c.len() {
                 o.push(T[((n >> (18 - 6 * i)) & 63) as usize] as char);
@@ -853,33 +1105,113 @@ mod tests {
     use super::*;
 
     fn f(name: &str, input: Value, args: &[Value]) -> Value {
-        apply(name, &input, args, &[], &FilterCtx { baseurl: "/home", url: "https://x.org" })
-            .unwrap()
-            .unwrap()
+        apply(
+            name,
+            &input,
+            args,
+            &[],
+            &FilterCtx {
+                baseurl: "/home",
+                url: "https://x.org",
+            },
+        )
+        .unwrap()
+        .unwrap()
     }
 
     #[test]
     fn string_filters() {
-        assert_eq!(f("default", Value::from(()), &[Value::from("x")]), Value::from("x"));
-        assert_eq!(f("default", Value::from(""), &[Value::from("x")]), Value::from("x"));
-        assert_eq!(f("default", Value::from(0), &[Value::from("x")]), Value::from(0));
-        assert_eq!(f("replace", Value::from("a-b-c"), &[Value::from("-"), Value::from("+")]), Value::from("a+b+c"));
-        assert_eq!(f("slugify", Value::from("Hello, World!"), &[]), Value::from("hello-world"));
-        assert_eq!(f("relative_url", Value::from("/fig/a b.svg"), &[]), Value::from("/home/fig/a%20b.svg"));
-        assert_eq!(f("truncate", Value::from("abcdefghij"), &[Value::from(5)]), Value::from("ab..."));
-        assert_eq!(f("capitalize", Value::from("hELLO"), &[]), Value::from("Hello"));
+        assert_eq!(
+            f("default", Value::from(()), &[Value::from("x")]),
+            Value::from("x")
+        );
+        assert_eq!(
+            f("default", Value::from(""), &[Value::from("x")]),
+            Value::from("x")
+        );
+        assert_eq!(
+            f("default", Value::from(0), &[Value::from("x")]),
+            Value::from(0)
+        );
+        assert_eq!(
+            f(
+                "replace",
+                Value::from("a-b-c"),
+                &[Value::from("-"), Value::from("+")]
+            ),
+            Value::from("a+b+c")
+        );
+        assert_eq!(
+            f("slugify", Value::from("Hello, World!"), &[]),
+            Value::from("hello-world")
+        );
+        assert_eq!(
+            f("relative_url", Value::from("/fig/a b.svg"), &[]),
+            Value::from("/home/fig/a%20b.svg")
+        );
+        assert_eq!(
+            f("truncate", Value::from("abcdefghij"), &[Value::from(5)]),
+            Value::from("ab...")
+        );
+        assert_eq!(
+            f("capitalize", Value::from("hELLO"), &[]),
+            Value::from("Hello")
+        );
     }
 
     #[test]
     fn numbers_and_lists() {
-        assert_eq!(f("plus", Value::from("2"), &[Value::from(0)]), Value::from(2));
-        assert_eq!(f("divided_by", Value::from(7), &[Value::from(2)]), Value::from(3));
-        assert_eq!(f("divided_by", Value::from(-7), &[Value::from(2)]), Value::from(-4));
-        assert_eq!(f("plus", Value::from(0.1), &[Value::from(0.2)]), Value::from(0.3));
+        assert_eq!(
+            f("plus", Value::from("2"), &[Value::from(0)]),
+            Value::from(2)
+        );
+        assert_eq!(
+            f("divided_by", Value::from(7), &[Value::from(2)]),
+            Value::from(3)
+        );
+        assert_eq!(
+            f("divided_by", Value::from(-7), &[Value::from(2)]),
+            Value::from(-4)
+        );
+        assert_eq!(
+            f("plus", Value::from(0.1), &[Value::from(0.2)]),
+            Value::from(0.3)
+        );
         assert_eq!(f("size", Value::from(vec![1, 2, 3]), &[]), Value::from(3));
-        assert_eq!(lv::to_s(&f("split", Value::from("a,b,,"), &[Value::from(",")])), "ab");
-        assert_eq!(f("join", Value::from(vec!["a", "b"]), &[Value::from("-")]), Value::from("a-b"));
-        assert!(apply("divided_by", &Value::from(1), &[Value::from(0)], &[], &FilterCtx { baseurl: "", url: "" }).is_err());
-        assert!(apply("to_s", &Value::from(1), &[], &[], &FilterCtx { baseurl: "", url: "" }).unwrap().is_none());
+        assert_eq!(
+            lv::to_s(&f("split", Value::from("a,b,,"), &[Value::from(",")])),
+            "ab"
+        );
+        assert_eq!(
+            f("join", Value::from(vec!["a", "b"]), &[Value::from("-")]),
+            Value::from("a-b")
+        );
+        assert!(
+            apply(
+                "divided_by",
+                &Value::from(1),
+                &[Value::from(0)],
+                &[],
+                &FilterCtx {
+                    baseurl: "",
+                    url: ""
+                }
+            )
+            .is_err()
+        );
+        assert!(
+            apply(
+                "to_s",
+                &Value::from(1),
+                &[],
+                &[],
+                &FilterCtx {
+                    baseurl: "",
+                    url: ""
+                }
+            )
+            .unwrap()
+            .is_none()
+        );
     }
 }

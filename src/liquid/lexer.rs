@@ -112,7 +112,13 @@ mod tests {
         // `{{ "a}b" }}` ends at the first `}`, as in Liquid
         assert_eq!(kinds("{{ \"a}b\" }}")[0], (Output, "{{ \"a}"));
         // bash that looks like templates is text
-        assert_eq!(kinds("echo ${#arr[@]} | awk '{print $1}'"), vec![(Text, "echo ${#arr[@]} | awk '{print $1}'")]);
-        assert_eq!(kinds("x {% y"), vec![(Text, "x "), (Tag, "{%"), (Text, " y")]);
+        assert_eq!(
+            kinds("echo ${#arr[@]} | awk '{print $1}'"),
+            vec![(Text, "echo ${#arr[@]} | awk '{print $1}'")]
+        );
+        assert_eq!(
+            kinds("x {% y"),
+            vec![(Text, "x "), (Tag, "{%"), (Text, " y")]
+        );
     }
 }

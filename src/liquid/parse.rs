@@ -69,7 +69,8 @@ struct TemplateParser<'a> {
 }
 
 /// A tag that ended a body: (name, markup, offset of the tag, offset of the markup).
-type EndTag = Option<(String, String, usize, usize)>;
+type EndTag = Option<Ending>;
+type Ending = (String, String, usize, usize);
 
 fn rstrip(s: &mut String) {
     let n = s
@@ -149,13 +150,18 @@ impl<'a> TemplateParser<'a> {
                     if until.contains(&name) {
                         return Ok((
                             nodes,
-                            Some((name.to_string(), markup.to_string(), tok.start, markup_start)),
+                            Some((
+                                name.to_string(),
+                                markup.to_string(),
+                                tok.start,
+                                markup_start,
+                            )),
                         ));
                     }
                     match self.tag(name, markup, markup_start, tok.start, until)? {
                         Some(node) => nodes.push(node),
                         None => {
-                            if let Some(ended) = until.first() {
+                            if let Some(ended) = until.last() {
                                 return Err(unknown_in_block(name, ended, tok.start));
                             }
                             return Err(ParseError {
@@ -189,7 +195,7 @@ impl<'a> TemplateParser<'a> {
         name: &str,
         pos: usize,
         until: &[&str],
-    ) -> Result<(Vec<Node>, (String, String, usize, usize)), ParseError> {
+    ) -> Result<(Vec<Node>, Ending), ParseError> {
         match self.body(until) {
             Ok((nodes, Some(end))) => Ok((nodes, end)),
             Ok((_, None)) => unreachable_close(name, pos),
@@ -197,24 +203,44 @@ impl<'a> TemplateParser<'a> {
                 message: format!("'{name}' tag was never closed"),
                 offset: pos,
                 width: name.len() + 6,
-                hint: Some(format!("add `{{% {} %}}` where the block ends", until.last().unwrap_or(&"end"))),
+                hint: Some(format!(
+                    "add `{{% {} %}}` where the block ends",
+                    until.last().unwrap_or(&"end")
+                )),
             }),
             Err(e) => Err(e),
         }
     }
 
-    fn warn_lax(&mut self, kind: &str, markup: &str, at: usize, e: &expr::SyntaxError, hint: String) {
+    fn warn_lax(
+        &mut self,
+        kind: &str,
+        markup: &str,
+        at: usize,
+        e: &expr::SyntaxError,
+        hint: String,
+    ) {
         self.warnings.push(ParseWarning {
             code: "malformed-tag",
             kept: None,
-            message: format!("Liquid syntax error: {} in \"{}\"", e.message, markup.trim()),
+            message: format!(
+                "Liquid syntax error: {} in \"{}\"",
+                e.message,
+                markup.trim()
+            ),
             offset: at,
             width: markup.trim_end().len().max(1),
             hint: Some(format!("{kind}: {hint}")),
         });
     }
 
-    fn filtered(&mut self, inner: &str, inner_start: usize, tag_pos: usize, text: &str) -> Result<Filtered, ParseError> {
+    fn filtered(
+        &mut self,
+        inner: &str,
+        inner_start: usize,
+        tag_pos: usize,
+        text: &str,
+    ) -> Result<Filtered, ParseError> {
         let strict = Parser::new(inner, inner_start).and_then(|mut p| p.filtered());
         match strict {
             Ok(f) => Ok(f),
@@ -238,7 +264,11 @@ impl<'a> TemplateParser<'a> {
                     hint: Some(format!(
                         "Jekyll reads this as `{{{{ {} }}}}` and drops the rest{}",
                         shown,
-                        if lax.filters.is_empty() { String::new() } else { " except the filters".into() }
+                        if lax.filters.is_empty() {
+                            String::new()
+                        } else {
+                            " except the filters".into()
+                        }
                     )),
                 });
                 Ok(lax)
@@ -255,11 +285,19 @@ impl<'a> TemplateParser<'a> {
             Ok(c) => Ok(c),
             Err(e) => match expr::condition_lax(markup, start) {
                 Some(c) => {
-                    self.warn_lax(kind, markup, start, &e, "read the lax way, as Jekyll does".into());
+                    self.warn_lax(
+                        kind,
+                        markup,
+                        start,
+                        &e,
+                        "read the lax way, as Jekyll does".into(),
+                    );
                     Ok(c)
                 }
                 None => Err(ParseError {
-                    message: format!("Syntax Error in tag '{kind}' - Valid syntax: {kind} [expression]"),
+                    message: format!(
+                        "Syntax Error in tag '{kind}' - Valid syntax: {kind} [expression]"
+                    ),
                     offset: start,
                     width: markup.len().max(1),
                     hint: Some(e.message),
@@ -306,17 +344,20 @@ impl<'a> TemplateParser<'a> {
                 let subject = self.expression("case", markup, mstart)?;
                 let mut arms = Vec::new();
                 // text before the first `when` is dropped, as in Liquid
-                let (_, (mut t, mut m, _, mut ms)) = self.block("case", pos, &["when", "else", "endcase"])?;
+                let (_, (mut t, mut m, _, mut ms)) =
+                    self.block("case", pos, &["when", "else", "endcase"])?;
                 loop {
                     match t.as_str() {
                         "when" => {
                             let values = self.when_values(&m, ms)?;
-                            let (nodes, next) = self.block("case", pos, &["when", "else", "endcase"])?;
+                            let (nodes, next) =
+                                self.block("case", pos, &["when", "else", "endcase"])?;
                             arms.push(CaseArm::When(values, nodes));
                             (t, m, _, ms) = next;
                         }
                         "else" => {
-                            let (nodes, next) = self.block("case", pos, &["when", "else", "endcase"])?;
+                            let (nodes, next) =
+                                self.block("case", pos, &["when", "else", "endcase"])?;
                             arms.push(CaseArm::Else(nodes));
                             (t, m, _, ms) = next;
                         }
@@ -329,19 +370,27 @@ impl<'a> TemplateParser<'a> {
             "assign" => {
                 let Some(eq) = markup.find('=') else {
                     return Err(ParseError {
-                        message: "Syntax Error in 'assign' - Valid syntax: assign [var] = [source]".into(),
+                        message: "Syntax Error in 'assign' - Valid syntax: assign [var] = [source]"
+                            .into(),
                         offset: pos,
                         width: markup.len() + 10,
                         hint: Some("write `{% assign name = value %}`".into()),
                     });
                 };
                 let var = markup[..eq].trim().to_string();
-                if var.is_empty() || !var.chars().all(|c| c.is_alphanumeric() || "_-.[]()".contains(c)) {
+                if var.is_empty()
+                    || !var
+                        .chars()
+                        .all(|c| c.is_alphanumeric() || "_-.[]()".contains(c))
+                {
                     return Err(ParseError {
-                        message: "Syntax Error in 'assign' - Valid syntax: assign [var] = [source]".into(),
+                        message: "Syntax Error in 'assign' - Valid syntax: assign [var] = [source]"
+                            .into(),
                         offset: mstart,
                         width: eq.max(1),
-                        hint: Some("the name on the left of `=` must be a plain variable name".into()),
+                        hint: Some(
+                            "the name on the left of `=` must be a plain variable name".into(),
+                        ),
                     });
                 }
                 let rhs = &markup[eq + 1..];
@@ -351,7 +400,10 @@ impl<'a> TemplateParser<'a> {
                 Node::Assign(var, f, pos)
             }
             "capture" => {
-                let var = markup.trim().trim_matches(|c| c == '"' || c == '\'').to_string();
+                let var = markup
+                    .trim()
+                    .trim_matches(|c| c == '"' || c == '\'')
+                    .to_string();
                 if var.is_empty() {
                     return Err(ParseError {
                         message: "Syntax Error in 'capture' - Valid syntax: capture [var]".into(),
@@ -372,7 +424,9 @@ impl<'a> TemplateParser<'a> {
                 let text = format!("{{% echo {markup} %}}");
                 Node::Output(self.filtered(markup, mstart, pos, &text)?, pos)
             }
-            "increment" | "decrement" => Node::Increment(markup.trim().to_string(), pos, name == "increment"),
+            "increment" | "decrement" => {
+                Node::Increment(markup.trim().to_string(), pos, name == "increment")
+            }
             "cycle" => self.cycle(markup, mstart, pos)?,
             "ifchanged" => {
                 let (nodes, _) = self.block("ifchanged", pos, &["endifchanged"])?;
@@ -380,7 +434,9 @@ impl<'a> TemplateParser<'a> {
             }
             "break" => Node::Break,
             "continue" => Node::Continue,
-            "include" | "include_relative" => Node::Include(self.include(name, markup, mstart, pos)?, pos),
+            "include" | "include_relative" => {
+                Node::Include(self.include(name, markup, mstart, pos)?, pos)
+            }
             "link" => Node::Link(markup.trim().to_string(), pos),
             _ => return Ok(None),
         };
@@ -395,7 +451,13 @@ impl<'a> TemplateParser<'a> {
         }) {
             Ok(e) => Ok(e),
             Err(e) => {
-                self.warn_lax(kind, markup, start, &e, "read the lax way, as Jekyll does".into());
+                self.warn_lax(
+                    kind,
+                    markup,
+                    start,
+                    &e,
+                    "read the lax way, as Jekyll does".into(),
+                );
                 Ok(expr::parse_expression_lax(markup, start))
             }
         }
@@ -413,7 +475,13 @@ impl<'a> TemplateParser<'a> {
         match strict {
             Ok(v) => Ok(v),
             Err(e) => {
-                self.warn_lax("when", markup, start, &e, "read the lax way, as Jekyll does".into());
+                self.warn_lax(
+                    "when",
+                    markup,
+                    start,
+                    &e,
+                    "read the lax way, as Jekyll does".into(),
+                );
                 Ok(markup
                     .split([','])
                     .flat_map(|s| s.split(" or "))
@@ -459,13 +527,21 @@ impl<'a> TemplateParser<'a> {
                 let words: Vec<&str> = markup.split_whitespace().collect();
                 if words.len() < 3 || words[1] != "in" {
                     return Err(ParseError {
-                        message: "Syntax Error in 'for loop' - Valid syntax: for [item] in [collection]".into(),
+                        message:
+                            "Syntax Error in 'for loop' - Valid syntax: for [item] in [collection]"
+                                .into(),
                         offset: pos,
                         width: markup.len() + 6,
                         hint: Some(e.message),
                     });
                 }
-                self.warn_lax("for", markup, mstart, &e, "read the lax way, as Jekyll does".into());
+                self.warn_lax(
+                    "for",
+                    markup,
+                    mstart,
+                    &e,
+                    "read the lax way, as Jekyll does".into(),
+                );
                 let attr = |k: &str| {
                     markup.find(&format!("{k}:")).map(|i| {
                         let rest = markup[i + k.len() + 1..].trim_start();
@@ -502,8 +578,14 @@ impl<'a> TemplateParser<'a> {
 
     fn cycle(&mut self, markup: &str, mstart: usize, pos: usize) -> Result<Node, ParseError> {
         let (group, values) = match markup.find(':') {
-            Some(c) if !markup[..c].contains(['"', '\'']) || markup[..c].trim().starts_with(['"', '\'']) => {
-                (Some(expr::parse_expression_lax(&markup[..c], mstart)), &markup[c + 1..])
+            Some(c)
+                if !markup[..c].contains(['"', '\''])
+                    || markup[..c].trim().starts_with(['"', '\'']) =>
+            {
+                (
+                    Some(expr::parse_expression_lax(&markup[..c], mstart)),
+                    &markup[c + 1..],
+                )
             }
             _ => (None, markup),
         };
@@ -514,13 +596,22 @@ impl<'a> TemplateParser<'a> {
         Ok(Node::Cycle(group, values, pos))
     }
 
-    fn include(&mut self, name: &str, markup: &str, mstart: usize, pos: usize) -> Result<Include, ParseError> {
+    fn include(
+        &mut self,
+        name: &str,
+        markup: &str,
+        mstart: usize,
+        pos: usize,
+    ) -> Result<Include, ParseError> {
         let m = markup.trim();
         let lead = markup.len() - markup.trim_start().len();
         // a file name with `{{ }}` runs until the last `}}` followed by non-space characters
         let (file, params) = if m.contains("{{") {
             let close = m.rfind("}}").map(|i| i + 2).unwrap_or(m.len());
-            let end = m[close..].find(char::is_whitespace).map(|e| close + e).unwrap_or(m.len());
+            let end = m[close..]
+                .find(char::is_whitespace)
+                .map(|e| close + e)
+                .unwrap_or(m.len());
             (m[..end].trim().to_string(), Some(m[end..].trim()))
         } else {
             match m.split_once(char::is_whitespace) {
@@ -547,7 +638,9 @@ impl<'a> TemplateParser<'a> {
                     message: format!("Invalid syntax for include tag: {params_text}"),
                     offset: params_start + (params_text.len() - rest.len()),
                     width: r.len().min(40),
-                    hint: Some("parameters are `key=\"value\"`, `key='value'` or `key=variable`".into()),
+                    hint: Some(
+                        "parameters are `key=\"value\"`, `key='value'` or `key=variable`".into(),
+                    ),
                 });
             };
             out.push(key);
@@ -634,7 +727,9 @@ fn unknown_in_block(tag: &str, block_end: &str, pos: usize) -> ParseError {
     } else if tag.starts_with("end") {
         (
             format!("'{tag}' is not a valid delimiter for {block} tags. use {block_end}"),
-            Some(format!("close the open `{block}` first with `{{% {block_end} %}}`")),
+            Some(format!(
+                "close the open `{block}` first with `{{% {block_end} %}}`"
+            )),
         )
     } else {
         (format!("Unknown tag '{tag}'"), None)

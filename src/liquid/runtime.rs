@@ -81,14 +81,19 @@ impl Engine {
         env.set_formatter(|out, _state, value| {
             let mut s = String::new();
             lv::write_s(&mut s, value);
-            out.write_str(&s).map_err(|_| MjError::new(ErrorKind::WriteFailure, "write failed"))
+            out.write_str(&s)
+                .map_err(|_| MjError::new(ErrorKind::WriteFailure, "write failed"))
         });
         let loader_shared = shared.clone();
         env.set_loader(move |name| {
             let path = PathBuf::from(name);
-            let bytes = std::fs::read(&path).map_err(|e| MjError::new(ErrorKind::TemplateNotFound, e.to_string()))?;
+            let bytes = std::fs::read(&path)
+                .map_err(|e| MjError::new(ErrorKind::TemplateNotFound, e.to_string()))?;
             let text = String::from_utf8(bytes).map_err(|_| {
-                MjError::new(ErrorKind::BadInclude, format!("{} is not UTF-8 text", path.display()))
+                MjError::new(
+                    ErrorKind::BadInclude,
+                    format!("{} is not UTF-8 text", path.display()),
+                )
             })?;
             let file = SourceFile::new(path, text);
             let (source, info) = match parse::parse(&file.text) {
@@ -110,9 +115,16 @@ impl Engine {
                 ),
             };
             let failed = info.error.is_some();
-            loader_shared.includes.lock().unwrap().insert(name.to_string(), Arc::new(info));
+            loader_shared
+                .includes
+                .lock()
+                .unwrap()
+                .insert(name.to_string(), Arc::new(info));
             if failed {
-                return Err(MjError::new(ErrorKind::BadInclude, "include has a Liquid error"));
+                return Err(MjError::new(
+                    ErrorKind::BadInclude,
+                    "include has a Liquid error",
+                ));
             }
             Ok(Some(source))
         });
@@ -158,7 +170,10 @@ impl Engine {
             vars: Value::from_pairs([
                 ("site", self.shared.site.site.clone()),
                 ("page", page.page.clone()),
-                ("jekyll", Value::from_pairs([("environment", "development"), ("version", "4.3.1")])),
+                (
+                    "jekyll",
+                    Value::from_pairs([("environment", "development"), ("version", "4.3.1")]),
+                ),
                 ("layout", Value::from_pairs(Vec::<(Value, Value)>::new())),
                 ("paginator", Value::from(())),
                 ("highlighter_prefix", Value::from("")),
@@ -186,19 +201,24 @@ impl Engine {
                 output,
                 diagnostics: diags,
             }),
-            Err(e) => Err(vec![Diagnostic::error(
-                "render-failed",
-                format!("rendering failed: {}", e.detail().unwrap_or(&e.to_string())),
-            )
-            .at(page.file, page.base)]),
+            Err(e) => Err(vec![
+                Diagnostic::error(
+                    "render-failed",
+                    format!("rendering failed: {}", e.detail().unwrap_or(&e.to_string())),
+                )
+                .at(page.file, page.base),
+            ]),
         }
     }
 }
 
 fn parse_error(file: &Arc<SourceFile>, base: usize, e: &ParseError) -> Diagnostic {
-    let mut d = Diagnostic::error("liquid-syntax", format!("Liquid syntax error: {}", e.message))
-        .at(file, base + e.offset.min(file.text.len() - base))
-        .width(e.width);
+    let mut d = Diagnostic::error(
+        "liquid-syntax",
+        format!("Liquid syntax error: {}", e.message),
+    )
+    .at(file, base + e.offset.min(file.text.len() - base))
+    .width(e.width);
     if let Some(h) = &e.hint {
         d = d.hint(h.clone());
     }
@@ -212,7 +232,11 @@ fn parse_warning(file: &Arc<SourceFile>, base: usize, w: &ParseWarning, mode: Mo
     if let Some(h) = &w.hint {
         d = d.hint(h.clone());
     }
-    if mode == Mode::Strict { d.as_error() } else { d }
+    if mode == Mode::Strict {
+        d.as_error()
+    } else {
+        d
+    }
 }
 
 #[derive(Default)]
@@ -256,14 +280,28 @@ fn rt(state: &State) -> Result<Arc<Runtime>, MjError> {
 
 impl Runtime {
     /// Record a problem Jekyll forgives: a warning (lax) or an error (strict). Once per spot.
-    fn problem(&self, code: &'static str, pos: usize, width: usize, message: String, hint: Option<String>) {
+    fn problem(
+        &self,
+        code: &'static str,
+        pos: usize,
+        width: usize,
+        message: String,
+        hint: Option<String>,
+    ) {
         let mut st = self.state.lock().unwrap();
-        let Some((file, base)) = st.files.last().cloned() else { return };
+        let Some((file, base)) = st.files.last().cloned() else {
+            return;
+        };
         let offset = (base + pos).min(file.text.len());
-        if !st.seen.insert((Arc::as_ptr(&file) as *const u8 as usize, offset, code)) {
+        if !st
+            .seen
+            .insert((Arc::as_ptr(&file) as *const u8 as usize, offset, code))
+        {
             return;
         }
-        let mut d = Diagnostic::warning(code, message).at(&file, offset).width(width);
+        let mut d = Diagnostic::warning(code, message)
+            .at(&file, offset)
+            .width(width);
         if let Some(h) = hint {
             d = d.hint(h);
         }
@@ -305,7 +343,15 @@ impl Runtime {
         lv::lookup(&self.vars, &Value::from(name), false)
     }
 
-    fn lookup_keys(&self, pos: usize, quiet: bool, text: &str, root: Option<Value>, root_name: &str, keys: &[Value]) -> Value {
+    fn lookup_keys(
+        &self,
+        pos: usize,
+        quiet: bool,
+        text: &str,
+        root: Option<Value>,
+        root_name: &str,
+        keys: &[Value],
+    ) -> Value {
         let Some(mut cur) = root else {
             if !quiet {
                 self.undefined(pos, text, root_name, None);
@@ -322,7 +368,12 @@ impl Runtime {
                 Some(v) => cur = v,
                 None => {
                     if !quiet && !lv::is_nil(&cur) {
-                        self.undefined(pos, text, &format!("{path}.{}", lv::to_s(&key)), Some(&cur));
+                        self.undefined(
+                            pos,
+                            text,
+                            &format!("{path}.{}", lv::to_s(&key)),
+                            Some(&cur),
+                        );
                     } else if !quiet {
                         self.undefined(pos, text, &path, None);
                     }
@@ -338,7 +389,10 @@ impl Runtime {
         let mut hint = None;
         if let Some(p) = parent.filter(|p| lv::is_map(p)) {
             let last = missing.rsplit('.').next().unwrap_or(missing);
-            let keys: Vec<String> = lv::map_pairs(p).into_iter().map(|(k, _)| lv::to_s(&k)).collect();
+            let keys: Vec<String> = lv::map_pairs(p)
+                .into_iter()
+                .map(|(k, _)| lv::to_s(&k))
+                .collect();
             if let Some(best) = closest(last, &keys) {
                 let prefix = &missing[..missing.len() - last.len()];
                 hint = Some(format!("did you mean `{prefix}{best}`?"));
@@ -394,7 +448,12 @@ fn upos(pos: i64) -> usize {
 fn register(env: &mut Environment<'static>) {
     env.add_function(
         "_v",
-        |state: &State, pq: i64, text: String, name: Value, keys: Rest<Value>| -> Result<Value, MjError> {
+        |state: &State,
+         pq: i64,
+         text: String,
+         name: Value,
+         keys: Rest<Value>|
+         -> Result<Value, MjError> {
             let rt = rt(state)?;
             let (pos, quiet) = (pq >> 1, pq & 1 == 1);
             let name = lv::to_s(&name);
@@ -404,7 +463,12 @@ fn register(env: &mut Environment<'static>) {
     );
     env.add_function(
         "_vl",
-        |state: &State, pq: i64, text: String, root: Value, keys: Rest<Value>| -> Result<Value, MjError> {
+        |state: &State,
+         pq: i64,
+         text: String,
+         root: Value,
+         keys: Rest<Value>|
+         -> Result<Value, MjError> {
             let rt = rt(state)?;
             let (pos, quiet) = (pq >> 1, pq & 1 == 1);
             let name = text.split(['.', '[']).next().unwrap_or("").to_string();
@@ -421,7 +485,14 @@ fn register(env: &mut Environment<'static>) {
         |state: &State, pos: i64, a: Value, op: String, b: Value| -> Result<bool, MjError> {
             lv::compare(&a, &op, &b).map_err(|m| {
                 rt(state)
-                    .map(|rt| rt.fatal(upos(pos), 1, format!("Liquid error: {m}"), Some("compare values of the same kind".into())))
+                    .map(|rt| {
+                        rt.fatal(
+                            upos(pos),
+                            1,
+                            format!("Liquid error: {m}"),
+                            Some("compare values of the same kind".into()),
+                        )
+                    })
                     .unwrap_or_else(|e| e)
             })
         },
@@ -444,7 +515,12 @@ fn register(env: &mut Environment<'static>) {
     );
     env.add_function(
         "_f",
-        |state: &State, pos: i64, name: String, input: Value, rest: Rest<Value>| -> Result<Value, MjError> {
+        |state: &State,
+         pos: i64,
+         name: String,
+         input: Value,
+         rest: Rest<Value>|
+         -> Result<Value, MjError> {
             let rt = rt(state)?;
             let args = rest.first().map(lv::seq).unwrap_or_default();
             let kwargs = rest.get(1).cloned().unwrap_or_default();
@@ -462,9 +538,17 @@ fn register(env: &mut Environment<'static>) {
                 Ok(None) => {
                     let hint = match filters::suggest(&name) {
                         Some(s) => format!("did you mean `{s}`? Jekyll ignores unknown filters"),
-                        None => "Jekyll ignores unknown filters and keeps the value unchanged".into(),
+                        None => {
+                            "Jekyll ignores unknown filters and keeps the value unchanged".into()
+                        }
                     };
-                    rt.problem("unknown-filter", upos(pos), name.len(), format!("unknown filter `{name}`"), Some(hint));
+                    rt.problem(
+                        "unknown-filter",
+                        upos(pos),
+                        name.len(),
+                        format!("unknown filter `{name}`"),
+                        Some(hint),
+                    );
                     Ok(input)
                 }
                 Err(m) => Err(rt.fatal(upos(pos), name.len(), format!("Liquid error: {m}"), None)),
@@ -490,7 +574,11 @@ fn register(env: &mut Environment<'static>) {
                 ValueKind::Seq | ValueKind::Iterable => lv::seq(&coll),
                 _ => vec![],
             };
-            let from = if lv::is_nil(&offset) { 0 } else { int_of(&offset).max(0) as usize };
+            let from = if lv::is_nil(&offset) {
+                0
+            } else {
+                int_of(&offset).max(0) as usize
+            };
             let to = if lv::is_nil(&limit) {
                 None
             } else {
@@ -542,13 +630,19 @@ fn register(env: &mut Environment<'static>) {
         |state: &State, key: String, group: Value, values: Vec<Value>| -> Result<Value, MjError> {
             let rt = rt(state)?;
             let key = if lv::is_nil(&group) {
-                format!("{key}:{}", values.iter().map(lv::inspect).collect::<Vec<_>>().join(","))
+                format!(
+                    "{key}:{}",
+                    values.iter().map(lv::inspect).collect::<Vec<_>>().join(",")
+                )
             } else {
                 lv::to_s(&group)
             };
             let mut st = rt.state.lock().unwrap();
             let i = st.cycles.entry(key).or_insert(0);
-            let v = values.get(*i % values.len().max(1)).cloned().unwrap_or_default();
+            let v = values
+                .get(*i % values.len().max(1))
+                .cloned()
+                .unwrap_or_default();
             *i += 1;
             Ok(v)
         },
@@ -568,7 +662,12 @@ fn register(env: &mut Environment<'static>) {
     );
     env.add_function(
         "_include",
-        |state: &State, meta: Vec<i64>, file: String, params: Value, bindings: Value| -> Result<Value, MjError> {
+        |state: &State,
+         meta: Vec<i64>,
+         file: String,
+         params: Value,
+         bindings: Value|
+         -> Result<Value, MjError> {
             let rt = rt(state)?;
             let flag = |i: usize| meta.get(i).copied().unwrap_or(0) != 0;
             let pos = upos(meta.first().copied().unwrap_or(0));
@@ -607,7 +706,10 @@ fn valid_include_name(name: &str) -> bool {
         && name
             .chars()
             .all(|c| c.is_alphanumeric() || "_/.-()+~#@".contains(c))
-        && !name.as_bytes().windows(2).any(|w| matches!(w, [b'.' | b'/', b'.' | b'/']))
+        && !name
+            .as_bytes()
+            .windows(2)
+            .any(|w| matches!(w, [b'.' | b'/', b'.' | b'/']))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -623,7 +725,11 @@ fn include(
 ) -> Result<Value, MjError> {
     let site = &rt.shared.site;
     let name = file.trim();
-    let tag = if relative { "include_relative" } else { "include" };
+    let tag = if relative {
+        "include_relative"
+    } else {
+        "include"
+    };
     if !valid_include_name(name) {
         return Err(rt.fatal(
             pos,
@@ -650,7 +756,10 @@ fn include(
                 pos,
                 tag.len() + 3,
                 format!("Could not locate the included file '{name}' in any of [\"{shown_dir}\"]."),
-                Some(format!("create {}, or fix the file name", crate::source::display_path(&path))),
+                Some(format!(
+                    "create {}, or fix the file name",
+                    crate::source::display_path(&path)
+                )),
             ));
         }
     };
@@ -660,8 +769,13 @@ fn include(
         return Err(rt.fatal(
             pos,
             tag.len() + 3,
-            format!("included file '{name}' is outside the site ({})", crate::source::display_path(&canon)),
-            Some("includes may only read files inside the site root (symlinks are resolved)".into()),
+            format!(
+                "included file '{name}' is outside the site ({})",
+                crate::source::display_path(&canon)
+            ),
+            Some(
+                "includes may only read files inside the site root (symlinks are resolved)".into(),
+            ),
         ));
     }
     let key = canon.to_string_lossy().to_string();
@@ -697,7 +811,15 @@ fn include(
             return Err(MjError::new(ErrorKind::BadInclude, "include failed"));
         }
         (Err(e), _) => {
-            return Err(rt.fatal(pos, tag.len() + 3, format!("cannot read included file '{name}': {}", e.detail().unwrap_or("")), None));
+            return Err(rt.fatal(
+                pos,
+                tag.len() + 3,
+                format!(
+                    "cannot read included file '{name}': {}",
+                    e.detail().unwrap_or("")
+                ),
+                None,
+            ));
         }
     };
     let info = info.expect("loader records every include");

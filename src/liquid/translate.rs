@@ -137,7 +137,10 @@ impl Translator {
             Node::Case(subject, arms, pos) => {
                 let id = self.fresh();
                 let s = self.expr(subject, true);
-                let _ = write!(self.out, "{{% set _s{id} = {s} %}}{{% set _m{id} = false %}}");
+                let _ = write!(
+                    self.out,
+                    "{{% set _s{id} = {s} %}}{{% set _m{id} = false %}}"
+                );
                 for arm in arms {
                     match arm {
                         CaseArm::When(values, body) => {
@@ -176,8 +179,14 @@ impl Translator {
             } => {
                 let id = self.fresh();
                 let coll = self.expr(collection, false);
-                let lim = limit.as_ref().map(|e| self.expr(e, false)).unwrap_or("none".into());
-                let off = offset.as_ref().map(|e| self.expr(e, false)).unwrap_or("none".into());
+                let lim = limit
+                    .as_ref()
+                    .map(|e| self.expr(e, false))
+                    .unwrap_or("none".into());
+                let off = offset
+                    .as_ref()
+                    .map(|e| self.expr(e, false))
+                    .unwrap_or("none".into());
                 let parent = self.local("forloop").unwrap_or("none").to_string();
                 let _ = write!(
                     self.out,
@@ -226,10 +235,17 @@ impl Translator {
                 let _ = write!(self.out, "{{{{ _incr({}, {up}) }}}}", string_literal(name));
             }
             Node::Cycle(group, values, pos) => {
-                let g = group.as_ref().map(|g| self.expr(g, true)).unwrap_or("none".into());
+                let g = group
+                    .as_ref()
+                    .map(|g| self.expr(g, true))
+                    .unwrap_or("none".into());
                 let vals: Vec<String> = values.iter().map(|v| self.expr(v, true)).collect();
                 let key = string_literal(&format!("{pos}"));
-                let _ = write!(self.out, "{{{{ _cycle({key}, {g}, [{}]) }}}}", vals.join(", "));
+                let _ = write!(
+                    self.out,
+                    "{{{{ _cycle({key}, {g}, [{}]) }}}}",
+                    vals.join(", ")
+                );
             }
             Node::IfChanged(body) => {
                 let id = self.fresh();
@@ -264,7 +280,9 @@ impl Translator {
                 for n in &p.nodes {
                     match n {
                         Node::Text(t) => parts.push(string_literal(t)),
-                        Node::Output(f, _) => parts.push(format!("_str({})", self.filtered_at(f, pos))),
+                        Node::Output(f, _) => {
+                            parts.push(format!("_str({})", self.filtered_at(f, pos)))
+                        }
                         _ => {}
                     }
                 }

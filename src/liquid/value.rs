@@ -46,10 +46,18 @@ pub fn ruby_float(f: f64) -> String {
         return "NaN".into();
     }
     if f.is_infinite() {
-        return if f > 0.0 { "Infinity".into() } else { "-Infinity".into() };
+        return if f > 0.0 {
+            "Infinity".into()
+        } else {
+            "-Infinity".into()
+        };
     }
     if f == 0.0 {
-        return if f.is_sign_negative() { "-0.0".into() } else { "0.0".into() };
+        return if f.is_sign_negative() {
+            "-0.0".into()
+        } else {
+            "0.0".into()
+        };
     }
     let abs = f.abs();
     if (1e-4..1e16).contains(&abs) {
@@ -57,14 +65,22 @@ pub fn ruby_float(f: f64) -> String {
         if s.contains('e') {
             // {:?} may still use exponent for some values; fall back to fixed
             let fixed = format!("{f}");
-            return if fixed.contains('.') { fixed } else { format!("{fixed}.0") };
+            return if fixed.contains('.') {
+                fixed
+            } else {
+                format!("{fixed}.0")
+            };
         }
         if s.contains('.') { s } else { format!("{s}.0") }
     } else {
         // shortest digits, Ruby style: 1.0e+20, 1.5e-05
         let s = format!("{f:e}"); // e.g. 1e20, 1.5e-5
         let (mant, exp) = s.split_once('e').unwrap_or((&s, "0"));
-        let mant = if mant.contains('.') { mant.to_string() } else { format!("{mant}.0") };
+        let mant = if mant.contains('.') {
+            mant.to_string()
+        } else {
+            format!("{mant}.0")
+        };
         let exp: i32 = exp.parse().unwrap_or(0);
         let sign = if exp < 0 { '-' } else { '+' };
         format!("{mant}e{sign}{:02}", exp.abs())
@@ -134,7 +150,10 @@ pub fn inspect(v: &Value) -> String {
             s
         }
         ValueKind::Seq | ValueKind::Iterable => {
-            let items: Vec<String> = v.try_iter().map(|i| i.map(|x| inspect(&x)).collect()).unwrap_or_default();
+            let items: Vec<String> = v
+                .try_iter()
+                .map(|i| i.map(|x| inspect(&x)).collect())
+                .unwrap_or_default();
             format!("[{}]", items.join(", "))
         }
         ValueKind::Map => {
@@ -219,7 +238,9 @@ pub fn lookup(obj: &Value, key: &Value, dot: bool) -> Option<Value> {
             // String#first / #last exist only with ActiveSupport: Jekyll has none
             _ => None,
         },
-        ValueKind::Number if dot && key.as_str() == Some("size") && obj.is_integer() => Some(Value::from(8)),
+        ValueKind::Number if dot && key.as_str() == Some("size") && obj.is_integer() => {
+            Some(Value::from(8))
+        }
         _ => {
             if let Some(o) = obj.as_object() {
                 let _ = o;
@@ -315,7 +336,9 @@ pub fn compare(a: &Value, op: &str, b: &Value) -> Result<bool, String> {
         "!=" | "<>" => Ok(!eq()),
         "contains" => Ok(match a.kind() {
             ValueKind::String if !is_nil(b) => a.as_str().unwrap_or("").contains(&to_s(b)),
-            ValueKind::Seq | ValueKind::Iterable if !is_nil(b) => seq(a).iter().any(|x| equal(x, b)),
+            ValueKind::Seq | ValueKind::Iterable if !is_nil(b) => {
+                seq(a).iter().any(|x| equal(x, b))
+            }
             ValueKind::Map if !is_nil(b) && special(a).is_none() => lookup(a, b, false).is_some(),
             _ => false,
         }),
@@ -371,7 +394,9 @@ pub fn to_number(v: &Value) -> Value {
                 end = 1;
             }
             let digits_start = end;
-            while end < b.len() && (b[end].is_ascii_digit() || (b[end] == b'_' && end > digits_start)) {
+            while end < b.len()
+                && (b[end].is_ascii_digit() || (b[end] == b'_' && end > digits_start))
+            {
                 end += 1;
             }
             let t = s[..end].replace('_', "");
@@ -451,7 +476,13 @@ mod tests {
 
     #[test]
     fn printing_and_truth() {
-        assert_eq!(to_s(&Value::from(vec![Value::from("a"), Value::from(vec![1, 2])])), "a12");
+        assert_eq!(
+            to_s(&Value::from(vec![
+                Value::from("a"),
+                Value::from(vec![1, 2])
+            ])),
+            "a12"
+        );
         assert_eq!(to_s(&Value::from(())), "");
         assert!(truthy(&Value::from("")));
         assert!(truthy(&Value::from(0)));
@@ -464,7 +495,14 @@ mod tests {
         assert!(compare(&Value::from(1), "==", &Value::from(1.0)).unwrap());
         assert!(!compare(&Value::from("1"), "==", &Value::from(1)).unwrap());
         assert!(compare(&Value::from("abc"), "contains", &Value::from("b")).unwrap());
-        assert!(compare(&Value::from(""), "==", &Value::from_object(Special("empty"))).unwrap());
+        assert!(
+            compare(
+                &Value::from(""),
+                "==",
+                &Value::from_object(Special("empty"))
+            )
+            .unwrap()
+        );
         assert!(compare(&Value::from(1), "<", &Value::from("a")).is_err());
     }
 

@@ -1,0 +1,1696 @@
+//! The runbook model: sections of steps built from a rendered page.
+//!
+//! The page is first cut into blocks by [`crate::markdown`] (its module doc
+//! describes the Markdown grammar). On top of those blocks:
+//!
+//! # Sections and steps
+//!
+//! * Every heading starts a [`Section`]; its id is the heading id (kramdown
+//!   slug or custom id), made unique among the page's sections by appending
+//!   `-1`, `-2`… when a page repeats an id. Blocks before the first heading
+//!   belong to a section with id `top` and an empty title, which is left out
+//!   when it has no steps.
+//! * Every code block (fenced or indented, at any depth, not inside an HTML
+//!   comment) is a [`Step`], runnable or not. Its id is `<section-id>-<n>`,
+//!   `n` counting all code blocks of the section from 1, so ids do not move
+//!   when a block's classification changes; `index` counts all steps of the
+//!   page from 0.
+//! * A step's prose is the nearest preceding paragraph or list-item text in
+//!   the same section, whitespace collapsed to single spaces; empty if none.
+//!
+//! # Which blocks are runnable
+//!
+//! Decided in this order, the first rule that applies wins (`why` says which):
+//!
+//! 1. An attribute `runbook=run` (or `yes`/`true`) / `runbook=skip` (or
+//!    `no`/`false`) in the info string or in the block's IAL.
+//! 2. The language, when the block has one (info string or IAL class):
+//!    `bash`, `sh`, `shell`, `zsh`, `ksh`, `console`, `terminal`,
+//!    `shell-session`, `shellsession`, `sh-session` are runnable; the known
+//!    non-shell languages ([`NON_SHELL_LANGS`]: data formats, programming
+//!    languages, `text`, `output`, `source`, `error`, non-POSIX shells, …) are
+//!    not. An unknown language falls through to the shape test (4).
+//! 3. For blocks without any language, [`ModelOptions::default_runnable`]
+//!    (from the page's front matter) when set.
+//! 4. The shape test, on the block's *command lines*: for a transcript (see
+//!    below) the commands after a prompt, otherwise every logical line
+//!    (backslash continuations, open quotes and heredoc bodies belong to the
+//!    line that started them) that is not blank and not a `#` comment. An
+//!    unlabelled block that is not a transcript and starts with `#!` is a
+//!    script file's content: not runnable. A command line *reads as shell*
+//!    when it is an assignment `NAME=value`, or its first word is a plausible
+//!    command: a lowercase word of letters, digits, `_ . + -` (`eval`,
+//!    `ai-bs-vm`, `python3`), an explicit path with arguments or starting
+//!    with `./`/`../` (`/usr/sbin/x -d`, `./configure`), a `$VAR` expansion,
+//!    a function definition `name() {`, or shell punctuation (`[`, `[[`, `(`,
+//!    `{`, `!`, `.`, `:`); a lowercase sentence of three or more plain words
+//!    ending with `.` does not count. Lone closers and keywords (`}`, `fi`,
+//!    `done`, …) are neutral. Every other line *does not read as shell*, in
+//!    particular: markup (`<…`), a YAML mapping or list item (`key: value`,
+//!    `key:`, `- item`), JSON (`"key": …`), `key = value` settings and
+//!    `def x = y` statements, `name {` blocks, C/JS comments and statements,
+//!    lines ending with `:`, `$NAME=value`, a path on its own (`/eos/data`),
+//!    a relative path or URL as first word, program output or prose (a
+//!    leading digit or capitalised word). The block is runnable when at least
+//!    one command line reads as shell and at least 80% of the classified ones
+//!    do; `why` gives the count, or the first line that failed and why.
+//!
+//! # Transcripts (console / shell-session blocks)
+//!
+//! A prompt is `$ ` (or a line that is just `$`), a bracketed prompt
+//! containing `@` (`[user@host ~]$ `), `user@host:path$ `, `user@host path $ `,
+//! or a shell-version prompt (`bash-4.2$ `, `-bash-4.2$ `, `sh-5.1# `); `#`
+//! may stand for `$` in all of them, and in `console`-family blocks a bare
+//! `# ` is also a (root) prompt. A block is a
+//! transcript when its language is of the console family and it has at least
+//! one prompt line, or when its first non-blank line starts with a prompt. For
+//! transcripts, [`Step::code`] keeps only the command lines, prompt removed,
+//! plus the lines that continue them (after a trailing `\`, inside an open
+//! quote or a heredoc; a leading PS2 `> ` is removed there); every other line
+//! is output and dropped. For all other blocks `code` is the block text.
+//!
+//! # Placeholders
+//!
+//! A placeholder is a `<…>` in a step's code that the reader must replace
+//! before running it, and that bash would otherwise read as a redirection. The
+//! code is scanned with a small shell lexer that tracks quotes, `\` escapes,
+//! comments and heredocs:
+//!
+//! * shell syntax, never a placeholder: `<<`, `<<-` (heredoc: its body lines,
+//!   up to the terminator line, are skipped entirely), `<<<` (here-string),
+//!   `<(` (process substitution), `<&`, `<>`, `< file` (a space after `<`),
+//!   and anything after an unquoted `#` that starts a word (a comment);
+//! * a placeholder is `<` directly followed by a letter, `_` or `{`, closed by
+//!   `>` on the same line, the content not ending in a space and free of
+//!   ``< ' " ` $ ; | & ( ) = \``: `<X>`, `<slave name>`, `<alimesosXX>`,
+//!   `<your-user>`, also in the middle of a word (`cern-geneva-<X>`) and
+//!   inside quotes;
+//! * except: a path-like content (with `/` or `.`) directly followed by a word
+//!   character is a redirection pair (`sort <in.txt>out.txt`); an HTML-like
+//!   tag is not a placeholder when it is inside quotes and names an HTML
+//!   element (`echo '<b>'`), or when its end tag `</name>` follows on the same
+//!   line; `</b>` and `<br/>` never match.
+//!
+//! Each occurrence is listed with its 1-based line and column (in characters)
+//! in the input text, the variable when it sits in the value of an assignment
+//! (`MACHINE_NAME=<alibuildXX>` → `MACHINE_NAME`, also after `export`), and
+//! the trailing `# comment` of its line as a hint. Placeholders are not
+//! looked for in markup and output blocks (`html`, `xml`, `output`, `diff`, …).
+
+use std::collections::{HashSet, VecDeque};
+
+use serde::Serialize;
+
+use crate::markdown::{self, Block, CodeBlock, LineIndex};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Runbook {
+    pub sections: Vec<Section>,
+}
+
+impl Runbook {
+    /// All steps of the page in order.
+    pub fn steps(&self) -> impl Iterator<Item = &Step> {
+        self.sections.iter().flat_map(|s| s.steps.iter())
+    }
+
+    /// The step with this id.
+    pub fn step(&self, id: &str) -> Option<&Step> {
+        self.steps().find(|s| s.id == id)
+    }
+
+    /// The section with this id.
+    pub fn section(&self, id: &str) -> Option<&Section> {
+        self.sections.iter().find(|s| s.id == id)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Section {
+    /// Heading id (slug), unique on the page; `top` for blocks before the first heading.
+    pub id: String,
+    pub title: String,
+    /// Heading level, 0 for `top`.
+    pub level: u8,
+    /// 1-based line of the heading in the input (1 for `top`).
+    pub line: usize,
+    pub steps: Vec<Step>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Step {
+    /// `<section-id>-<n>`, n counting the section's code blocks from 1.
+    pub id: String,
+    /// Position among all steps of the page, from 0.
+    pub index: usize,
+    pub lang: Option<String>,
+    pub runnable: bool,
+    /// Short reason for the runnable decision.
+    pub why: String,
+    /// The text that introduces the block.
+    pub prose: String,
+    /// Command text as it will run.
+    pub code: String,
+    /// Block text as in the page.
+    pub raw: String,
+    /// First and last line of the block (fences included) in the input, 1-based.
+    pub lines: (usize, usize),
+    pub placeholders: Vec<Placeholder>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Placeholder {
+    /// Text inside the brackets, e.g. `alimesosXX`, `slave name`, `X`.
+    pub name: String,
+    /// 1-based line of the `<` in the input.
+    pub line: usize,
+    /// 1-based column (in characters) of the `<` in the input.
+    pub column: usize,
+    /// Shell variable when the placeholder is in the value of `VAR=<...>`.
+    pub assigned_to: Option<String>,
+    /// Trailing `# comment` of the placeholder's line, if any.
+    pub hint: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ModelOptions {
+    /// From front matter: force blocks without a language runnable or not.
+    pub default_runnable: Option<bool>,
+}
+
+/// Languages whose blocks are run.
+pub const SHELL_LANGS: &[&str] = &[
+    "bash",
+    "sh",
+    "shell",
+    "zsh",
+    "ksh",
+    "console",
+    "terminal",
+    "shell-session",
+    "shell_session",
+    "shellsession",
+    "sh-session",
+];
+
+/// Languages whose blocks are transcripts (prompts, output).
+const CONSOLE_LANGS: &[&str] = &[
+    "console",
+    "terminal",
+    "shell-session",
+    "shell_session",
+    "shellsession",
+    "sh-session",
+];
+
+/// Known languages (and kramdown classes) that are not run.
+pub const NON_SHELL_LANGS: &[&str] = &[
+    // text and program output
+    "output",
+    "text",
+    "txt",
+    "plain",
+    "plaintext",
+    "none",
+    "nohighlight",
+    "source",
+    "error",
+    "log",
+    "fundamental",
+    "diff",
+    "patch",
+    "raw",
+    // data and configuration
+    "yaml",
+    "yml",
+    "json",
+    "jsonc",
+    "json5",
+    "toml",
+    "ini",
+    "cfg",
+    "conf",
+    "config",
+    "properties",
+    "xml",
+    "html",
+    "xhtml",
+    "svg",
+    "css",
+    "scss",
+    "sass",
+    "less",
+    "csv",
+    "tsv",
+    "hcl",
+    "terraform",
+    "tf",
+    "nomad",
+    "nginx",
+    "apache",
+    "apacheconf",
+    "dockerfile",
+    "docker",
+    "makefile",
+    "make",
+    "cmake",
+    "jinja",
+    "jinja2",
+    "liquid",
+    "erb",
+    "haml",
+    "handlebars",
+    "mustache",
+    "markdown",
+    "md",
+    "rst",
+    "tex",
+    "latex",
+    "sql",
+    "graphql",
+    "proto",
+    "protobuf",
+    "mermaid",
+    "plantuml",
+    "dot",
+    "graphviz",
+    "http",
+    "jsonnet",
+    "cue",
+    "rego",
+    "nix",
+    "puppet",
+    "pp",
+    "ruby-puppet",
+    "vim",
+    "viml",
+    "systemd",
+    "crontab",
+    "ssh-config",
+    "sshconfig",
+    // programming languages
+    "python",
+    "py",
+    "python3",
+    "ipython",
+    "pycon",
+    "ruby",
+    "rb",
+    "irb",
+    "perl",
+    "pl",
+    "php",
+    "javascript",
+    "js",
+    "jsx",
+    "typescript",
+    "ts",
+    "tsx",
+    "node",
+    "go",
+    "golang",
+    "rust",
+    "rs",
+    "c",
+    "h",
+    "cpp",
+    "c++",
+    "cxx",
+    "cc",
+    "hpp",
+    "objc",
+    "objective-c",
+    "swift",
+    "java",
+    "kotlin",
+    "kt",
+    "scala",
+    "groovy",
+    "gradle",
+    "clojure",
+    "clj",
+    "lisp",
+    "elisp",
+    "scheme",
+    "racket",
+    "haskell",
+    "hs",
+    "ocaml",
+    "ml",
+    "fsharp",
+    "csharp",
+    "cs",
+    "vb",
+    "erlang",
+    "elixir",
+    "ex",
+    "lua",
+    "r",
+    "julia",
+    "jl",
+    "matlab",
+    "octave",
+    "fortran",
+    "f90",
+    "pascal",
+    "ada",
+    "d",
+    "dart",
+    "zig",
+    "nim",
+    "crystal",
+    "awk",
+    "sed",
+    "tcl",
+    "asm",
+    "nasm",
+    "llvm",
+    "wasm",
+    "vue",
+    "svelte",
+    "coffeescript",
+    "coffee",
+    "cuda",
+    "opencl",
+    "glsl",
+    "verilog",
+    "vhdl",
+    "prolog",
+    "cobol",
+    "smalltalk",
+    "ansible",
+    "jenkinsfile",
+    "pipeline",
+    "root",
+    "cling",
+    // shells runbook does not run
+    "powershell",
+    "ps1",
+    "pwsh",
+    "ps",
+    "bat",
+    "batch",
+    "cmd",
+    "dos",
+    "fish",
+    "csh",
+    "tcsh",
+];
+
+/// Languages in which `<…>` is syntax or output, not a placeholder.
+const NO_PLACEHOLDER_LANGS: &[&str] = &[
+    "html",
+    "xhtml",
+    "xml",
+    "svg",
+    "vue",
+    "svelte",
+    "jsx",
+    "tsx",
+    "markdown",
+    "md",
+    "output",
+    "error",
+    "log",
+    "diff",
+    "patch",
+    "erb",
+    "liquid",
+    "jinja",
+    "jinja2",
+    "handlebars",
+];
+
+/// HTML element names: `<b>` in a quoted string is markup, not a placeholder.
+const HTML_TAGS: &[&str] = &[
+    "a",
+    "abbr",
+    "b",
+    "big",
+    "blockquote",
+    "body",
+    "br",
+    "button",
+    "center",
+    "cite",
+    "code",
+    "dd",
+    "del",
+    "div",
+    "dl",
+    "dt",
+    "em",
+    "font",
+    "footer",
+    "form",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "head",
+    "header",
+    "hr",
+    "html",
+    "i",
+    "iframe",
+    "img",
+    "ins",
+    "kbd",
+    "label",
+    "li",
+    "link",
+    "main",
+    "mark",
+    "meta",
+    "nav",
+    "ol",
+    "p",
+    "pre",
+    "q",
+    "s",
+    "samp",
+    "script",
+    "section",
+    "small",
+    "span",
+    "strike",
+    "strong",
+    "style",
+    "sub",
+    "sup",
+    "table",
+    "tbody",
+    "td",
+    "th",
+    "thead",
+    "title",
+    "tr",
+    "tt",
+    "u",
+    "ul",
+    "var",
+];
+
+/// Build the runbook of a rendered page.
+pub fn build(markdown: &str, opts: &ModelOptions) -> Runbook {
+    let blocks = markdown::parse(markdown);
+    let index = LineIndex::new(markdown);
+
+    // Group blocks by section first: whether `top` exists decides which ids are taken.
+    struct Group<'b> {
+        heading: Option<(u8, &'b str, &'b str, usize)>,
+        blocks: Vec<&'b Block>,
+    }
+    let mut groups = vec![Group {
+        heading: None,
+        blocks: Vec::new(),
+    }];
+    for block in &blocks {
+        match block {
+            Block::Heading {
+                level,
+                text,
+                id,
+                span,
+            } => groups.push(Group {
+                heading: Some((*level, text, id, span.start_line)),
+                blocks: Vec::new(),
+            }),
+            other => groups.last_mut().expect("a group").blocks.push(other),
+        }
+    }
+    if !groups[0].blocks.iter().any(|b| matches!(b, Block::Code(_))) {
+        groups.remove(0);
+    }
+
+    let mut taken = HashSet::new();
+    let mut sections = Vec::new();
+    let mut step_index = 0;
+    for group in groups {
+        let (level, title, base, line) = group.heading.unwrap_or((0, "", "top", 1));
+        let base = if base.is_empty() { "section" } else { base };
+        let mut id = base.to_string();
+        let mut n = 0;
+        while !taken.insert(id.clone()) {
+            n += 1;
+            id = format!("{base}-{n}");
+        }
+        let mut section = Section {
+            id,
+            title: title.to_string(),
+            level,
+            line,
+            steps: Vec::new(),
+        };
+        let mut prose = String::new();
+        for block in group.blocks {
+            match block {
+                Block::Prose { text, .. } => {
+                    prose = text.split_whitespace().collect::<Vec<_>>().join(" ");
+                }
+                Block::Code(code) => {
+                    let id = format!("{}-{}", section.id, section.steps.len() + 1);
+                    let step = make_step(markdown, &index, code, opts, id, step_index, &prose);
+                    section.steps.push(step);
+                    step_index += 1;
+                }
+                Block::Heading { .. } => unreachable!("headings start groups"),
+            }
+        }
+        sections.push(section);
+    }
+    Runbook { sections }
+}
+
+/// A line of a step's code: a slice of the block text.
+#[derive(Debug, Clone, Copy)]
+struct CodeLine<'a> {
+    text: &'a str,
+    /// Offset of `text` in the block text.
+    raw_off: usize,
+}
+
+fn make_step(
+    input: &str,
+    index: &LineIndex,
+    block: &CodeBlock,
+    opts: &ModelOptions,
+    id: String,
+    step_index: usize,
+    prose: &str,
+) -> Step {
+    let lang = block.lang.clone();
+    let lang_str = lang.as_deref().unwrap_or("");
+    let console = CONSOLE_LANGS.contains(&lang_str);
+
+    let raw_lines = split_lines(&block.text);
+    let first = raw_lines.iter().find(|l| !l.text.trim().is_empty());
+    let starts_with_prompt = first.is_some_and(|l| prompt_len(l.text, console).is_some());
+    let has_prompt = raw_lines
+        .iter()
+        .any(|l| prompt_len(l.text, console).is_some());
+    let transcript = starts_with_prompt || (console && has_prompt);
+
+    let (code_lines, code) = if transcript {
+        let lines = transcript_commands(&raw_lines, console);
+        let mut code = lines.iter().map(|l| l.text).collect::<Vec<_>>().join("\n");
+        if !code.is_empty() {
+            code.push('\n');
+        }
+        (lines, code)
+    } else {
+        (raw_lines, block.text.clone())
+    };
+
+    let scanned = scan(&code_lines.iter().map(|l| l.text).collect::<Vec<_>>());
+    let (runnable, why) = decide(block, transcript, &code_lines, &scanned, opts, index);
+
+    let mut placeholders = Vec::new();
+    if !NO_PLACEHOLDER_LANGS.contains(&lang_str) {
+        for (line, info) in code_lines.iter().zip(&scanned) {
+            for p in &info.placeholders {
+                let off = block.source_offset(line.raw_off + p.start);
+                let (l, c) = index.line_col(input, off);
+                placeholders.push(Placeholder {
+                    name: p.name.clone(),
+                    line: l,
+                    column: c,
+                    assigned_to: assignment_target(line.text, p.start),
+                    hint: info
+                        .comment
+                        .map(|at| line.text[at..].trim_start_matches('#').trim().to_string())
+                        .filter(|h| !h.is_empty()),
+                });
+            }
+        }
+    }
+
+    Step {
+        id,
+        index: step_index,
+        lang,
+        runnable,
+        why,
+        prose: prose.to_string(),
+        code,
+        raw: block.text.clone(),
+        lines: (block.span.start_line, block.span.end_line),
+        placeholders,
+    }
+}
+
+fn split_lines(text: &str) -> Vec<CodeLine<'_>> {
+    let mut out = Vec::new();
+    let mut off = 0;
+    for piece in text.split_inclusive('\n') {
+        let line = piece.strip_suffix('\n').unwrap_or(piece);
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        out.push(CodeLine {
+            text: line,
+            raw_off: off,
+        });
+        off += piece.len();
+    }
+    out
+}
+
+/// Length of the shell prompt that starts `line`, if it starts with one.
+/// `root`: `# ` is a root prompt (console blocks) rather than a comment.
+fn prompt_len(line: &str, root: bool) -> Option<usize> {
+    if line == "$" || (root && line == "#") {
+        return Some(line.len());
+    }
+    if line.starts_with("$ ") || (root && line.starts_with("# ")) {
+        return Some(2);
+    }
+    // [user@host dir]$ cmd
+    if let Some(rest) = line.strip_prefix('[')
+        && let Some(close) = rest.find(']')
+        && rest[..close].contains('@')
+        && !rest[..close].contains('[')
+    {
+        let after = &rest[close + 1..];
+        if after.starts_with("$ ") || after.starts_with("# ") {
+            return Some(1 + close + 1 + 2);
+        }
+        if after == "$" || after == "#" {
+            return Some(line.len());
+        }
+    }
+    let word_end = line.find(char::is_whitespace).unwrap_or(line.len());
+    let word = &line[..word_end];
+    let skip_word = || {
+        Some(if word_end < line.len() {
+            word_end + 1
+        } else {
+            word_end
+        })
+    };
+    // bash-4.2$ cmd, -bash-4.2$ cmd, sh-5.1# cmd, zsh$ cmd
+    if let Some(body) = word.strip_suffix(['$', '#']) {
+        let body = body.strip_prefix('-').unwrap_or(body);
+        let (shell, version) = body.split_once('-').unwrap_or((body, ""));
+        if matches!(shell, "bash" | "sh" | "zsh" | "ksh")
+            && version.chars().all(|c| c.is_ascii_digit() || c == '.')
+        {
+            return skip_word();
+        }
+    }
+    // user@host:~/dir$ cmd
+    if let Some(at) = word.find('@') {
+        let user = &word[..at];
+        let host_ok = |s: &str| {
+            !s.is_empty()
+                && s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+        };
+        if let Some(body) = word.strip_suffix(['$', '#']) {
+            let host = body[at + 1..].split(':').next().unwrap_or("");
+            if host_ok(user) && host_ok(host) {
+                return skip_word();
+            }
+        } else if host_ok(&word[..at]) && host_ok(&word[at + 1..]) {
+            // user@host ~/dir $ cmd (the directory is optional)
+            let mut pos = word_end;
+            let mut rest = &line[pos..];
+            for _ in 0..2 {
+                let trimmed = rest.trim_start_matches(' ');
+                pos += rest.len() - trimmed.len();
+                rest = trimmed;
+                if rest.starts_with("$ ") || rest.starts_with("# ") {
+                    return Some(pos + 2);
+                }
+                if !rest.starts_with(['~', '/']) {
+                    break;
+                }
+                let w = rest.find(' ').unwrap_or(rest.len());
+                pos += w;
+                rest = &rest[w..];
+            }
+        }
+    }
+    None
+}
+
+/// The command lines of a transcript, prompts removed, with their continuations.
+fn transcript_commands<'a>(lines: &[CodeLine<'a>], root: bool) -> Vec<CodeLine<'a>> {
+    let mut out = Vec::new();
+    let mut lexer = Lexer::default();
+    for line in lines {
+        if lexer.continuing() {
+            let mut l = *line;
+            if let Some(rest) = l.text.strip_prefix("> ") {
+                l = CodeLine {
+                    text: rest,
+                    raw_off: l.raw_off + 2,
+                };
+            } else if l.text == ">" {
+                l = CodeLine {
+                    text: "",
+                    raw_off: l.raw_off + 1,
+                };
+            }
+            lexer.line(l.text);
+            out.push(l);
+        } else if let Some(p) = prompt_len(line.text, root) {
+            let l = CodeLine {
+                text: &line.text[p..],
+                raw_off: line.raw_off + p,
+            };
+            if l.text.trim().is_empty() {
+                continue;
+            }
+            lexer.line(l.text);
+            out.push(l);
+        }
+    }
+    out
+}
+
+/// What the lexer found on one line.
+#[derive(Debug, Default, Clone)]
+struct LineScan {
+    /// The line starts a new command (not a continuation, quote or heredoc body).
+    starts_command: bool,
+    /// The line is part of a heredoc body (or its terminator).
+    heredoc: bool,
+    /// Byte offset of an unquoted `#` comment.
+    comment: Option<usize>,
+    placeholders: Vec<FoundPlaceholder>,
+}
+
+#[derive(Debug, Clone)]
+struct FoundPlaceholder {
+    /// Byte offset of `<` in the line.
+    start: usize,
+    name: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+enum Quote {
+    #[default]
+    None,
+    Single,
+    Double,
+}
+
+/// A line-at-a-time shell lexer: enough of bash to find comments, quotes,
+/// heredocs and placeholders.
+#[derive(Debug, Default)]
+struct Lexer {
+    quote: Quote,
+    /// The previous line ended with an unquoted `\`.
+    continued: bool,
+    /// Heredocs announced and not yet terminated: (delimiter, strip tabs).
+    heredocs: VecDeque<(String, bool)>,
+    /// The body of the first pending heredoc is being read.
+    in_heredoc: bool,
+}
+
+impl Lexer {
+    fn continuing(&self) -> bool {
+        self.continued || self.quote != Quote::None || !self.heredocs.is_empty()
+    }
+
+    fn line(&mut self, line: &str) -> LineScan {
+        let mut out = LineScan::default();
+        if self.in_heredoc {
+            out.heredoc = true;
+            let (delim, strip_tabs) = self.heredocs.front().expect("heredoc pending");
+            let t = if *strip_tabs {
+                line.trim_start_matches('\t')
+            } else {
+                line
+            };
+            // Lenient: Markdown indentation may have turned tabs into spaces.
+            if t.trim() == delim {
+                self.heredocs.pop_front();
+                self.in_heredoc = !self.heredocs.is_empty();
+            }
+            return out;
+        }
+        out.starts_command = self.quote == Quote::None && !self.continued;
+        self.continued = false;
+        let bytes = line.as_bytes();
+        let mut i = 0;
+        while i < bytes.len() {
+            let c = bytes[i];
+            match self.quote {
+                Quote::Single => match c {
+                    b'\'' => self.quote = Quote::None,
+                    b'<' => {
+                        if let Some((end, name)) = placeholder_at(line, i, true) {
+                            out.placeholders.push(FoundPlaceholder { start: i, name });
+                            i = end;
+                            continue;
+                        }
+                    }
+                    _ => {}
+                },
+                Quote::Double => match c {
+                    b'\\' => i += 1,
+                    b'"' => self.quote = Quote::None,
+                    b'<' => {
+                        if let Some((end, name)) = placeholder_at(line, i, true) {
+                            out.placeholders.push(FoundPlaceholder { start: i, name });
+                            i = end;
+                            continue;
+                        }
+                    }
+                    _ => {}
+                },
+                Quote::None => match c {
+                    b'\\' => {
+                        if i + 1 == bytes.len() {
+                            self.continued = true;
+                        }
+                        i += 1;
+                    }
+                    b'\'' => self.quote = Quote::Single,
+                    b'"' => self.quote = Quote::Double,
+                    b'#' if i == 0
+                        || bytes[i - 1].is_ascii_whitespace()
+                        || matches!(bytes[i - 1], b';' | b'&' | b'|' | b'(') =>
+                    {
+                        out.comment = Some(i);
+                        break;
+                    }
+                    b'<' => {
+                        let next = bytes.get(i + 1).copied();
+                        if next == Some(b'<') {
+                            if bytes.get(i + 2) == Some(&b'<') {
+                                i += 3; // here-string
+                                continue;
+                            }
+                            i = self.heredoc_start(line, i + 2);
+                            continue;
+                        }
+                        if matches!(next, Some(b'(' | b'&' | b'>')) {
+                            i += 2;
+                            continue;
+                        }
+                        if let Some((end, name)) = placeholder_at(line, i, false) {
+                            out.placeholders.push(FoundPlaceholder { start: i, name });
+                            i = end;
+                            continue;
+                        }
+                    }
+                    _ => {}
+                },
+            }
+            i += 1;
+        }
+        if !self.heredocs.is_empty() && !self.continued && self.quote == Quote::None {
+            self.in_heredoc = true;
+        }
+        out
+    }
+
+    /// Read a heredoc operator's delimiter starting at `i` (just after `<<`);
+    /// returns where scanning resumes.
+    fn heredoc_start(&mut self, line: &str, mut i: usize) -> usize {
+        let bytes = line.as_bytes();
+        let strip_tabs = bytes.get(i) == Some(&b'-');
+        if strip_tabs {
+            i += 1;
+        }
+        while bytes.get(i).is_some_and(|b| *b == b' ' || *b == b'\t') {
+            i += 1;
+        }
+        let mut delim = String::new();
+        while let Some(&b) = bytes.get(i) {
+            match b {
+                b'\'' | b'"' => {
+                    let close = line[i + 1..]
+                        .find(b as char)
+                        .map_or(line.len(), |j| i + 1 + j);
+                    delim.push_str(&line[i + 1..close]);
+                    i = (close + 1).min(line.len());
+                }
+                b'\\' => i += 1,
+                b if b.is_ascii_whitespace()
+                    || matches!(b, b';' | b'|' | b'&' | b'<' | b'>' | b'(' | b')') =>
+                {
+                    break;
+                }
+                _ => {
+                    let ch = line[i..].chars().next().expect("char at i");
+                    delim.push(ch);
+                    i += ch.len_utf8();
+                }
+            }
+        }
+        if !delim.is_empty() {
+            self.heredocs.push_back((delim, strip_tabs));
+        }
+        i
+    }
+}
+
+fn scan(lines: &[&str]) -> Vec<LineScan> {
+    let mut lexer = Lexer::default();
+    lines.iter().map(|l| lexer.line(l)).collect()
+}
+
+/// If a placeholder starts at `line[i]` (a `<`), the offset after its `>` and its name.
+fn placeholder_at(line: &str, i: usize, quoted: bool) -> Option<(usize, String)> {
+    let rest = &line[i + 1..];
+    let first = rest.chars().next()?;
+    if !(first.is_alphabetic() || first == '_' || first == '{') {
+        return None;
+    }
+    let close = rest.find('>')?;
+    let content = &rest[..close];
+    if content.chars().count() > 80
+        || content.ends_with(char::is_whitespace)
+        || content.ends_with('/')
+        || content.contains(['<', '\'', '"', '`', '$', ';', '|', '&', '(', ')', '=', '\\'])
+    {
+        return None;
+    }
+    let end = i + 1 + close + 1;
+    let after = line[end..].chars().next();
+    let path_like = content.contains(['/', '.']) && !content.contains(char::is_whitespace);
+    if path_like && after.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '$') {
+        return None; // `<in.txt>out.txt`: two redirections
+    }
+    let tag = content
+        .split(|c: char| c.is_whitespace())
+        .next()
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    if line[end..]
+        .to_ascii_lowercase()
+        .contains(&format!("</{tag}>"))
+    {
+        return None; // markup with its end tag
+    }
+    if quoted && HTML_TAGS.contains(&tag.as_str()) {
+        return None;
+    }
+    Some((end, content.to_string()))
+}
+
+/// The variable assigned on `line` when byte `at` lies in the value of a
+/// leading `NAME=value` (optionally after `export`, `local`, `declare`, `readonly`).
+fn assignment_target(line: &str, at: usize) -> Option<String> {
+    let trimmed = line.trim_start();
+    let mut start = line.len() - trimmed.len();
+    for kw in ["export ", "local ", "declare ", "readonly "] {
+        if let Some(rest) = line[start..].strip_prefix(kw) {
+            start = line.len() - rest.trim_start().len();
+            break;
+        }
+    }
+    let word = &line[start..];
+    let eq = word.find('=')?;
+    let name = &word[..eq];
+    let valid = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if !valid {
+        return None;
+    }
+    // The value runs to the first unquoted blank.
+    let value_start = start + eq + 1;
+    let mut quote = Quote::None;
+    let mut end = line.len();
+    let bytes = line.as_bytes();
+    let mut i = value_start;
+    while i < bytes.len() {
+        match (quote, bytes[i]) {
+            (Quote::None, b' ' | b'\t' | b';') => {
+                end = i;
+                break;
+            }
+            (Quote::None, b'\\') => i += 1,
+            (Quote::None, b'\'') => quote = Quote::Single,
+            (Quote::None, b'"') => quote = Quote::Double,
+            (Quote::Single, b'\'') | (Quote::Double, b'"') => quote = Quote::None,
+            (Quote::Double, b'\\') => i += 1,
+            _ => {}
+        }
+        i += 1;
+    }
+    (at >= value_start && at < end).then(|| name.to_string())
+}
+
+/// Verdict on one command line of a block without a known language.
+#[derive(Debug, PartialEq, Eq)]
+enum Shape {
+    Shell,
+    Neutral,
+    NotShell(&'static str),
+}
+
+fn is_assignment(t: &str) -> bool {
+    let Some(eq) = t.find('=') else {
+        return false;
+    };
+    let name = t[..eq].strip_suffix('+').unwrap_or(&t[..eq]);
+    let name = match name.find('[') {
+        Some(b) if name.ends_with(']') => &name[..b],
+        _ => name,
+    };
+    name.chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+fn is_command_word(tok: &str) -> bool {
+    let tok = tok.trim_end_matches(';');
+    if matches!(tok, "[" | "[[" | "(" | "((" | "{" | "!" | "." | ":") {
+        return true;
+    }
+    if tok.starts_with('$') || tok.starts_with("\"$") {
+        return true;
+    }
+    for prefix in ["/", "./", "../", "~/"] {
+        if let Some(rest) = tok.strip_prefix(prefix) {
+            return !rest.is_empty() && !rest.starts_with('/') && !rest.contains(':');
+        }
+    }
+    let mut chars = tok.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '+' | '-'))
+}
+
+fn shape(line: &str) -> Shape {
+    let t = line.trim();
+    if t.is_empty()
+        || matches!(
+            t,
+            "{" | "}"
+                | "["
+                | "]"
+                | "};"
+                | "},"
+                | "],"
+                | ")"
+                | ";;"
+                | "fi"
+                | "done"
+                | "esac"
+                | "then"
+                | "else"
+                | "do"
+                | "in"
+        )
+    {
+        return Shape::Neutral;
+    }
+    if is_assignment(t) {
+        return Shape::Shell;
+    }
+    let mut words = t.split_whitespace();
+    let tok = words.next().unwrap_or("");
+    let second = words.next();
+    if t.starts_with('<') {
+        return Shape::NotShell("looks like markup");
+    }
+    if t.starts_with('"') && t.contains("\":") {
+        return Shape::NotShell("looks like JSON");
+    }
+    if t.starts_with("//") || t.starts_with("/*") {
+        return Shape::NotShell("looks like a code comment");
+    }
+    if t.starts_with(|c: char| c.is_ascii_digit()) {
+        return Shape::NotShell("starts with a number (output?)");
+    }
+    if t == "-" || t.starts_with("- ") {
+        return Shape::NotShell("looks like a YAML list item");
+    }
+    if (tok.len() > 1 && tok.ends_with(':')) || is_yaml_key(t) {
+        return Shape::NotShell("looks like `key: value` (YAML or output)");
+    }
+    if second == Some("=") && !matches!(tok, "[" | "[[" | "test") {
+        return Shape::NotShell("looks like a `key = value` setting");
+    }
+    let is_ident = |w: &str| {
+        w.chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && w.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-'))
+    };
+    let function_def = tok
+        .strip_suffix("()")
+        .is_some_and(|name| is_ident(name) && matches!(second, None | Some("{")));
+    if function_def || tok == "function" {
+        return Shape::Shell;
+    }
+    if !matches!(tok, "[" | "[[" | "test") && t.split_whitespace().skip(1).take(3).any(|w| w == "=")
+    {
+        return Shape::NotShell("looks like an assignment with spaces (not shell)");
+    }
+    if tok.starts_with('$') && tok.contains('=') {
+        return Shape::NotShell("`$NAME=` is not an assignment");
+    }
+    if second.is_none()
+        && (tok.starts_with(['/', '$']) || tok.starts_with("~/"))
+        && tok.contains('/')
+    {
+        return Shape::NotShell("is a path on its own");
+    }
+    if second == Some("{") {
+        return Shape::NotShell("looks like a `name {` block");
+    }
+    if t.ends_with(':') {
+        return Shape::NotShell("ends with `:`");
+    }
+    if t.ends_with(';') && t.contains('(') {
+        return Shape::NotShell("looks like a C-like statement");
+    }
+    if is_command_word(tok) {
+        let words: Vec<&str> = t.split_whitespace().collect();
+        let plain = words.iter().all(|w| {
+            w.trim_end_matches(['.', ','])
+                .chars()
+                .all(|c| c.is_alphabetic() || c == '\'')
+        });
+        if words.len() >= 3 && t.ends_with('.') && plain {
+            return Shape::NotShell("reads as a sentence");
+        }
+        return Shape::Shell;
+    }
+    if tok.starts_with(|c: char| c.is_uppercase()) {
+        return Shape::NotShell("starts with a capitalised word (prose or output)");
+    }
+    if tok.contains("://") {
+        return Shape::NotShell("starts with a URL");
+    }
+    if tok.contains('/') {
+        return Shape::NotShell("starts with a relative path, not a command");
+    }
+    Shape::NotShell("first word is not a command")
+}
+
+/// `key: value` with a simple key (letters, digits, `_ - .`, spaces inside).
+fn is_yaml_key(t: &str) -> bool {
+    let Some(colon) = t.find(": ") else {
+        return false;
+    };
+    let key = &t[..colon];
+    !key.is_empty()
+        && !key.starts_with(char::is_whitespace)
+        && key
+            .chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.' | ' '))
+        && !key.contains("  ")
+        && key.split(' ').count() <= 3
+}
+
+fn decide(
+    block: &CodeBlock,
+    transcript: bool,
+    lines: &[CodeLine<'_>],
+    scanned: &[LineScan],
+    opts: &ModelOptions,
+    index: &LineIndex,
+) -> (bool, String) {
+    if let Some(v) = block.attrs.get("runbook") {
+        match v.to_ascii_lowercase().as_str() {
+            "run" | "yes" | "true" => return (true, format!("attribute runbook={v}")),
+            "skip" | "no" | "false" => return (false, format!("attribute runbook={v}")),
+            _ => {}
+        }
+    }
+    let prefix = match block.lang.as_deref() {
+        Some(l) if SHELL_LANGS.contains(&l) => return (true, format!("language `{l}`")),
+        Some(l) if NON_SHELL_LANGS.contains(&l) => {
+            return (false, format!("language `{l}` is not shell"));
+        }
+        Some(l) => format!("unknown language `{l}`; "),
+        None => {
+            if let Some(d) = opts.default_runnable {
+                return (d, format!("no language; front matter default_runnable={d}"));
+            }
+            String::from("no language; ")
+        }
+    };
+    if !transcript && lines.first().is_some_and(|l| l.text.starts_with("#!")) {
+        return (
+            false,
+            format!("{prefix}starts with `#!`: a script file's content"),
+        );
+    }
+    let what = if transcript {
+        "commands after a prompt"
+    } else {
+        "command lines"
+    };
+    let mut shell = 0usize;
+    let mut first_bad: Option<(usize, &'static str)> = None;
+    let mut bad = 0usize;
+    for (line, info) in lines.iter().zip(scanned) {
+        if !info.starts_command || info.heredoc {
+            continue;
+        }
+        let text = match info.comment {
+            Some(at) => &line.text[..at],
+            None => line.text,
+        };
+        match shape(text) {
+            Shape::Shell => shell += 1,
+            Shape::Neutral => {}
+            Shape::NotShell(reason) => {
+                bad += 1;
+                if first_bad.is_none() {
+                    let off = block.source_offset(line.raw_off);
+                    first_bad = Some((index.line(off), reason));
+                }
+            }
+        }
+    }
+    if shell > 0 && shell * 5 >= (shell + bad) * 4 {
+        let total = shell + bad;
+        (
+            true,
+            format!("{prefix}{shell} of {total} {what} read as shell"),
+        )
+    } else if let Some((line, reason)) = first_bad {
+        (
+            false,
+            format!("{prefix}does not read as shell (line {line} {reason})"),
+        )
+    } else {
+        (false, format!("{prefix}no {what}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn corpus(rel: &str) -> String {
+        let path = format!("{}/../shared/corpus/{rel}", env!("CARGO_MANIFEST_DIR"));
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    }
+
+    fn seed() -> (String, Runbook) {
+        let src = corpus("golden/alisw+alisw.github.io/infrastructure-mesos.markdown");
+        let rb = build(&src, &ModelOptions::default());
+        (src, rb)
+    }
+
+    fn one(md: &str) -> Step {
+        let rb = build(md, &ModelOptions::default());
+        let steps: Vec<_> = rb.steps().cloned().collect();
+        assert_eq!(steps.len(), 1, "{steps:#?}");
+        steps.into_iter().next().unwrap()
+    }
+
+    fn names(step: &Step) -> Vec<&str> {
+        step.placeholders.iter().map(|p| p.name.as_str()).collect()
+    }
+
+    #[test]
+    fn seed_sections_and_steps() {
+        let (_, rb) = seed();
+        let summary: Vec<(&str, usize)> = rb
+            .sections
+            .iter()
+            .map(|s| (s.id.as_str(), s.steps.len()))
+            .collect();
+        assert_eq!(
+            summary,
+            vec![
+                ("cluster-architecture-description", 0),
+                ("useful-recipes", 0),
+                ("setting-up-the-openstack-environment", 1),
+                ("creating-a-master", 2),
+                ("creating-a-slave", 4),
+                ("deleting-a-slave", 1),
+                ("rebooting-a-slave", 1),
+            ]
+        );
+        let master = rb.section("creating-a-master").unwrap();
+        assert_eq!(master.title, "Creating a master");
+        assert_eq!(master.level, 3);
+        assert_eq!(master.line, 65);
+        let ids: Vec<&str> = rb.steps().map(|s| s.id.as_str()).collect();
+        assert_eq!(
+            ids,
+            vec![
+                "setting-up-the-openstack-environment-1",
+                "creating-a-master-1",
+                "creating-a-master-2",
+                "creating-a-slave-1",
+                "creating-a-slave-2",
+                "creating-a-slave-3",
+                "creating-a-slave-4",
+                "deleting-a-slave-1",
+                "rebooting-a-slave-1",
+            ]
+        );
+        assert!(rb.steps().enumerate().all(|(i, s)| s.index == i));
+        // Every block of the seed page is a shell recipe.
+        for s in rb.steps() {
+            assert!(s.runnable, "{} not runnable: {}", s.id, s.why);
+            assert_eq!(s.lang, None);
+            assert_eq!(s.code, s.raw);
+        }
+    }
+
+    #[test]
+    fn seed_eval_blocks_and_prose() {
+        let (_, rb) = seed();
+        let s = rb.step("creating-a-master-1").unwrap();
+        assert_eq!(s.code, "eval $(ai-rc \"ALICE Release Testing\")\n");
+        assert_eq!(s.lines, (74, 74));
+        assert_eq!(s.prose, "Set up your OpenStack environment by doing:");
+        assert!(s.runnable);
+        assert_eq!(s.why, "no language; 1 of 1 command lines read as shell");
+        let s = rb.step("setting-up-the-openstack-environment-1").unwrap();
+        assert_eq!(s.code, "eval $(ALICE)\n");
+        assert!(s.runnable);
+        assert!(
+            s.prose
+                .ends_with("obtain the OpenStack credentials by doing:")
+        );
+        let s = rb.step("creating-a-slave-3").unwrap();
+        assert_eq!(
+            s.prose,
+            "Create a data volume which will be used as build scratch space and for build artifacts:"
+        );
+        assert!(s.placeholders.is_empty());
+        let s = rb.step("rebooting-a-slave-1").unwrap();
+        assert_eq!(
+            s.code,
+            "  eval $(ai-rc \"ALICE Release Testing\")\n  openstack server reboot --hard <slave name>\n"
+        );
+        assert_eq!(s.why, "no language; 2 of 2 command lines read as shell");
+    }
+
+    #[test]
+    fn seed_placeholders() {
+        let (src, rb) = seed();
+        let s = rb.step("creating-a-master-2").unwrap();
+        assert_eq!(s.lines, (79, 91));
+        assert_eq!(
+            s.placeholders,
+            vec![
+                Placeholder {
+                    name: "alimesosXX".into(),
+                    line: 79,
+                    column: 20,
+                    assigned_to: Some("MACHINE_NAME".into()),
+                    hint: None,
+                },
+                Placeholder {
+                    name: "X".into(),
+                    line: 80,
+                    column: 24,
+                    assigned_to: Some("ZONE".into()),
+                    hint: Some("<X> needs to be in {a,b,c}".into()),
+                },
+            ]
+        );
+        // Line and column point at the `<` in the input.
+        let line = src.lines().nth(79).unwrap();
+        assert_eq!(&line[23..26], "<X>");
+        let s = rb.step("creating-a-slave-2").unwrap();
+        assert_eq!(names(s), vec!["alibuildXX"]);
+        assert_eq!(
+            s.placeholders[0].assigned_to.as_deref(),
+            Some("MACHINE_NAME")
+        );
+        assert_eq!(
+            (s.placeholders[0].line, s.placeholders[0].column),
+            (106, 20)
+        );
+        let s = rb.step("rebooting-a-slave-1").unwrap();
+        assert_eq!(
+            s.placeholders,
+            vec![Placeholder {
+                name: "slave name".into(),
+                line: 156,
+                column: 38,
+                assigned_to: None,
+                hint: None,
+            }]
+        );
+    }
+
+    #[test]
+    fn console_block_with_prompts_and_output() {
+        let md = "Check it:\n\n```console\n$ ls -l \\\n>   /tmp\ntotal 0\n$ cat <<EOF > f\n> a <b> c\n> EOF\n# apt-get install foo\nE: some output\n$\n```\n";
+        let s = one(md);
+        assert!(s.runnable);
+        assert_eq!(s.why, "language `console`");
+        assert_eq!(
+            s.code,
+            "ls -l \\\n  /tmp\ncat <<EOF > f\na <b> c\nEOF\napt-get install foo\n"
+        );
+        assert!(s.placeholders.is_empty(), "{:?}", s.placeholders);
+        assert_eq!(s.prose, "Check it:");
+        assert_eq!(s.lines, (3, 13));
+
+        // The real aurora page: a bash block with a prompt and output.
+        let src = corpus("golden/alisw+alisw.github.io@b32e9a6d/infrastructure-aurora.markdown");
+        let rb = build(&src, &ModelOptions::default());
+        let s = rb
+            .steps()
+            .find(|s| s.raw.starts_with("$ aurora_admin"))
+            .unwrap();
+        assert_eq!(s.code, "aurora_admin get_cluster_config build\n");
+        assert!(s.runnable);
+        // Unlabelled indented transcript with indented output lines.
+        let s = rb
+            .steps()
+            .find(|s| s.raw.starts_with("$ aurora job create"))
+            .unwrap();
+        assert_eq!(
+            s.code,
+            "aurora job create build/mesostest/devel/hello hello.aurora\n"
+        );
+        assert!(s.runnable, "{}", s.why);
+        assert_eq!(
+            s.why,
+            "no language; 1 of 1 commands after a prompt read as shell"
+        );
+        // Program output in an unlabelled block is not runnable, but its placeholder is listed.
+        let s = rb
+            .steps()
+            .find(|s| s.raw.starts_with("Credentials cache"))
+            .unwrap();
+        assert!(!s.runnable);
+        assert!(
+            s.why.contains("line 75 looks like `key: value`"),
+            "{}",
+            s.why
+        );
+        assert_eq!(names(s), vec!["your-cern-user-name"]);
+        // A file path alone is not a command.
+        let s = rb
+            .steps()
+            .find(|s| s.raw == "ali-marathon/aurora/hello.aurora\n")
+            .unwrap();
+        assert!(!s.runnable);
+        let json = rb
+            .steps()
+            .find(|s| s.lang.as_deref() == Some("json"))
+            .unwrap();
+        assert!(!json.runnable);
+        assert_eq!(json.why, "language `json` is not shell");
+    }
+
+    #[test]
+    fn bracket_prompts_on_hpc_carpentry_page() {
+        let src = corpus("golden/hpc-carpentry+hpc-intro/_episodes/13-scheduler.md");
+        let rb = build(&src, &ModelOptions::default());
+        let s = rb
+            .steps()
+            .find(|s| s.raw.contains("nano example-job.sh"))
+            .unwrap();
+        assert_eq!(s.lang.as_deref(), Some("bash"));
+        assert!(s.runnable);
+        assert_eq!(
+            s.code,
+            "nano example-job.sh\nchmod +x example-job.sh\ncat example-job.sh\n"
+        );
+        let out = rb
+            .steps()
+            .find(|s| s.raw == "Submitted batch job 36855\n")
+            .unwrap();
+        assert!(!out.runnable);
+        assert_eq!(out.why, "language `output` is not shell");
+        // Every `.bash` block runs; no `.output` block does.
+        assert!(
+            rb.steps()
+                .filter(|s| s.lang.as_deref() == Some("bash"))
+                .all(|s| s.runnable)
+        );
+        assert!(
+            rb.steps()
+                .filter(|s| s.lang.as_deref() == Some("output"))
+                .all(|s| !s.runnable)
+        );
+        // The script body `#!/bin/bash ... echo` in an `.output` block is not a step to run.
+        let script = rb
+            .steps()
+            .find(|s| s.raw.starts_with("#!/bin/bash"))
+            .unwrap();
+        assert!(!script.runnable);
+    }
+
+    #[test]
+    fn html_comment_blocks_are_not_steps() {
+        let md = "# Title\n\n<!--\nOld way:\n\n```bash\nrm -rf /old\n```\n-->\n\nNew way:\n\n```bash\nls /new\n```\n";
+        let rb = build(md, &ModelOptions::default());
+        let steps: Vec<_> = rb.steps().collect();
+        assert_eq!(steps.len(), 1);
+        assert_eq!(steps[0].code, "ls /new\n");
+        assert_eq!(steps[0].id, "title-1");
+        assert_eq!(steps[0].prose, "New way:");
+    }
+
+    #[test]
+    fn heredoc_bodies_have_no_placeholders() {
+        let md = "```bash\ncat << EOF > /etc/apt/sources.list.d/<repo>.list\ndeb [arch=amd64] https://apt.example <codename> main\n<not-a-placeholder>\nEOF\ncat <<-'END' | tee x\n\t<nor-this>\n\tEND\ngrep -q x <<< \"<here>\"\necho <after>\n```\n";
+        let s = one(md);
+        assert_eq!(names(&s), vec!["repo", "here", "after"]);
+        assert!(s.runnable);
+        // Real page: Nomad templates and heredocs.
+        let src =
+            corpus("golden/alisw+alisw.github.io@567f5cfb/infrastructure-nomad-host.markdown");
+        let rb = build(&src, &ModelOptions::default());
+        let s = rb
+            .steps()
+            .find(|s| {
+                s.raw
+                    .contains("cat << EOF > /etc/apt/sources.list.d/hashicorp.list")
+            })
+            .unwrap();
+        assert!(s.runnable);
+        assert!(s.placeholders.is_empty(), "{:?}", s.placeholders);
+    }
+
+    #[test]
+    fn redirections_are_not_placeholders() {
+        let s = one(
+            "```bash\nmake 2>&1 | tee log\nsort < file.txt > out\nwc -l <input.txt\ndiff <(ls a) <(ls b)\nexec 3<>/dev/tcp/h/80\ncat 0<&3\nsort <in.txt>out.txt\n[ $a -lt 3 ] && echo ok\n```\n",
+        );
+        assert!(s.placeholders.is_empty(), "{:?}", s.placeholders);
+        let s = one(
+            "```bash\necho '<b>bold</b>' \"<br/>\" '<i>'\nssh <user>@<host>.cern.ch # <user> is your login\ncurl -H 'Authorization: Bearer <token>' <url>/api\ncp <path/to/src> <dest dir>/\n```\n",
+        );
+        assert_eq!(
+            names(&s),
+            vec!["user", "host", "token", "url", "path/to/src", "dest dir"]
+        );
+        assert_eq!(
+            s.placeholders[0].hint.as_deref(),
+            Some("<user> is your login")
+        );
+        assert_eq!(
+            s.placeholders[1].hint.as_deref(),
+            Some("<user> is your login")
+        );
+        assert_eq!((s.placeholders[0].line, s.placeholders[0].column), (3, 5));
+        assert_eq!(s.placeholders[0].assigned_to, None);
+        let s = one("```sh\nexport TOKEN=\"<api token>\" OTHER=<x>\nFOO=bar cmd <arg>\n```\n");
+        let got: Vec<_> = s
+            .placeholders
+            .iter()
+            .map(|p| (p.name.as_str(), p.assigned_to.as_deref()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![("api token", Some("TOKEN")), ("x", None), ("arg", None)]
+        );
+    }
+
+    #[test]
+    fn runnable_rules() {
+        // Languages.
+        for (lang, run) in [
+            ("bash", true),
+            ("sh", true),
+            ("shell", true),
+            ("zsh", true),
+            ("yaml", false),
+            ("python", false),
+            ("hcl", false),
+            ("text", false),
+        ] {
+            let s = one(&format!("```{lang}\nls\n```\n"));
+            assert_eq!(s.runnable, run, "{lang}: {}", s.why);
+            assert_eq!(s.lang.as_deref(), Some(lang));
+        }
+        // Attributes win over the language.
+        let s = one("```bash {runbook=skip}\nrm -rf /\n```\n");
+        assert!(!s.runnable);
+        assert_eq!(s.why, "attribute runbook=skip");
+        let s = one("```{.yaml runbook=run}\nkey: value\n```\n");
+        assert!(s.runnable);
+        let s = one("```\nls\n```\n{: .bash runbook=skip}\n");
+        assert!(!s.runnable);
+        assert_eq!(s.lang.as_deref(), Some("bash"));
+        // Shape test on unlabelled blocks.
+        assert!(!one("    name: foo\n    image: bar\n").runnable);
+        assert!(!one("```\n{\n  \"a\": 1\n}\n```\n").runnable);
+        assert!(!one("```\n<div class=\"x\">hi</div>\n```\n").runnable);
+        assert!(!one("```\nThis is just some text.\n```\n").runnable);
+        assert!(!one("```\nresource \"x\" \"y\" {\n  a = 1\n}\n```\n").runnable);
+        assert!(!one("```\nhttps://example.org/page\n```\n").runnable);
+        assert!(one("```\n# comment\nexport A=1\n./configure --prefix=/x && make\nsudo make install\n```\n").runnable);
+        assert!(one("```\nfor f in *; do\n  echo \"$f\"\ndone\n```\n").runnable);
+        // An unknown language falls back to the shape test.
+        let s = one("```open\nopen https://ca.cern.ch/x?a=b\n```\n");
+        assert!(s.runnable);
+        assert!(s.why.starts_with("unknown language `open`"), "{}", s.why);
+        let s = one("```fundamental\nScheduler dry-run:\n- WARNING: x\n```\n");
+        assert!(!s.runnable);
+        // Front matter default for unlabelled blocks only.
+        let force = ModelOptions {
+            default_runnable: Some(false),
+        };
+        let rb = build("    ls\n\n```bash\nls\n```\n", &force);
+        let runs: Vec<bool> = rb.steps().map(|s| s.runnable).collect();
+        assert_eq!(runs, vec![false, true]);
+        assert_eq!(rb.sections[0].id, "top");
+        let force = ModelOptions {
+            default_runnable: Some(true),
+        };
+        assert!(
+            build("    Some output\n", &force)
+                .steps()
+                .all(|s| s.runnable)
+        );
+    }
+
+    #[test]
+    fn duplicate_section_ids_and_top() {
+        let md = "```bash\nls\n```\n\n# Top\n\n    pwd\n\n## Setup\n\n    a\n\n## Setup\n\n    b\n\nthen\n\n    c\n";
+        let rb = build(md, &ModelOptions::default());
+        let ids: Vec<&str> = rb.sections.iter().map(|s| s.id.as_str()).collect();
+        assert_eq!(ids, vec!["top", "top-1", "setup", "setup-1"]);
+        let steps: Vec<&str> = rb.steps().map(|s| s.id.as_str()).collect();
+        assert_eq!(
+            steps,
+            vec!["top-1", "top-1-1", "setup-1", "setup-1-1", "setup-1-2"]
+        );
+        // Without steps before the first heading there is no `top` section.
+        let rb = build("intro\n\n# Top\n\n    ls\n", &ModelOptions::default());
+        assert_eq!(rb.sections[0].id, "top");
+        assert_eq!(rb.sections.len(), 1);
+    }
+
+    #[test]
+    fn serializes_to_json() {
+        let (_, rb) = seed();
+        let v = serde_json::to_value(&rb).unwrap();
+        let step = &v["sections"][3]["steps"][1];
+        assert_eq!(step["id"], "creating-a-master-2");
+        assert_eq!(step["lines"], serde_json::json!([79, 91]));
+        assert_eq!(step["placeholders"][0]["assigned_to"], "MACHINE_NAME");
+    }
+}

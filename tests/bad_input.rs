@@ -1,0 +1,227 @@
+//! Bad input: a clear message naming file and line, exit 2, never a panic.
+
+use crate::test::Test;
+
+fn bad(page: &str, message: &str, location: &str) {
+    Test::new()
+        .site("x: 1\n")
+        .page(page)
+        .args(&["render", "page.md"])
+        .status(2)
+        .stderr_contains(message)
+        .stderr_contains(location)
+        .stdout("")
+        .run();
+}
+
+#[test]
+fn missing_page() {
+    Test::new()
+        .args(&["render", "nope.md"])
+        .status(2)
+        .stderr_contains("nope.md does not exist")
+        .run();
+}
+
+#[test]
+fn invalid_front_matter() {
+    bad(
+        "---\ntitle: [unclosed\n---\nbody\n",
+        "invalid YAML",
+        "page.md:",
+    );
+}
+
+#[test]
+fn front_matter_with_tabs() {
+    bad(
+        "---\ntitle: x\n\tother: y\n---\nbody\n",
+        "invalid YAML",
+        "page.md:3",
+    );
+}
+
+#[test]
+fn invalid_site_yaml() {
+    Test::new()
+        .site("a: 1\nb: [\n")
+        .page("x\n")
+        .args(&["render", "page.md"])
+        .status(2)
+        .stderr_contains("invalid YAML")
+        .stderr_contains("site.yaml:")
+        .run();
+}
+
+#[test]
+fn unterminated_output_tag() {
+    bad(
+        "line\n  {{ site.x\n",
+        "was not properly terminated",
+        "page.md:2:3",
+    );
+}
+
+#[test]
+fn unterminated_block_tag() {
+    bad("a {% if x\n", "was not properly terminated", "page.md:1:3");
+}
+
+#[test]
+fn quote_brace_is_fatal_as_in_jekyll() {
+    bad(
+        "{{ \"a}b\" }}\n",
+        "was not properly terminated",
+        "page.md:1:1",
+    );
+}
+
+#[test]
+fn unclosed_block() {
+    bad(
+        "x\n{% if true %}\nnever closed\n",
+        "'if' tag was never closed",
+        "page.md:2:1",
+    );
+}
+
+#[test]
+fn mismatched_end() {
+    bad(
+        "{% for i in (1..2) %}{% endif %}\n",
+        "'endif' is not a valid delimiter for for tags",
+        "page.md:1:22",
+    );
+}
+
+#[test]
+fn unknown_tag() {
+    bad(
+        "\n\n  {% frobnicate %}\n",
+        "Unknown tag 'frobnicate'",
+        "page.md:3:3",
+    );
+}
+
+#[test]
+fn unterminated_raw() {
+    bad(
+        "{% raw %}\n{{ x }}\n",
+        "'raw' tag was never closed",
+        "page.md:1:1",
+    );
+}
+
+#[test]
+fn missing_include() {
+    bad(
+        "\n{% include nope.html %}\n",
+        "Could not locate the included file 'nope.html'",
+        "page.md:2:1",
+    );
+}
+
+#[test]
+fn recursive_include() {
+    Test::new()
+        .site("x: 1\n")
+        .file("_includes/a.html", "a {% include b.html %}")
+        .file("_includes/b.html", "b {% include a.html %}")
+        .page("{% include a.html %}\n")
+        .args(&["render", "page.md"])
+        .status(2)
+        .stderr_contains("include recursion")
+        .stderr_contains("b.html:1:3")
+        .run();
+}
+
+#[test]
+fn include_escaping_the_site() {
+    bad(
+        "{% include ../../etc/passwd %}\n",
+        "invalid characters or sequences",
+        "page.md:1:1",
+    );
+}
+
+#[test]
+fn include_through_symlink_outside_root() {
+    let t = Test::new().site("x: 1\n").page("{% include evil.html %}\n");
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join("secret.html"), "SECRET").unwrap();
+    std::fs::create_dir_all(t.path().join("_includes")).unwrap();
+    std::os::unix::fs::symlink(
+        outside.path().join("secret.html"),
+        t.path().join("_includes/evil.html"),
+    )
+    .unwrap();
+    let out = t
+        .args(&["render", "page.md"])
+        .status(2)
+        .stderr_contains("outside the site")
+        .run();
+    assert!(!out.stdout.contains("SECRET"));
+}
+
+#[test]
+fn include_with_liquid_error_points_into_the_include() {
+    Test::new()
+        .site("x: 1\n")
+        .file("_includes/broken.html", "ok\n{% if %}\n")
+        .page("{% include broken.html %}\n")
+        .args(&["render", "page.md"])
+        .status(2)
+        .stderr_contains("_includes/broken.html:2:7")
+        .run();
+}
+
+#[test]
+fn binary_file() {
+    Test::new()
+        .site("x: 1\n")
+        .file("page.md", b"abc\n\0\x01\x02")
+        .args(&["render", "page.md"])
+        .status(2)
+        .stderr_contains("page.md:2: is a binary file")
+        .run();
+}
+
+#[test]
+fn non_utf8_file() {
+    Test::new()
+        .site("x: 1\n")
+        .file("page.md", b"ok\ncaf\xe9\n")
+        .args(&["render", "page.md"])
+        .status(2)
+        .stderr_contains("page.md:2:4: is not valid UTF-8")
+        .run();
+}
+
+#[test]
+fn empty_file_renders_empty() {
+    Test::new()
+        .site("x: 1\n")
+        .page("")
+        .args(&["render", "page.md"])
+        .stdout("")
+        .run();
+}
+
+#[test]
+fn bad_var_flag() {
+    Test::new()
+        .page("x\n")
+        .args(&["render", "page.md", "--var", "builduser=x"])
+        .status(2)
+        .stderr_contains("only site values can be set")
+        .run();
+}
+
+#[test]
+fn division_by_zero_fails_like_jekyll() {
+    bad(
+        "a\n{{ 1 | divided_by: 0 }}\n",
+        "divided by 0",
+        "page.md:2:8",
+    );
+}

@@ -1,0 +1,5 @@
+//! The one integration test crate: every case runs the real binary on real files.
+mod bad_input;
+mod liquid;
+mod render;
+mod test;

@@ -1,0 +1,164 @@
+//! A small builder: "these files, these args, this output".
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+pub struct Test {
+    pub dir: tempfile::TempDir,
+    args: Vec<String>,
+    stdout: Option<String>,
+    stdout_contains: Vec<String>,
+    stderr_contains: Vec<String>,
+    stderr_lacks: Vec<String>,
+    status: i32,
+    stdin: Option<String>,
+}
+
+pub struct Output {
+    pub stdout: String,
+    pub stderr: String,
+    pub status: i32,
+    pub dir: PathBuf,
+    /// keeps the directory until the output is dropped
+    _tmp: tempfile::TempDir,
+}
+
+impl Test {
+    pub fn new() -> Test {
+        Test {
+            dir: tempfile::tempdir().expect("temp dir"),
+            args: Vec::new(),
+            stdout: None,
+            stdout_contains: Vec::new(),
+            stderr_contains: Vec::new(),
+            stderr_lacks: Vec::new(),
+            status: 0,
+            stdin: None,
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Write a file (parents created) under the test directory.
+    pub fn file(self, rel: &str, content: impl AsRef<[u8]>) -> Test {
+        let p = self.dir.path().join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, content).unwrap();
+        self
+    }
+
+    pub fn site(self, yaml: &str) -> Test {
+        self.file("site.yaml", yaml)
+    }
+
+    pub fn page(self, text: &str) -> Test {
+        self.file("page.md", text)
+    }
+
+    pub fn args(mut self, args: &[&str]) -> Test {
+        self.args.extend(args.iter().map(|s| s.to_string()));
+        self
+    }
+
+    pub fn stdout(mut self, s: &str) -> Test {
+        self.stdout = Some(s.to_string());
+        self
+    }
+
+    pub fn stdout_contains(mut self, s: &str) -> Test {
+        self.stdout_contains.push(s.to_string());
+        self
+    }
+
+    pub fn stderr_contains(mut self, s: &str) -> Test {
+        self.stderr_contains.push(s.to_string());
+        self
+    }
+
+    pub fn stderr_lacks(mut self, s: &str) -> Test {
+        self.stderr_lacks.push(s.to_string());
+        self
+    }
+
+    pub fn status(mut self, code: i32) -> Test {
+        self.status = code;
+        self
+    }
+
+    #[allow(dead_code)]
+    pub fn stdin(mut self, s: &str) -> Test {
+        self.stdin = Some(s.to_string());
+        self
+    }
+
+    /// Run the binary in the test directory and check every expectation.
+    pub fn run(self) -> Output {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_runbook"));
+        cmd.args(&self.args)
+            .current_dir(self.dir.path())
+            .env_remove("RUST_LOG")
+            .env("NO_COLOR", "1");
+        let out = match &self.stdin {
+            Some(input) => {
+                use std::io::Write;
+                let mut child = cmd
+                    .stdin(std::process::Stdio::piped())
+                    .stdout(std::process::Stdio::piped())
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .unwrap();
+                child
+                    .stdin
+                    .take()
+                    .unwrap()
+                    .write_all(input.as_bytes())
+                    .unwrap();
+                child.wait_with_output().unwrap()
+            }
+            None => cmd.output().unwrap(),
+        };
+        let o = Output {
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            status: out.status.code().unwrap_or(-1),
+            dir: self.dir.path().to_path_buf(),
+            _tmp: self.dir,
+        };
+        let ctx = format!(
+            "\nargs: {:?}\n--- stdout\n{}\n--- stderr\n{}",
+            self.args, o.stdout, o.stderr
+        );
+        assert!(!o.stderr.contains("panicked"), "panic{ctx}");
+        assert_eq!(o.status, self.status, "exit status{ctx}");
+        if let Some(expected) = &self.stdout {
+            assert_eq!(&o.stdout, expected, "stdout{ctx}");
+        }
+        for s in &self.stdout_contains {
+            assert!(o.stdout.contains(s.as_str()), "stdout lacks {s:?}{ctx}");
+        }
+        for s in &self.stderr_contains {
+            assert!(o.stderr.contains(s.as_str()), "stderr lacks {s:?}{ctx}");
+        }
+        for s in &self.stderr_lacks {
+            assert!(!o.stderr.contains(s.as_str()), "stderr has {s:?}{ctx}");
+        }
+        o
+    }
+}
+
+/// Render `page` (with `site`) and expect exactly `expected` on stdout.
+pub fn renders(site: &str, page: &str, expected: &str) {
+    Test::new()
+        .site(site)
+        .page(page)
+        .args(&["render", "page.md"])
+        .stdout(expected)
+        .run();
+}
+
+/// The shared corpus beside the repository.
+pub fn corpus() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus")
+}
