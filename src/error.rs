@@ -21,6 +21,8 @@ pub const EXIT_INPUT: i32 = 2;
 pub enum Severity {
     Error,
     Warning,
+    /// Information that is not a problem (e.g. a placeholder to fill at run time).
+    Note,
 }
 
 /// One problem in one file, with where it is and how to fix it.
@@ -69,6 +71,12 @@ impl Diagnostic {
         self.hint = Some(hint.into());
         self
     }
+    pub fn note(code: &'static str, message: impl Into<String>) -> Diagnostic {
+        Diagnostic {
+            severity: Severity::Note,
+            ..Diagnostic::error(code, message)
+        }
+    }
     pub fn as_error(mut self) -> Diagnostic {
         self.severity = Severity::Error;
         self
@@ -93,6 +101,7 @@ impl Diagnostic {
         let (label, c) = match self.severity {
             Severity::Error => ("error", red),
             Severity::Warning => ("warning", yellow),
+            Severity::Note => ("note", blue),
         };
         let _ = writeln!(
             out,

@@ -3,6 +3,7 @@
 //! Data flows one way: page -> Liquid (minijinja) -> Markdown model -> plan -> execution.
 pub mod cli;
 pub mod commands;
+pub mod document;
 pub mod error;
 pub mod linemap;
 pub mod liquid;
@@ -53,9 +54,7 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
             &site,
         ),
         Command::Check { paths, json, site } => commands::check::run(&paths, json, &site),
-        Command::List { page, json, site } => {
-            commands::check::run(std::slice::from_ref(&page), json, &site)
-        }
+        Command::List { page, json, site } => commands::list::run(&page, json, &site),
         Command::Completions { shell } => {
             clap_complete::generate(
                 shell,

@@ -92,3 +92,102 @@ fn completions_and_man_page() {
         .stdout_contains(".TH runbook")
         .run();
 }
+
+#[test]
+fn list_seed_page_text() {
+    let page = corpus().join("sites/alisw+alisw.github.io/infrastructure-mesos.markdown");
+    let out = Test::new().args(&["list", page.to_str().unwrap()]).run();
+    let s = &out.stdout;
+    assert!(s.contains("creating-a-master-2"), "{s}");
+    assert!(
+        s.contains("<alimesosXX> line 85:20, sets $MACHINE_NAME"),
+        "{s}"
+    );
+    assert!(
+        s.contains("<X> line 86:24, sets $ZONE, hint: <X> needs to be in {a,b,c}"),
+        "{s}"
+    );
+    assert!(s.contains("<slave name> line 162:38"), "{s}");
+    assert!(
+        s.contains("site variables: site.experiment, site.master_hostgroup"),
+        "{s}"
+    );
+    // the malformed tag is reported while listing too
+    assert!(
+        out.stderr.contains("infrastructure-mesos.markdown:53:12"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn list_json_has_stable_ids_and_source_lines() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = Test::new()
+        .args(&[
+            "list",
+            "--json",
+            root.join("runbooks/build-infrastructure.md")
+                .to_str()
+                .unwrap(),
+        ])
+        .run();
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let sections = v["sections"].as_array().unwrap();
+    let ids: Vec<&str> = sections.iter().map(|s| s["id"].as_str().unwrap()).collect();
+    assert_eq!(
+        ids,
+        [
+            "set-up-the-openstack-environment",
+            "create-a-master",
+            "create-a-slave",
+            "delete-a-slave",
+            "reboot-a-slave"
+        ]
+    );
+    let master = &sections[1]["steps"];
+    assert_eq!(master[1]["id"], "create-a-master-2");
+    assert_eq!(master[1]["first_line"], "MACHINE_NAME=<alimesosXX>");
+    assert_eq!(master[1]["placeholders"][0]["name"], "alimesosXX");
+    assert_eq!(master[1]["placeholders"][0]["assigned_to"], "MACHINE_NAME");
+    // lines are in the source file (front matter included)
+    let src = std::fs::read_to_string(root.join("runbooks/build-infrastructure.md")).unwrap();
+    let line = master[1]["lines"][0].as_u64().unwrap() as usize;
+    assert!(
+        src.lines()
+            .nth(line - 1)
+            .unwrap()
+            .contains("MACHINE_NAME=<{{site.exp_prefix}}mesosXX>")
+    );
+    assert!(
+        v["site_variables"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|x| x == "site.landb_admin")
+    );
+}
+
+#[test]
+fn check_reports_unclosed_fence() {
+    Test::new()
+        .site("x: 1\n")
+        .page("# T\n\n```bash\necho hi\n")
+        .args(&["check", "page.md"])
+        .status(1)
+        .stderr_contains("code fence ``` is never closed")
+        .stderr_contains("page.md:3:1")
+        .run();
+}
+
+#[test]
+fn check_lists_placeholders_as_notes_without_failing() {
+    Test::new()
+        .site("x: 1\n")
+        .page("# T\n\n```bash\nssh <host name> uptime 2>&1 < /dev/null\n```\n")
+        .args(&["check", "page.md"])
+        .stderr_contains("note: placeholder `<host name>`")
+        .stderr_contains("page.md:4:5")
+        .stderr_contains("1 page checked, 0 problems, 1 placeholder to fill at run time")
+        .run();
+}

@@ -2,21 +2,49 @@
 
 use super::{markdown_files, report, site_vars};
 use crate::cli::SiteArgs;
-use crate::error::{Diagnostic, EXIT_OK, EXIT_PROBLEMS, Error, Result};
+use crate::error::{Diagnostic, EXIT_OK, EXIT_PROBLEMS, Error, Result, Severity};
 use crate::liquid::{Engine, Mode};
 use crate::site::Site;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-/// All problems of one page (strict Liquid).
+/// All problems of one page (strict Liquid, Markdown structure), then the placeholders the
+/// page needs filled at run time, as notes.
 pub fn check_page(engine: &Engine, site: &Site, path: &Path) -> Vec<Diagnostic> {
-    let opts = super::render::RenderOpts {
-        html: false,
-        mode: Mode::Strict,
+    let doc = match crate::document::load(engine, site, path, Mode::Strict) {
+        Ok(d) => d,
+        Err(diags) => return diags,
     };
-    match super::render::render_page(engine, site, path, &opts) {
-        Ok((_, diags)) | Err(diags) => diags,
+    let mut out = doc.diagnostics;
+    let file = &doc.page.file;
+    for step in doc.runbook.steps().filter(|s| s.runnable) {
+        for p in &step.placeholders {
+            let line = file.line_text(p.line);
+            let col = line
+                .char_indices()
+                .nth(p.column - 1)
+                .map(|(i, _)| i)
+                .unwrap_or(0);
+            let name = p.assigned_to.clone().unwrap_or_else(|| p.name.clone());
+            let mut hint = format!("give it a value when running: --set '{name}=VALUE'");
+            if let Some(h) = &p.hint {
+                hint.push_str(&format!(" ({h})"));
+            }
+            out.push(
+                Diagnostic::note(
+                    "placeholder",
+                    format!(
+                        "placeholder `<{}>` in step {} needs a value",
+                        p.name, step.id
+                    ),
+                )
+                .at(file, file.line_start(p.line) + col)
+                .width(placeholder_width(&line[col..], &p.name))
+                .hint(hint),
+            );
+        }
     }
+    out
 }
 
 pub fn run(paths: &[PathBuf], json: bool, site_args: &SiteArgs) -> Result<i32> {
@@ -70,17 +98,42 @@ pub fn run(paths: &[PathBuf], json: bool, site_args: &SiteArgs) -> Result<i32> {
         );
     } else {
         report(&all);
-        let n = all.len();
+        let n = all.iter().filter(|d| d.severity != Severity::Note).count();
+        let notes = all.len() - n;
         eprintln!(
-            "{} page{} checked, {n} problem{}",
+            "{} page{} checked, {n} problem{}{}",
             files.len(),
             if files.len() == 1 { "" } else { "s" },
-            if n == 1 { "" } else { "s" }
+            if n == 1 { "" } else { "s" },
+            if notes > 0 {
+                format!(
+                    ", {notes} placeholder{} to fill at run time",
+                    if notes == 1 { "" } else { "s" }
+                )
+            } else {
+                String::new()
+            }
         );
     }
-    Ok(if all.is_empty() {
+    let problems = all.iter().filter(|d| d.severity != Severity::Note).count();
+    Ok(if problems == 0 {
         EXIT_OK
     } else {
         EXIT_PROBLEMS
     })
+}
+
+/// Characters from `<` to its `>` in the source (which may hold Liquid, e.g.
+/// `<{{site.exp_prefix}}mesosXX>`), else the placeholder's own length.
+fn placeholder_width(from_lt: &str, name: &str) -> usize {
+    let mut depth = 0usize;
+    for (n, c) in from_lt.chars().enumerate() {
+        match c {
+            '{' => depth += 1,
+            '}' => depth = depth.saturating_sub(1),
+            '>' if depth == 0 => return n + 1,
+            _ => {}
+        }
+    }
+    name.chars().count() + 2
 }

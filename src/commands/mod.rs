@@ -1,5 +1,6 @@
 //! One module per subcommand; each returns an exit code or an error printed by `lib::run`.
 pub mod check;
+pub mod list;
 pub mod render;
 
 use crate::cli::SiteArgs;

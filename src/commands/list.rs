@@ -1,0 +1,177 @@
+//! `runbook list`: sections and steps of a page, with stable ids.
+
+use super::{report, site_vars};
+use crate::cli::SiteArgs;
+use crate::document::{self, Document};
+use crate::error::{EXIT_INPUT, EXIT_OK, Error, Result};
+use crate::liquid::{Engine, Mode};
+use crate::site::Site;
+use std::fmt::Write as _;
+use std::io::IsTerminal;
+use std::path::Path;
+
+pub fn run(path: &Path, json: bool, site_args: &SiteArgs) -> Result<i32> {
+    let vars = site_vars(site_args)?;
+    if !path.is_file() {
+        return Err(Error::Usage(format!(
+            "{} is not a page",
+            crate::source::display_path(path)
+        )));
+    }
+    let site = Site::load(path, site_args.site.as_deref(), &vars)?;
+    report(&site.warnings);
+    let engine = Engine::new(site.env.clone());
+    let doc = match document::load(&engine, &site, path, Mode::Lax) {
+        Ok(d) => d,
+        Err(diags) => {
+            report(&diags);
+            return Ok(EXIT_INPUT);
+        }
+    };
+    report(&doc.diagnostics);
+    let out = if json {
+        to_json(&doc)
+    } else {
+        to_text(&doc, std::io::stdout().is_terminal())
+    };
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout
+        .write_all(out.as_bytes())
+        .and_then(|_| stdout.flush());
+    Ok(EXIT_OK)
+}
+
+pub fn to_json(doc: &Document) -> String {
+    let sections: Vec<serde_json::Value> = doc
+        .runbook
+        .sections
+        .iter()
+        .map(|s| {
+            serde_json::json!({
+                "id": s.id,
+                "title": s.title,
+                "level": s.level,
+                "line": s.line,
+                "steps": s.steps.iter().map(|st| serde_json::json!({
+                    "id": st.id,
+                    "index": st.index,
+                    "lang": st.lang,
+                    "runnable": st.runnable,
+                    "why": st.why,
+                    "prose": st.prose,
+                    "first_line": st.code.lines().next().unwrap_or(""),
+                    "code": st.code,
+                    "lines": [st.lines.0, st.lines.1],
+                    "placeholders": st.placeholders,
+                })).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    let title =
+        crate::liquid::value::lookup(&doc.page.front, &minijinja::Value::from("title"), false)
+            .map(|t| crate::liquid::value::to_s(&t));
+    let v = serde_json::json!({
+        "page": doc.page.file.display_path(),
+        "title": title,
+        "site_variables": doc.site_variables,
+        "sections": sections,
+    });
+    serde_json::to_string_pretty(&v).unwrap_or_default() + "\n"
+}
+
+pub fn to_text(doc: &Document, color: bool) -> String {
+    let (bold, dim, green, yellow, reset) = if color {
+        ("\x1b[1m", "\x1b[2m", "\x1b[32m", "\x1b[33m", "\x1b[0m")
+    } else {
+        ("", "", "", "", "")
+    };
+    let mut o = String::new();
+    let title =
+        crate::liquid::value::lookup(&doc.page.front, &minijinja::Value::from("title"), false)
+            .map(|t| crate::liquid::value::to_s(&t))
+            .unwrap_or_default();
+    let _ = writeln!(
+        o,
+        "{bold}{}{reset}{}",
+        doc.page.file.display_path(),
+        if title.is_empty() {
+            String::new()
+        } else {
+            format!(": {title}")
+        }
+    );
+    if !doc.site_variables.is_empty() {
+        let _ = writeln!(o, "site variables: {}", doc.site_variables.join(", "));
+    }
+    let total: usize = doc.runbook.steps().filter(|s| s.runnable).count();
+    let _ = writeln!(
+        o,
+        "{} sections, {} steps ({} runnable)",
+        doc.runbook.sections.len(),
+        doc.runbook.steps().count(),
+        total
+    );
+    for s in &doc.runbook.sections {
+        let runnable = s.steps.iter().filter(|x| x.runnable).count();
+        let _ = writeln!(
+            o,
+            "\n{bold}{} {}{reset}  {dim}#{} line {}, {} step{} ({} runnable){reset}",
+            "#".repeat(s.level.max(1) as usize),
+            if s.title.is_empty() {
+                "(top of page)"
+            } else {
+                &s.title
+            },
+            s.id,
+            s.line,
+            s.steps.len(),
+            if s.steps.len() == 1 { "" } else { "s" },
+            runnable
+        );
+        for st in &s.steps {
+            let first = st.code.lines().next().unwrap_or("");
+            let more = st.code.lines().count().saturating_sub(1);
+            let mark = if st.runnable {
+                format!("{green}run {reset}")
+            } else {
+                format!("{dim}skip{reset}")
+            };
+            let _ = writeln!(
+                o,
+                "  {mark} {bold}{}{reset}  {dim}{}:{}{reset}  {}{}",
+                st.id,
+                st.lang.as_deref().unwrap_or("-"),
+                st.lines.0,
+                first,
+                if more > 0 {
+                    format!(" {dim}(+{more} lines){reset}")
+                } else {
+                    String::new()
+                }
+            );
+            for p in &st.placeholders {
+                let mut extra = Vec::new();
+                if let Some(v) = &p.assigned_to {
+                    extra.push(format!("sets ${v}"));
+                }
+                if let Some(h) = &p.hint {
+                    extra.push(format!("hint: {h}"));
+                }
+                let _ = writeln!(
+                    o,
+                    "        {yellow}<{}>{reset} {dim}line {}:{}{}{reset}",
+                    p.name,
+                    p.line,
+                    p.column,
+                    if extra.is_empty() {
+                        String::new()
+                    } else {
+                        format!(", {}", extra.join(", "))
+                    }
+                );
+            }
+        }
+    }
+    o
+}

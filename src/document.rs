@@ -1,0 +1,139 @@
+//! A page made ready for listing, checking and running: rendered, cut into sections and
+//! steps, with every step and placeholder located in the source file.
+
+use crate::error::{Diagnostic, Error};
+use crate::linemap::LineMap;
+use crate::liquid::{Engine, Mode, PageTemplate};
+use crate::page::{self, Page};
+use crate::runbook::{self, ModelOptions, Runbook};
+use crate::site::Site;
+use std::path::Path;
+
+pub struct Document {
+    pub page: Page,
+    pub rendered: String,
+    /// The model, with lines and columns already mapped to the source file.
+    pub runbook: Runbook,
+    /// `site.*` variables the page uses, in order of first use.
+    pub site_variables: Vec<String>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+fn model_options(page: &Page) -> ModelOptions {
+    // front matter `runbook: {run_unlabelled: true|false}` decides for unlabelled blocks
+    let v = crate::liquid::value::lookup(&page.front, &minijinja::Value::from("runbook"), false)
+        .and_then(|r| {
+            crate::liquid::value::lookup(&r, &minijinja::Value::from("run_unlabelled"), false)
+        });
+    ModelOptions {
+        default_runnable: v
+            .filter(|x| !crate::liquid::value::is_nil(x))
+            .map(|x| crate::liquid::value::truthy(&x)),
+    }
+}
+
+/// Load, render (in `mode`) and model a page. Err holds fatal problems.
+pub fn load(
+    engine: &Engine,
+    site: &Site,
+    path: &Path,
+    mode: Mode,
+) -> Result<Document, Vec<Diagnostic>> {
+    let page = page::load(path).map_err(|e| match e {
+        Error::Input(d) => d,
+        other => vec![Diagnostic::error("unreadable", other.to_string())],
+    })?;
+    let tmpl = PageTemplate {
+        file: &page.file,
+        base: page.body_start,
+        page: site.page_value(&page),
+    };
+    let rendered = engine.render(&tmpl, mode)?;
+    let mut diagnostics = page.warnings.clone();
+    diagnostics.extend(rendered.diagnostics);
+    let mut rb = runbook::build(&rendered.output, &model_options(&page));
+    let map = LineMap::new(page.body(), &rendered.output);
+    let first = page.file.line_col(page.body_start).0 - 1;
+    let rendered_lines: Vec<&str> = rendered.output.lines().collect();
+    for section in &mut rb.sections {
+        if section.level > 0 {
+            section.line = map.source_line(section.line) + first;
+        }
+        for step in &mut section.steps {
+            step.lines = (
+                map.source_line(step.lines.0) + first,
+                map.source_line(step.lines.1) + first,
+            );
+            for p in &mut step.placeholders {
+                let rendered_line = p.line;
+                p.line = map.source_line(rendered_line) + first;
+                if !map.is_exact(rendered_line) {
+                    // the source line holds Liquid: find the placeholder there if it is literal
+                    let src = page.file.line_text(p.line);
+                    let text = rendered_lines.get(rendered_line - 1).copied().unwrap_or("");
+                    let needle = format!("<{}>", p.name);
+                    if let Some(i) = src.find(&needle) {
+                        p.column = src[..i].chars().count() + 1;
+                    } else if let Some(i) = src.find('<').filter(|_| text.contains(&needle)) {
+                        p.column = src[..i].chars().count() + 1;
+                    }
+                }
+            }
+        }
+    }
+    diagnostics.extend(unclosed_fences(&page, &rendered.output, &map, first));
+    let site_variables = crate::liquid::site_variables(page.body());
+    Ok(Document {
+        page,
+        rendered: rendered.output,
+        runbook: rb,
+        site_variables,
+        diagnostics,
+    })
+}
+
+/// A fence that is never closed swallows the rest of the page (CommonMark); say so.
+fn unclosed_fences(page: &Page, rendered: &str, map: &LineMap, first: usize) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    let mut open: Option<(usize, String, usize)> = None; // (line, fence, indent)
+    for (i, line) in rendered.lines().enumerate() {
+        let trimmed = line.trim_start_matches([' ', '>']);
+        let indent = line.len() - trimmed.len();
+        let fence: String = trimmed
+            .chars()
+            .take_while(|c| *c == '`' || *c == '~')
+            .collect();
+        let is_fence = fence.len() >= 3
+            && fence
+                .chars()
+                .all(|c| c == fence.chars().next().unwrap_or('`'));
+        match &open {
+            None if is_fence && indent < 4 + line.matches('>').count() * 2 => {
+                open = Some((i + 1, fence, indent));
+            }
+            Some((_, f, _))
+                if is_fence
+                    && fence.starts_with(f.as_str())
+                    && trimmed[fence.len()..].trim().is_empty() =>
+            {
+                open = None;
+            }
+            _ => {}
+        }
+    }
+    if let Some((line, fence, _)) = open {
+        let src_line = map.source_line(line) + first;
+        let offset = page.file.line_start(src_line);
+        let col = page.file.line_text(src_line).find(&fence).unwrap_or(0);
+        out.push(
+            Diagnostic::warning(
+                "unclosed-fence",
+                format!("code fence {fence} is never closed: the rest of the page becomes code"),
+            )
+            .at(&page.file, offset + col)
+            .width(fence.len())
+            .hint(format!("close the block with a line {fence}")),
+        );
+    }
+    out
+}
