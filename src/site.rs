@@ -8,14 +8,67 @@ use crate::page::{self, Page};
 use crate::source::display_path;
 use crate::yaml::{self, YamlSource};
 use minijinja::Value;
+use minijinja::value::{Enumerator, Object, ObjectRepr};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
 
 pub const CONFIG_NAMES: [&str; 2] = ["site.yaml", "_config.yml"];
+
+/// `site.data`, read from `_data/` the first time a template looks into it (most runbook
+/// pages never do, and a site's data can be large).
+#[derive(Debug)]
+pub struct LazyData {
+    dir: PathBuf,
+    cell: OnceLock<Result<(Value, Vec<Diagnostic>), Vec<Diagnostic>>>,
+}
+
+impl LazyData {
+    /// The data, or the problems that prevent reading it.
+    pub fn load(&self) -> &Result<(Value, Vec<Diagnostic>), Vec<Diagnostic>> {
+        self.cell.get_or_init(|| {
+            let mut warnings = Vec::new();
+            match load_data(&self.dir, &mut warnings) {
+                Ok(v) => Ok((v, warnings)),
+                Err(Error::Input(d)) => Err(d),
+                Err(e) => Err(vec![Diagnostic::error("unreadable-data", e.to_string())]),
+            }
+        })
+    }
+
+    fn value(&self) -> Option<&Value> {
+        match self.load() {
+            Ok((v, _)) => Some(v),
+            Err(d) => {
+                crate::liquid::runtime::fail_render(d.clone());
+                None
+            }
+        }
+    }
+}
+
+impl Object for LazyData {
+    fn repr(self: &Arc<Self>) -> ObjectRepr {
+        ObjectRepr::Map
+    }
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        self.value()?
+            .get_item(key)
+            .ok()
+            .filter(|v| !v.is_undefined())
+    }
+    fn enumerate(self: &Arc<Self>) -> Enumerator {
+        match self.value() {
+            Some(v) => Enumerator::Values(lv::map_pairs(v).into_iter().map(|(k, _)| k).collect()),
+            None => Enumerator::Empty,
+        }
+    }
+}
 
 #[derive(Debug)]
 pub struct Site {
     pub root: PathBuf,
+    pub data: Arc<LazyData>,
     pub config_path: Option<PathBuf>,
     pub config: Value,
     pub env: SiteEnv,
@@ -173,7 +226,10 @@ impl Site {
             config = set_path(&config, &path, val);
         }
         let data_dir = root.join(get_str(&config, "data_dir").unwrap_or_else(|| "_data".into()));
-        let data = load_data(&data_dir, &mut warnings)?;
+        let data = Arc::new(LazyData {
+            dir: data_dir,
+            cell: OnceLock::new(),
+        });
         let includes_dir =
             root.join(get_str(&config, "includes_dir").unwrap_or_else(|| "_includes".into()));
         let baseurl = get_str(&config, "baseurl").unwrap_or_default();
@@ -320,7 +376,7 @@ impl Site {
         let page_list: Vec<Value> = with.into_iter().chain(without).map(|p| p.1).collect();
 
         let mut site = config.clone();
-        site = set_path(&site, &["data"], data);
+        site = set_path(&site, &["data"], Value::from_dyn_object(data.clone()));
         site = set_path(&site, &["pages"], Value::from(page_list.clone()));
         site = set_path(
             &site,
@@ -364,6 +420,7 @@ impl Site {
                 urls,
             },
             root,
+            data,
             config_path,
             config,
             page_values,

@@ -155,7 +155,10 @@ impl<'a, 'b> Loader<'a, 'b> {
                                 "duplicate-key",
                                 format!("duplicate YAML key `{key}`: the last value wins"),
                             )
-                            .at(self.src.file, key_span_offset)
+                            .at(
+                                self.src.file,
+                                char_to_byte(self.src.text, key_span_offset) + self.src.base,
+                            )
                             .hint("remove one of the two keys"),
                         );
                         slot.1 = value;
@@ -176,7 +179,8 @@ impl<'a, 'b> Loader<'a, 'b> {
         })
     }
 
-    /// Offset of the next event, if it starts a key (i.e. is not the end of the mapping).
+    /// Character index of the next event, if it starts a key (i.e. is not the end of the
+    /// mapping); converted to a byte offset only when a message needs it.
     fn peek_key_offset(&mut self) -> Result<Option<usize>, Diagnostic> {
         match self.events.peek() {
             Some(Ok((Event::MappingEnd, _))) | None => {
@@ -184,10 +188,7 @@ impl<'a, 'b> Loader<'a, 'b> {
                 self.next()?;
                 Ok(None)
             }
-            Some(Ok((_, span))) => {
-                let span = *span;
-                Ok(Some(self.offset(&span)))
-            }
+            Some(Ok((_, span))) => Ok(Some(span.start.index())),
             Some(Err(_)) => {
                 self.next()?;
                 Ok(None)

@@ -225,3 +225,28 @@ fn division_by_zero_fails_like_jekyll() {
         "page.md:2:8",
     );
 }
+
+#[test]
+fn invalid_data_file_fails_the_page_that_reads_it() {
+    Test::new()
+        .site("x: 1\n")
+        .file("_data/hosts.yml", "a: [1,\n")
+        .page("{{ site.data.hosts.a }}\n")
+        .args(&["render", "page.md"])
+        .status(2)
+        .stderr_contains("_data/hosts.yml:")
+        .run();
+}
+
+#[test]
+fn check_reads_all_data_files() {
+    Test::new()
+        .site("x: 1\n")
+        .file("_data/broken.json", "{\"a\": }")
+        .page("no data used\n")
+        .args(&["check", "page.md"])
+        .status(1)
+        .stderr_contains("invalid JSON")
+        .stderr_contains("_data/broken.json:1:")
+        .run();
+}

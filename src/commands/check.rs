@@ -80,6 +80,11 @@ pub fn run(paths: &[PathBuf], json: bool, site_args: &SiteArgs) -> Result<i32> {
                 Err(e) => return Err(e),
             };
             all.extend(site.warnings.clone());
+            // _data is read lazily when rendering; a check reads it all
+            match site.data.load() {
+                Ok((_, warnings)) => all.extend(warnings.iter().cloned()),
+                Err(d) => all.extend(d.iter().cloned()),
+            }
             let engine = Engine::new(site.env.clone());
             engines.insert(key.clone(), (site, engine));
         }

@@ -3,7 +3,7 @@
 //! `{{site.experiment Release Testing}}` reads as `site.experiment`.
 
 use super::ast::*;
-use regex::Regex;
+use regex_lite::Regex;
 use std::sync::LazyLock;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -418,6 +418,8 @@ static KEYWORD_ARG: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(&format!(r#"\A(\w[\w-]*)\s*:\s*((?:{QF}))\z"#)).unwrap());
 static WORD: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\w+").unwrap());
 static VAR_PARTS: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\[[^\]]+\]|[\w-]+\??").unwrap());
+static CONDITION: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(&format!(r#"({QF})\s*([=!<>a-z_]+)?\s*({QF})?"#)).unwrap());
 static RANGE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\A\(\s*(\S+)\s*\.\.\s*(\S+)\s*\)\z").unwrap());
 
@@ -566,7 +568,7 @@ pub fn condition_lax(markup: &str, base: usize) -> Option<Cond> {
         }
     }
     parts.push((cur, None));
-    let syntax = Regex::new(&format!(r#"({QF})\s*([=!<>a-z_]+)?\s*({QF})?"#)).ok()?;
+    let syntax = &*CONDITION;
     let mut conds: Vec<(Cond, Option<String>)> = Vec::new();
     for (text, op) in parts {
         let c = syntax.captures(&text)?;

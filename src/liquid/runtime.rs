@@ -9,6 +9,7 @@ use crate::error::{Diagnostic, Severity};
 use crate::source::SourceFile;
 use minijinja::value::{Object, Rest, Value, ValueKind};
 use minijinja::{Environment, Error as MjError, ErrorKind, State};
+use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -184,7 +185,8 @@ impl Engine {
                 ..RtState::default()
             }),
         });
-        let ctx = Value::from_pairs([("_rt", Value::from_dyn_object(rt.clone()))]);
+        let _entered = Entered::new(&rt);
+        let ctx = Value::from_pairs(Vec::<(Value, Value)>::new());
         let result = self
             .env
             .template_from_str(&source)
@@ -269,12 +271,47 @@ impl std::fmt::Debug for Runtime {
     }
 }
 
-impl Object for Runtime {}
+thread_local! {
+    /// The runtime of the render in progress on this thread (innermost last). A render runs
+    /// on one thread from start to end, includes included, so the runtime functions find
+    /// their state here rather than through a template variable lookup on every call.
+    static CURRENT: RefCell<Vec<Arc<Runtime>>> = const { RefCell::new(Vec::new()) };
+}
 
-fn rt(state: &State) -> Result<Arc<Runtime>, MjError> {
-    state
-        .lookup("_rt")
-        .and_then(|v| v.downcast_object::<Runtime>())
+/// Makes a runtime current for the duration of a render.
+struct Entered;
+
+impl Entered {
+    fn new(rt: &Arc<Runtime>) -> Entered {
+        CURRENT.with(|c| c.borrow_mut().push(rt.clone()));
+        Entered
+    }
+}
+
+impl Drop for Entered {
+    fn drop(&mut self) {
+        CURRENT.with(|c| c.borrow_mut().pop());
+    }
+}
+
+/// Fail the render in progress on this thread with these problems (used by values that are
+/// read lazily, such as `site.data`). Outside a render it does nothing.
+pub fn fail_render(diags: Vec<Diagnostic>) {
+    CURRENT.with(|c| {
+        if let Some(rt) = c.borrow().last() {
+            let mut st = rt.state.lock().unwrap();
+            let mut it = diags.into_iter();
+            if st.fatal.is_none() {
+                st.fatal = it.next();
+            }
+            st.diags.extend(it);
+        }
+    });
+}
+
+fn rt(_state: &State) -> Result<Arc<Runtime>, MjError> {
+    CURRENT
+        .with(|c| c.borrow().last().cloned())
         .ok_or_else(|| MjError::new(ErrorKind::InvalidOperation, "runtime missing"))
 }
 
@@ -358,29 +395,39 @@ impl Runtime {
             }
             return Value::UNDEFINED;
         };
-        let mut path = root_name.to_string();
-        for k in keys {
-            let (key, dot) = match k.kind() {
-                ValueKind::Seq => (lv::seq(k).into_iter().next().unwrap_or_default(), false),
-                _ => (k.clone(), true),
+        for (i, k) in keys.iter().enumerate() {
+            let found = match k.kind() {
+                ValueKind::Seq => lv::lookup(
+                    &cur,
+                    &k.get_item(&Value::from(0)).unwrap_or_default(),
+                    false,
+                ),
+                _ => lv::lookup(&cur, k, true),
             };
-            match lv::lookup(&cur, &key, dot) {
+            match found {
                 Some(v) => cur = v,
                 None => {
-                    if !quiet && !lv::is_nil(&cur) {
-                        self.undefined(
-                            pos,
-                            text,
-                            &format!("{path}.{}", lv::to_s(&key)),
-                            Some(&cur),
-                        );
-                    } else if !quiet {
-                        self.undefined(pos, text, &path, None);
+                    if !quiet {
+                        // the path as far as it resolved, for the message
+                        let mut path = root_name.to_string();
+                        for k in &keys[..=i] {
+                            let key = match k.kind() {
+                                ValueKind::Seq => k.get_item(&Value::from(0)).unwrap_or_default(),
+                                _ => k.clone(),
+                            };
+                            path.push('.');
+                            path.push_str(&lv::to_s(&key));
+                        }
+                        if lv::is_nil(&cur) {
+                            let parent = &path[..path.rfind('.').unwrap_or(path.len())];
+                            self.undefined(pos, text, parent, None);
+                        } else {
+                            self.undefined(pos, text, &path, Some(&cur));
+                        }
                     }
                     return Value::UNDEFINED;
                 }
             }
-            path = format!("{path}.{}", lv::to_s(&key));
         }
         cur
     }
@@ -450,29 +497,35 @@ fn register(env: &mut Environment<'static>) {
         "_v",
         |state: &State,
          pq: i64,
-         text: String,
+         text: &str,
          name: Value,
          keys: Rest<Value>|
          -> Result<Value, MjError> {
             let rt = rt(state)?;
             let (pos, quiet) = (pq >> 1, pq & 1 == 1);
-            let name = lv::to_s(&name);
-            let root = rt.resolve_name(&name);
-            Ok(rt.lookup_keys(upos(pos), quiet, &text, root, &name, &keys))
+            let root = match name.as_str() {
+                Some(n) => rt.resolve_name(n),
+                None => rt.resolve_name(&lv::to_s(&name)),
+            };
+            let name = name
+                .as_str()
+                .map(str::to_string)
+                .unwrap_or_else(|| lv::to_s(&name));
+            Ok(rt.lookup_keys(upos(pos), quiet, text, root, &name, &keys))
         },
     );
     env.add_function(
         "_vl",
         |state: &State,
          pq: i64,
-         text: String,
+         text: &str,
          root: Value,
          keys: Rest<Value>|
          -> Result<Value, MjError> {
             let rt = rt(state)?;
             let (pos, quiet) = (pq >> 1, pq & 1 == 1);
-            let name = text.split(['.', '[']).next().unwrap_or("").to_string();
-            Ok(rt.lookup_keys(upos(pos), quiet, &text, Some(root), &name, &keys))
+            let name = text.split(['.', '[']).next().unwrap_or("");
+            Ok(rt.lookup_keys(upos(pos), quiet, text, Some(root), name, &keys))
         },
     );
     env.add_function("_str", |v: Value| Value::from(lv::to_s(&v)));
@@ -571,6 +624,10 @@ fn register(env: &mut Environment<'static>) {
                     .into_iter()
                     .map(|(k, v)| Value::from(vec![k, v]))
                     .collect(),
+                ValueKind::Seq if lv::is_nil(&offset) && lv::is_nil(&limit) && !reversed => {
+                    // the common case: iterate the list itself, no copy
+                    return coll;
+                }
                 ValueKind::Seq | ValueKind::Iterable => lv::seq(&coll),
                 _ => vec![],
             };
@@ -597,17 +654,7 @@ fn register(env: &mut Environment<'static>) {
         },
     );
     env.add_function("_forloop", |lp: Value, parent: Value| -> Value {
-        let g = |k: &str| lp.get_attr(k).unwrap_or_default();
-        Value::from_pairs([
-            ("length", g("length")),
-            ("index", g("index")),
-            ("index0", g("index0")),
-            ("rindex", g("revindex")),
-            ("rindex0", g("revindex0")),
-            ("first", g("first")),
-            ("last", g("last")),
-            ("parentloop", parent),
-        ])
+        Value::from_object(ForLoop { lp, parent })
     });
     env.add_function(
         "_incr",
@@ -689,6 +736,43 @@ fn register(env: &mut Environment<'static>) {
             )),
         }
     });
+}
+
+/// Liquid's `forloop`, read from minijinja's `loop` when a template asks for a field.
+#[derive(Debug)]
+struct ForLoop {
+    lp: Value,
+    parent: Value,
+}
+
+const FORLOOP_KEYS: [&str; 8] = [
+    "length",
+    "index",
+    "index0",
+    "rindex",
+    "rindex0",
+    "first",
+    "last",
+    "parentloop",
+];
+
+impl Object for ForLoop {
+    fn repr(self: &Arc<Self>) -> minijinja::value::ObjectRepr {
+        minijinja::value::ObjectRepr::Map
+    }
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        let jinja = match key.as_str()? {
+            "rindex" => "revindex",
+            "rindex0" => "revindex0",
+            "parentloop" => return Some(self.parent.clone()),
+            k @ ("length" | "index" | "index0" | "first" | "last") => k,
+            _ => return None,
+        };
+        self.lp.get_attr(jinja).ok()
+    }
+    fn enumerate(self: &Arc<Self>) -> minijinja::value::Enumerator {
+        minijinja::value::Enumerator::Str(&FORLOOP_KEYS)
+    }
 }
 
 fn int_of(v: &Value) -> i64 {
@@ -841,8 +925,7 @@ fn include(
         st.scopes.push(scope);
         st.files.push((info.file.clone(), 0));
     }
-    let ctx = Value::from_pairs([("_rt", Value::from_dyn_object(rt.clone()))]);
-    let out = template.render(ctx);
+    let out = template.render(Value::from_pairs(Vec::<(Value, Value)>::new()));
     {
         let mut st = rt.state.lock().unwrap();
         st.scopes.pop();
