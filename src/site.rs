@@ -20,12 +20,15 @@ pub const CONFIG_NAMES: [&str; 2] = ["site.yaml", "_config.yml"];
 #[derive(Debug)]
 pub struct LazyData {
     dir: PathBuf,
-    cell: OnceLock<Result<(Value, Vec<Diagnostic>), Vec<Diagnostic>>>,
+    cell: OnceLock<DataResult>,
 }
+
+/// The data and the warnings reading it gave, or the errors that prevented it.
+pub type DataResult = Result<(Value, Vec<Diagnostic>), Vec<Diagnostic>>;
 
 impl LazyData {
     /// The data, or the problems that prevent reading it.
-    pub fn load(&self) -> &Result<(Value, Vec<Diagnostic>), Vec<Diagnostic>> {
+    pub fn load(&self) -> &DataResult {
         self.cell.get_or_init(|| {
             let mut warnings = Vec::new();
             match load_data(&self.dir, &mut warnings) {
