@@ -75,8 +75,7 @@ pub struct Site {
     pub config_path: Option<PathBuf>,
     pub config: Value,
     pub env: SiteEnv,
-    /// relative path -> the `page` value of every page and document
-    pub page_values: HashMap<String, Value>,
+    pub index: Arc<LazyIndex>,
     pub warnings: Vec<Diagnostic>,
 }
 
@@ -159,6 +158,141 @@ fn load_yaml_file(path: &Path) -> Result<(Value, Vec<Diagnostic>), Error> {
         text: &file.text,
     })?;
     Ok((v, w))
+}
+
+/// What a page or document contributes to the site: its `page` value and URL.
+struct Described {
+    name: String,
+    value: Value,
+    has_front: bool,
+    url: String,
+}
+
+struct EntryCtx<'a> {
+    defaults: &'a [Value],
+    collections: &'a [(String, Value)],
+    permalink_style: &'a str,
+}
+
+impl EntryCtx<'_> {
+    /// Read a file's front matter and build its `page` value; None for files that are not
+    /// pages (no front matter and not Markdown, or a collection file without front matter).
+    /// `text` is the file's content when the caller has it already.
+    fn describe_text(&self, e: &Entry, text: Option<&str>) -> Option<Described> {
+        let bytes = if text.is_none() {
+            std::fs::read(&e.path).ok()
+        } else {
+            None
+        };
+        let text = text.or_else(|| bytes.as_deref().and_then(|b| std::str::from_utf8(b).ok()));
+        let front = text.and_then(|text| {
+            let (y, _) = page::split_front_matter(text)?;
+            // only the front matter: a parse error here is reported when the page is rendered
+            let file = crate::source::SourceFile::new(e.path.clone(), text[y].to_string());
+            Some(
+                match yaml::load(&YamlSource {
+                    file: &file,
+                    base: 0,
+                    text: &file.text,
+                }) {
+                    Ok((v, _)) => v,
+                    Err(_) => Value::from(()),
+                },
+            )
+        });
+        let has_front = front.is_some();
+        if !(has_front || is_markdown(&e.path) && e.collection.is_none()) {
+            return None;
+        }
+        let kind = e.collection.as_deref().unwrap_or("pages");
+        let mut data = Value::from_pairs(Vec::<(Value, Value)>::new());
+        for d in self.defaults {
+            let scope = lv::lookup(d, &Value::from("scope"), false).unwrap_or_default();
+            let spath = get_str(&scope, "path").unwrap_or_default();
+            if !e.rel.starts_with(spath.trim_start_matches('/')) {
+                continue;
+            }
+            if get_str(&scope, "type").is_some_and(|t| t != kind) {
+                continue;
+            }
+            if let Some(vals) = lv::lookup(d, &Value::from("values"), false) {
+                data = merge(&data, &vals);
+            }
+        }
+        if let Some(f) = front.filter(lv::is_map) {
+            data = merge(&data, &f);
+        }
+        let url = page_url(e, &data, self.collections, self.permalink_style);
+        let p = Path::new(&e.rel);
+        let name = p
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default();
+        let mut extra: Vec<(Value, Value)> = vec![
+            (Value::from("url"), Value::from(url.clone())),
+            (Value::from("path"), Value::from(e.rel.clone())),
+            (Value::from("name"), Value::from(name.clone())),
+        ];
+        match &e.collection {
+            None => {
+                let dir = p
+                    .parent()
+                    .map(|d| d.display().to_string())
+                    .unwrap_or_default();
+                let dir = if dir.is_empty() {
+                    "/".to_string()
+                } else {
+                    format!("/{dir}/")
+                };
+                extra.push((Value::from("dir"), Value::from(dir)));
+            }
+            Some(label) => {
+                let stem = p
+                    .file_stem()
+                    .map(|s| s.to_string_lossy().to_string())
+                    .unwrap_or_default();
+                let id = url
+                    .trim_end_matches(".html")
+                    .trim_end_matches("/index")
+                    .to_string();
+                extra.push((Value::from("collection"), Value::from(label.clone())));
+                extra.push((Value::from("relative_path"), Value::from(e.rel.clone())));
+                extra.push((Value::from("slug"), Value::from(stem.clone())));
+                extra.push((Value::from("id"), Value::from(id)));
+                if get_str(&data, "title").is_none() {
+                    extra.push((Value::from("title"), Value::from(titleize(&stem))));
+                }
+            }
+        }
+        let value = merge(&data, &Value::from_pairs(extra));
+        Some(Described {
+            name,
+            value,
+            has_front,
+            url,
+        })
+    }
+}
+
+/// `f` over `items` on every core, results in order.
+fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let workers = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    if items.len() < 64 || workers == 1 {
+        return items.iter().map(f).collect();
+    }
+    let chunk = items.len().div_ceil(workers);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = items
+            .chunks(chunk)
+            .map(|c| s.spawn(|| c.iter().map(&f).collect::<Vec<R>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("worker panicked"))
+            .collect()
+    })
 }
 
 struct Entry {
@@ -258,161 +392,23 @@ impl Site {
         let excludes: Vec<String> = lv::lookup(&config, &Value::from("exclude"), false)
             .map(|e| lv::seq(&e).iter().map(lv::to_s).collect())
             .unwrap_or_default();
-        let mut entries = Vec::new();
-        scan(&root, &root, &collections, &excludes, &mut entries);
-
         let defaults = lv::lookup(&config, &Value::from("defaults"), false)
             .map(|d| lv::seq(&d))
             .unwrap_or_default();
         let permalink_style = get_str(&config, "permalink").unwrap_or_else(|| "date".into());
-        let mut pages: Vec<(String, Value, bool)> = Vec::new();
-        let mut docs: HashMap<String, Vec<Value>> = HashMap::new();
-        let mut urls = HashMap::new();
-        let mut page_values = HashMap::new();
-        for e in entries {
-            let front = match std::fs::read(&e.path) {
-                Ok(bytes) => match std::str::from_utf8(&bytes) {
-                    Ok(text) => match page::split_front_matter(text) {
-                        Some((y, _)) => {
-                            let file =
-                                crate::source::SourceFile::new(e.path.clone(), text.to_string());
-                            match yaml::load(&YamlSource {
-                                file: &file,
-                                base: y.start,
-                                text: &text[y],
-                            }) {
-                                Ok((v, _)) => Some(v),
-                                Err(_) => Some(Value::from(())),
-                            }
-                        }
-                        None => None,
-                    },
-                    Err(_) => None,
-                },
-                Err(_) => None,
-            };
-            let has_front = front.is_some();
-            if !(has_front || is_markdown(&e.path) && e.collection.is_none()) {
-                continue;
-            }
-            let kind = e.collection.clone().unwrap_or_else(|| "pages".into());
-            let mut data = Value::from_pairs(Vec::<(Value, Value)>::new());
-            for d in &defaults {
-                let scope = lv::lookup(d, &Value::from("scope"), false).unwrap_or_default();
-                let spath = get_str(&scope, "path").unwrap_or_default();
-                let stype = get_str(&scope, "type");
-                if !e.rel.starts_with(spath.trim_start_matches('/')) {
-                    continue;
-                }
-                if let Some(t) = stype
-                    && t != kind
-                {
-                    continue;
-                }
-                if let Some(vals) = lv::lookup(d, &Value::from("values"), false) {
-                    data = merge(&data, &vals);
-                }
-            }
-            if let Some(f) = front.filter(lv::is_map) {
-                data = merge(&data, &f);
-            }
-            let url = page_url(&e, &data, &collections, &permalink_style);
-            let p = Path::new(&e.rel);
-            let name = p
-                .file_name()
-                .map(|n| n.to_string_lossy().to_string())
-                .unwrap_or_default();
-            let mut extra: Vec<(&str, Value)> = vec![
-                ("url", Value::from(url.clone())),
-                ("path", Value::from(e.rel.clone())),
-                ("name", Value::from(name.clone())),
-            ];
-            match &e.collection {
-                None => {
-                    let dir = p
-                        .parent()
-                        .map(|d| format!("/{}", d.display()))
-                        .unwrap_or_default();
-                    let dir = if dir == "/" || dir.is_empty() {
-                        "/".to_string()
-                    } else {
-                        format!("{dir}/")
-                    };
-                    extra.push(("dir", Value::from(dir)));
-                }
-                Some(label) => {
-                    let stem = p
-                        .file_stem()
-                        .map(|s| s.to_string_lossy().to_string())
-                        .unwrap_or_default();
-                    extra.push(("collection", Value::from(label.clone())));
-                    extra.push(("relative_path", Value::from(e.rel.clone())));
-                    extra.push(("slug", Value::from(stem.clone())));
-                    extra.push((
-                        "id",
-                        Value::from(
-                            url.trim_end_matches(".html")
-                                .trim_end_matches("/index")
-                                .to_string(),
-                        ),
-                    ));
-                    if get_str(&data, "title").is_none() {
-                        extra.push(("title", Value::from(titleize(&stem))));
-                    }
-                }
-            }
-            let mut value = data;
-            for (k, v) in extra {
-                value = set_path(&value, &[k], v);
-            }
-            urls.insert(e.rel.clone(), url);
-            page_values.insert(e.rel.clone(), value.clone());
-            match &e.collection {
-                None => pages.push((name, value, has_front)),
-                Some(l) => docs.entry(l.clone()).or_default().push(value),
-            }
-        }
-        // Jekyll sorts pages by name; pages without front matter are added after (plugin)
-        let (mut with, mut without): (Vec<_>, Vec<_>) = pages.into_iter().partition(|p| p.2);
-        with.sort_by(|a, b| a.0.cmp(&b.0));
-        without.sort_by(|a, b| a.0.cmp(&b.0));
-        let page_list: Vec<Value> = with.into_iter().chain(without).map(|p| p.1).collect();
-
-        let mut site = config.clone();
-        site = set_path(&site, &["data"], Value::from_dyn_object(data.clone()));
-        site = set_path(&site, &["pages"], Value::from(page_list.clone()));
-        site = set_path(
-            &site,
-            &["html_pages"],
-            Value::from(
-                page_list
-                    .into_iter()
-                    .filter(|p| {
-                        get_str(p, "url").is_some_and(|u| u.ends_with(".html") || u.ends_with('/'))
-                    })
-                    .collect::<Vec<_>>(),
-            ),
-        );
-        let mut coll_values = Vec::new();
-        for (label, _) in &collections {
-            let mut items = docs.remove(label).unwrap_or_default();
-            items.sort_by_key(|d| get_str(d, "path").unwrap_or_default());
-            site = set_path(&site, &[label], Value::from(items.clone()));
-            coll_values.push(Value::from_pairs([
-                ("label", Value::from(label.clone())),
-                ("docs", Value::from(items)),
-            ]));
-        }
-        site = set_path(&site, &["collections"], Value::from(coll_values));
-        for k in ["posts", "static_files", "documents"] {
-            if lv::lookup(&site, &Value::from(k), false).is_none() {
-                site = set_path(&site, &[k], Value::from(Vec::<Value>::new()));
-            }
-        }
-        if lv::lookup(&site, &Value::from("baseurl"), false).is_none() {
-            site = set_path(&site, &["baseurl"], Value::from(""));
-        }
-
+        let index = Arc::new(LazyIndex {
+            root: root.clone(),
+            collections,
+            excludes,
+            defaults,
+            permalink_style,
+            cell: OnceLock::new(),
+        });
+        let site = Value::from_object(SiteObject {
+            config: config.clone(),
+            data: data.clone(),
+            index: index.clone(),
+        });
         Ok(Site {
             env: SiteEnv {
                 root: root.clone(),
@@ -420,40 +416,217 @@ impl Site {
                 site,
                 baseurl,
                 url,
-                urls,
+                index: index.clone(),
             },
             root,
             data,
+            index,
             config_path,
             config,
-            page_values,
             warnings,
         })
     }
 
-    /// The `page` variable for a page file of this site.
+    /// The `page` variable for a page file of this site (computed from the page alone: the
+    /// rest of the site is read only if a template asks for it).
     pub fn page_value(&self, page: &Page) -> Value {
         let abs = std::path::absolute(&page.file.path).unwrap_or(page.file.path.clone());
-        if let Ok(rel) = abs.strip_prefix(&self.root)
-            && let Some(v) = self.page_values.get(&rel.to_string_lossy().to_string())
-        {
-            return v.clone();
+        if let Ok(rel) = abs.strip_prefix(&self.root) {
+            let rel = rel.to_string_lossy().to_string();
+            let collection = rel
+                .split_once('/')
+                .and_then(|(first, _)| first.strip_prefix('_'))
+                .filter(|l| self.index.collections.iter().any(|(c, _)| c == l))
+                .map(str::to_string);
+            let entry = Entry {
+                rel,
+                path: abs.clone(),
+                collection,
+            };
+            if let Some(d) = self
+                .index
+                .ctx()
+                .describe_text(&entry, Some(&page.file.text))
+            {
+                return d.value;
+            }
         }
-        // a page outside the scanned tree: its front matter and a URL
+        // a page outside the site tree: its front matter, name and path
         let name = page
             .file
             .path
             .file_name()
             .map(|n| n.to_string_lossy().to_string())
             .unwrap_or_default();
-        let mut v = if lv::is_map(&page.front) {
+        let base = if lv::is_map(&page.front) {
             page.front.clone()
         } else {
             Value::from_pairs(Vec::<(Value, Value)>::new())
         };
-        v = set_path(&v, &["name"], Value::from(name.clone()));
-        v = set_path(&v, &["path"], Value::from(name));
-        v
+        merge(
+            &base,
+            &Value::from_pairs([
+                ("name", Value::from(name.clone())),
+                ("path", Value::from(name)),
+            ]),
+        )
+    }
+}
+
+/// The site's pages and documents, read the first time a template needs them
+/// (`site.pages`, a collection, `{% link %}`): most pages never do.
+#[derive(Debug)]
+pub struct LazyIndex {
+    root: PathBuf,
+    collections: Vec<(String, Value)>,
+    excludes: Vec<String>,
+    defaults: Vec<Value>,
+    permalink_style: String,
+    cell: OnceLock<SiteIndex>,
+}
+
+#[derive(Debug)]
+pub struct SiteIndex {
+    pages: Value,
+    html_pages: Value,
+    collections: Value,
+    documents: Value,
+    docs: HashMap<String, Value>,
+    /// relative path of every page and document -> its URL
+    pub urls: HashMap<String, String>,
+}
+
+impl LazyIndex {
+    fn ctx(&self) -> EntryCtx<'_> {
+        EntryCtx {
+            defaults: &self.defaults,
+            collections: &self.collections,
+            permalink_style: &self.permalink_style,
+        }
+    }
+
+    pub fn get(&self) -> &SiteIndex {
+        self.cell.get_or_init(|| {
+            let mut entries = Vec::new();
+            scan(
+                &self.root,
+                &self.root,
+                &self.collections,
+                &self.excludes,
+                &mut entries,
+            );
+            let ctx = self.ctx();
+            // reading every page's front matter is the slow part of a big site: in parallel
+            let described: Vec<Option<Described>> =
+                parallel_map(&entries, |e| ctx.describe_text(e, None));
+            let mut pages: Vec<(String, Value, bool)> = Vec::new();
+            let mut docs: HashMap<String, Vec<Value>> = HashMap::new();
+            let mut urls = HashMap::new();
+            for (e, d) in entries.iter().zip(described) {
+                let Some(d) = d else { continue };
+                urls.insert(e.rel.clone(), d.url);
+                match &e.collection {
+                    None => pages.push((d.name, d.value, d.has_front)),
+                    Some(l) => docs.entry(l.clone()).or_default().push(d.value),
+                }
+            }
+            // Jekyll sorts pages by name; pages without front matter come after (plugin)
+            let (mut with, mut without): (Vec<_>, Vec<_>) = pages.into_iter().partition(|p| p.2);
+            with.sort_by(|a, b| a.0.cmp(&b.0));
+            without.sort_by(|a, b| a.0.cmp(&b.0));
+            let page_list: Vec<Value> = with.into_iter().chain(without).map(|p| p.1).collect();
+            let html_pages: Vec<Value> = page_list
+                .iter()
+                .filter(|p| {
+                    get_str(p, "url").is_some_and(|u| u.ends_with(".html") || u.ends_with('/'))
+                })
+                .cloned()
+                .collect();
+            let mut coll_values = Vec::new();
+            let mut all_docs = Vec::new();
+            let mut by_label = HashMap::new();
+            for (label, _) in &self.collections {
+                let mut items = docs.remove(label).unwrap_or_default();
+                items.sort_by_key(|d| get_str(d, "path").unwrap_or_default());
+                all_docs.extend(items.iter().cloned());
+                coll_values.push(Value::from_pairs([
+                    ("label", Value::from(label.clone())),
+                    ("docs", Value::from(items.clone())),
+                ]));
+                by_label.insert(label.clone(), Value::from(items));
+            }
+            SiteIndex {
+                pages: Value::from(page_list),
+                html_pages: Value::from(html_pages),
+                collections: Value::from(coll_values),
+                documents: Value::from(all_docs),
+                docs: by_label,
+                urls,
+            }
+        })
+    }
+}
+
+/// The `site` variable: the config, plus `data`, `pages` and collections read on demand.
+#[derive(Debug)]
+struct SiteObject {
+    config: Value,
+    data: Arc<LazyData>,
+    index: Arc<LazyIndex>,
+}
+
+const SITE_EXTRA_KEYS: [&str; 7] = [
+    "data",
+    "pages",
+    "html_pages",
+    "collections",
+    "documents",
+    "posts",
+    "static_files",
+];
+
+impl Object for SiteObject {
+    fn repr(self: &Arc<Self>) -> ObjectRepr {
+        ObjectRepr::Map
+    }
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        let k = key.as_str();
+        match k {
+            Some("data") => return Some(Value::from_dyn_object(self.data.clone())),
+            Some("pages") => return Some(self.index.get().pages.clone()),
+            Some("html_pages") => return Some(self.index.get().html_pages.clone()),
+            Some("collections") => return Some(self.index.get().collections.clone()),
+            Some("documents") => return Some(self.index.get().documents.clone()),
+            Some(label) if self.index.collections.iter().any(|(l, _)| l == label) => {
+                return self.index.get().docs.get(label).cloned();
+            }
+            _ => {}
+        }
+        match lv::lookup(&self.config, key, false) {
+            Some(v) => Some(v),
+            None => match k {
+                Some("posts" | "static_files") => Some(Value::from(Vec::<Value>::new())),
+                Some("baseurl") => Some(Value::from("")),
+                _ => None,
+            },
+        }
+    }
+    fn enumerate(self: &Arc<Self>) -> Enumerator {
+        let mut keys: Vec<Value> = lv::map_pairs(&self.config)
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect();
+        for k in SITE_EXTRA_KEYS
+            .iter()
+            .map(|k| k.to_string())
+            .chain(self.index.collections.iter().map(|(l, _)| l.clone()))
+        {
+            let v = Value::from(k);
+            if !keys.contains(&v) {
+                keys.push(v);
+            }
+        }
+        Enumerator::Values(keys)
     }
 }
 

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 /// What a site gives every page's templates.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct SiteEnv {
     pub root: PathBuf,
     pub includes_dir: PathBuf,
@@ -23,8 +23,8 @@ pub struct SiteEnv {
     pub site: Value,
     pub baseurl: String,
     pub url: String,
-    /// relative path of every page/document -> its URL (for `{% link %}`)
-    pub urls: HashMap<String, String>,
+    /// the site's pages and documents, read when first needed (for `{% link %}`)
+    pub index: Arc<crate::site::LazyIndex>,
 }
 
 /// How to treat what Jekyll forgives.
@@ -726,7 +726,7 @@ fn register(env: &mut Environment<'static>) {
         let site = &rt.shared.site;
         let trimmed = path.trim();
         let key = trimmed.trim_start_matches('/');
-        match site.urls.get(key) {
+        match site.index.get().urls.get(key) {
             Some(url) => Ok(Value::from(filters::relative_url(url, &site.baseurl))),
             None => Err(rt.fatal(
                 upos(pos),
