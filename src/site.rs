@@ -177,29 +177,26 @@ struct EntryCtx<'a> {
 impl EntryCtx<'_> {
     /// Read a file's front matter and build its `page` value; None for files that are not
     /// pages (no front matter and not Markdown, or a collection file without front matter).
-    /// `text` is the file's content when the caller has it already.
-    fn describe_text(&self, e: &Entry, text: Option<&str>) -> Option<Described> {
-        let bytes = if text.is_none() {
-            std::fs::read(&e.path).ok()
-        } else {
-            None
-        };
-        let text = text.or_else(|| bytes.as_deref().and_then(|b| std::str::from_utf8(b).ok()));
-        let front = text.and_then(|text| {
-            let (y, _) = page::split_front_matter(text)?;
+    fn describe_file(&self, e: &Entry) -> Option<Described> {
+        let bytes = std::fs::read(&e.path).ok()?;
+        let text = std::str::from_utf8(&bytes).ok()?;
+        let front = page::split_front_matter(text).map(|(y, _)| {
             // only the front matter: a parse error here is reported when the page is rendered
             let file = crate::source::SourceFile::new(e.path.clone(), text[y].to_string());
-            Some(
-                match yaml::load(&YamlSource {
-                    file: &file,
-                    base: 0,
-                    text: &file.text,
-                }) {
-                    Ok((v, _)) => v,
-                    Err(_) => Value::from(()),
-                },
-            )
+            match yaml::load(&YamlSource {
+                file: &file,
+                base: 0,
+                text: &file.text,
+            }) {
+                Ok((v, _)) => v,
+                Err(_) => Value::from(()),
+            }
         });
+        self.describe(e, front)
+    }
+
+    /// The `page` value of a file whose front matter (if it has one) is `front`.
+    fn describe(&self, e: &Entry, front: Option<Value>) -> Option<Described> {
         let has_front = front.is_some();
         if !(has_front || is_markdown(&e.path) && e.collection.is_none()) {
             return None;
@@ -446,7 +443,7 @@ impl Site {
             if let Some(d) = self
                 .index
                 .ctx()
-                .describe_text(&entry, Some(&page.file.text))
+                .describe(&entry, page.has_front.then(|| page.front.clone()))
             {
                 return d.value;
             }
@@ -518,7 +515,7 @@ impl LazyIndex {
             let ctx = self.ctx();
             // reading every page's front matter is the slow part of a big site: in parallel
             let described: Vec<Option<Described>> =
-                parallel_map(&entries, |e| ctx.describe_text(e, None));
+                parallel_map(&entries, |e| ctx.describe_file(e));
             let mut pages: Vec<(String, Value, bool)> = Vec::new();
             let mut docs: HashMap<String, Vec<Value>> = HashMap::new();
             let mut urls = HashMap::new();

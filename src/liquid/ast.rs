@@ -53,6 +53,13 @@ pub struct Filtered {
     pub filters: Vec<Filter>,
 }
 
+impl Filtered {
+    /// A value piped straight into `default` may be missing on purpose: no undefined warning.
+    pub fn input_is_optional(&self) -> bool {
+        self.filters.first().is_some_and(|f| f.name == "default")
+    }
+}
+
 #[derive(Debug, Clone)]
 pub enum Cond {
     Test {

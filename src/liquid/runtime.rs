@@ -1,6 +1,7 @@
 //! The engine: a minijinja environment whose functions carry Liquid's semantics, and the
 //! per-render state (scopes, `assign`ed globals, diagnostics) they share.
 
+use super::ast::{Expr, Filtered, Key, Node, Root};
 use super::filters::{self, FilterCtx};
 use super::parse::{self, ParseError, ParseWarning};
 use super::translate::translate;
@@ -164,7 +165,6 @@ impl Engine {
                 d
             })
             .collect();
-        let source = translate(&parsed.nodes);
         let rt = Arc::new(Runtime {
             mode,
             shared: self.shared.clone(),
@@ -186,11 +186,38 @@ impl Engine {
             }),
         });
         let _entered = Entered::new(&rt);
-        let ctx = Value::from_pairs(Vec::<(Value, Value)>::new());
-        let result = self
-            .env
-            .template_from_str(&source)
-            .and_then(|t| t.render(&ctx));
+        let simple = parsed
+            .nodes
+            .iter()
+            .all(|n| matches!(n, Node::Text(_) | Node::Output(..)));
+        let result = if simple {
+            // text and output tags only: no control flow, no minijinja program to compile
+            let mut out = String::with_capacity(body.len());
+            let mut failed = None;
+            for n in &parsed.nodes {
+                match n {
+                    Node::Text(t) => out.push_str(t),
+                    Node::Output(f, _) => match rt.eval_filtered(f) {
+                        Ok(v) => lv::write_s(&mut out, &v),
+                        Err(e) => {
+                            failed = Some(e);
+                            break;
+                        }
+                    },
+                    _ => {}
+                }
+            }
+            match failed {
+                Some(e) => Err(e),
+                None => Ok(out),
+            }
+        } else {
+            let source = translate(&parsed.nodes);
+            let ctx = Value::from_pairs(Vec::<(Value, Value)>::new());
+            self.env
+                .template_from_str(&source)
+                .and_then(|t| t.render(&ctx))
+        };
         let mut st = rt.state.lock().unwrap();
         diags.append(&mut st.diags);
         if let Some(fatal) = st.fatal.take() {
@@ -380,6 +407,90 @@ impl Runtime {
         lv::lookup(&self.vars, &Value::from(name), false)
     }
 
+    fn apply_filter(
+        &self,
+        pos: usize,
+        name: &str,
+        input: Value,
+        args: &[Value],
+        kw: &[(String, Value)],
+    ) -> Result<Value, MjError> {
+        let site = &self.shared.site;
+        let ctx = FilterCtx {
+            baseurl: &site.baseurl,
+            url: &site.url,
+        };
+        match filters::apply(name, &input, args, kw, &ctx) {
+            Ok(Some(v)) => Ok(v),
+            Ok(None) => {
+                let hint = match filters::suggest(name) {
+                    Some(s) => format!("did you mean `{s}`? Jekyll ignores unknown filters"),
+                    None => "Jekyll ignores unknown filters and keeps the value unchanged".into(),
+                };
+                self.problem(
+                    "unknown-filter",
+                    pos,
+                    name.len(),
+                    format!("unknown filter `{name}`"),
+                    Some(hint),
+                );
+                Ok(input)
+            }
+            Err(m) => Err(self.fatal(pos, name.len(), format!("Liquid error: {m}"), None)),
+        }
+    }
+
+    /// Evaluate an expression directly (the path for templates without tags, which need no
+    /// minijinja program: the same lookups and filters as the generated code calls).
+    fn eval(&self, e: &Expr, quiet: bool) -> Result<Value, MjError> {
+        Ok(match e {
+            Expr::Nil => Value::from(()),
+            Expr::Bool(b) => Value::from(*b),
+            Expr::Int(i) => Value::from(*i),
+            Expr::Float(f) => Value::from(*f),
+            Expr::Str(s) => Value::from(s.as_str()),
+            Expr::Empty => Value::from_object(Special("empty")),
+            Expr::Blank => Value::from_object(Special("blank")),
+            Expr::Range(a, b) => range_value(&self.eval(a, quiet)?, &self.eval(b, quiet)?),
+            Expr::Var(l) => {
+                let mut keys = Vec::with_capacity(l.keys.len());
+                for k in &l.keys {
+                    keys.push(match k {
+                        Key::Dot(s) => Value::from(s.as_str()),
+                        Key::Index(e) => Value::from(vec![self.eval(e, true)?]),
+                    });
+                }
+                let name = match &l.root {
+                    Root::Name(n) => n.clone(),
+                    Root::Dynamic(inner) => lv::to_s(&self.eval(inner, true)?),
+                };
+                let root = self.resolve_name(&name);
+                self.lookup_keys(l.pos, quiet, &l.text, root, &name, &keys)
+            }
+        })
+    }
+
+    fn eval_filtered(&self, f: &Filtered) -> Result<Value, MjError> {
+        let Some(e) = &f.expr else {
+            return Ok(Value::from(()));
+        };
+        let mut acc = self.eval(e, f.input_is_optional())?;
+        for fl in &f.filters {
+            let args = fl
+                .args
+                .iter()
+                .map(|a| self.eval(a, false))
+                .collect::<Result<Vec<_>, _>>()?;
+            let kw = fl
+                .kwargs
+                .iter()
+                .map(|(k, v)| Ok((k.clone(), self.eval(v, false)?)))
+                .collect::<Result<Vec<_>, MjError>>()?;
+            acc = self.apply_filter(fl.pos, &fl.name, acc, &args, &kw)?;
+        }
+        Ok(acc)
+    }
+
     fn lookup_keys(
         &self,
         pos: usize,
@@ -528,6 +639,29 @@ fn register(env: &mut Environment<'static>) {
             Ok(rt.lookup_keys(upos(pos), quiet, text, Some(root), name, &keys))
         },
     );
+    env.add_function(
+        "_p",
+        |state: &State, pq: i64, path: &str| -> Result<Value, MjError> {
+            let rt = rt(state)?;
+            let (pos, quiet) = (pq >> 1, pq & 1 == 1);
+            let mut parts = path.split('.');
+            let name = parts.next().unwrap_or("");
+            let keys: Vec<Value> = parts.map(Value::from).collect();
+            let root = rt.resolve_name(name);
+            Ok(rt.lookup_keys(upos(pos), quiet, path, root, name, &keys))
+        },
+    );
+    env.add_function(
+        "_pl",
+        |state: &State, pq: i64, path: &str, root: Value| -> Result<Value, MjError> {
+            let rt = rt(state)?;
+            let (pos, quiet) = (pq >> 1, pq & 1 == 1);
+            let mut parts = path.split('.');
+            let name = parts.next().unwrap_or("");
+            let keys: Vec<Value> = parts.map(Value::from).collect();
+            Ok(rt.lookup_keys(upos(pos), quiet, path, Some(root), name, &keys))
+        },
+    );
     env.add_function("_str", |v: Value| Value::from(lv::to_s(&v)));
     env.add_function("_t", |v: Value| lv::truthy(&v));
     env.add_function("_special", |k: String| {
@@ -550,14 +684,7 @@ fn register(env: &mut Environment<'static>) {
             })
         },
     );
-    env.add_function("_range", |a: Value, b: Value| -> Value {
-        let a = int_of(&a);
-        let b = int_of(&b);
-        if b < a || b - a > 1_000_000 {
-            return Value::from(Vec::<Value>::new());
-        }
-        (a..=b).map(Value::from).collect()
-    });
+    env.add_function("_range", |a: Value, b: Value| range_value(&a, &b));
     env.add_function(
         "_set",
         |state: &State, name: String, value: Value| -> Result<Value, MjError> {
@@ -581,31 +708,7 @@ fn register(env: &mut Environment<'static>) {
                 .into_iter()
                 .map(|(k, v)| (lv::to_s(&k), v))
                 .collect();
-            let site = &rt.shared.site;
-            let ctx = FilterCtx {
-                baseurl: &site.baseurl,
-                url: &site.url,
-            };
-            match filters::apply(&name, &input, &args, &kw, &ctx) {
-                Ok(Some(v)) => Ok(v),
-                Ok(None) => {
-                    let hint = match filters::suggest(&name) {
-                        Some(s) => format!("did you mean `{s}`? Jekyll ignores unknown filters"),
-                        None => {
-                            "Jekyll ignores unknown filters and keeps the value unchanged".into()
-                        }
-                    };
-                    rt.problem(
-                        "unknown-filter",
-                        upos(pos),
-                        name.len(),
-                        format!("unknown filter `{name}`"),
-                        Some(hint),
-                    );
-                    Ok(input)
-                }
-                Err(m) => Err(rt.fatal(upos(pos), name.len(), format!("Liquid error: {m}"), None)),
-            }
+            rt.apply_filter(upos(pos), &name, input, &args, &kw)
         },
     );
     env.add_function(
@@ -773,6 +876,15 @@ impl Object for ForLoop {
     fn enumerate(self: &Arc<Self>) -> minijinja::value::Enumerator {
         minijinja::value::Enumerator::Str(&FORLOOP_KEYS)
     }
+}
+
+/// Liquid's `(a..b)`, as the list it iterates.
+fn range_value(a: &Value, b: &Value) -> Value {
+    let (a, b) = (int_of(a), int_of(b));
+    if b < a || b - a > 1_000_000 {
+        return Value::from(Vec::<Value>::new());
+    }
+    (a..=b).map(Value::from).collect()
 }
 
 fn int_of(v: &Value) -> i64 {

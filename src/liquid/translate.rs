@@ -35,6 +35,16 @@ struct Translator {
     counter: usize,
 }
 
+/// Whether generated code uses the local `name` (not just a longer name starting with it).
+fn mentions(code: &str, name: &str) -> bool {
+    code.match_indices(name).any(|(i, _)| {
+        let before = code[..i].chars().next_back();
+        let after = code[i + name.len()..].chars().next();
+        !before.is_some_and(|c| c.is_alphanumeric() || c == '_')
+            && !after.is_some_and(|c| c.is_alphanumeric() || c == '_')
+    })
+}
+
 pub fn string_literal(s: &str) -> String {
     let mut o = String::with_capacity(s.len() + 2);
     o.push('"');
@@ -190,11 +200,18 @@ impl Translator {
                 let parent = self.local("forloop").unwrap_or("none").to_string();
                 let _ = write!(
                     self.out,
-                    "{{% for l{id} in _iter({pos}, {coll}, {off}, {lim}, {reversed}) %}}{{% set f{id} = _forloop(loop, {parent}) %}}"
+                    "{{% for l{id} in _iter({pos}, {coll}, {off}, {lim}, {reversed}) %}}"
                 );
                 self.scopes.push((var.clone(), format!("l{id}")));
                 self.scopes.push(("forloop".into(), format!("f{id}")));
+                // build `forloop` only when the body (or an include in it) can see it
+                let outer = std::mem::take(&mut self.out);
                 self.nodes(body);
+                let inner = std::mem::replace(&mut self.out, outer);
+                if mentions(&inner, &format!("f{id}")) {
+                    let _ = write!(self.out, "{{% set f{id} = _forloop(loop, {parent}) %}}");
+                }
+                self.out.push_str(&inner);
                 self.scopes.pop();
                 self.scopes.pop();
                 if let Some(o) = otherwise {
@@ -313,7 +330,7 @@ impl Translator {
             return "none".into();
         };
         // a value piped into `default` may be missing on purpose
-        let quiet = quiet || f.filters.first().is_some_and(|x| x.name == "default");
+        let quiet = quiet || f.input_is_optional();
         let mut acc = self.expr(e, quiet);
         for fl in &f.filters {
             let args: Vec<String> = fl.args.iter().map(|a| self.expr(a, false)).collect();
@@ -389,6 +406,25 @@ impl Translator {
                 };
                 // position and quietness packed in one argument (minijinja functions take five)
                 let pq = l.pos * 2 + usize::from(quiet);
+                // the common `a.b.c`: one string, split at run time (less template to compile)
+                if let Root::Name(n) = &l.root
+                    && l.keys
+                        .iter()
+                        .all(|k| matches!(k, Key::Dot(s) if !s.contains('.')))
+                    && l.text
+                        == std::iter::once(n.as_str())
+                            .chain(l.keys.iter().map(|k| match k {
+                                Key::Dot(s) => s.as_str(),
+                                Key::Index(_) => "",
+                            }))
+                            .collect::<Vec<_>>()
+                            .join(".")
+                {
+                    return match self.local(n) {
+                        Some(j) => format!("_pl({pq}, {text}, {j})"),
+                        None => format!("_p({pq}, {text})"),
+                    };
+                }
                 match &l.root {
                     Root::Name(n) => match self.local(n) {
                         Some(j) => format!("_vl({pq}, {text}, {j}{keys})"),
