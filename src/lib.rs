@@ -33,6 +33,7 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
         }
     };
     init_tracing(cli.verbose, cli.quiet);
+    commands::set_quiet(cli.quiet);
     let result = match cli.command {
         Command::Render {
             path,
@@ -101,6 +102,7 @@ fn init_tracing(verbose: u8, quiet: bool) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .without_time()
         .try_init();
 }

@@ -401,6 +401,7 @@ impl Site {
             permalink_style,
             cell: OnceLock::new(),
         });
+        tracing::debug!(root = %root.display(), config = ?config_path, "site loaded");
         let site = Value::from_object(SiteObject {
             config: config.clone(),
             data: data.clone(),
@@ -514,8 +515,10 @@ impl LazyIndex {
             );
             let ctx = self.ctx();
             // reading every page's front matter is the slow part of a big site: in parallel
+            let started = std::time::Instant::now();
             let described: Vec<Option<Described>> =
                 parallel_map(&entries, |e| ctx.describe_file(e));
+            tracing::debug!(files = entries.len(), elapsed = ?started.elapsed(), "site index built");
             let mut pages: Vec<(String, Value, bool)> = Vec::new();
             let mut docs: HashMap<String, Vec<Value>> = HashMap::new();
             let mut urls = HashMap::new();

@@ -191,3 +191,48 @@ fn check_lists_placeholders_as_notes_without_failing() {
         .stderr_contains("1 page checked, 0 problems, 1 placeholder to fill at run time")
         .run();
 }
+
+#[test]
+fn quiet_hides_warnings_and_verbose_shows_the_tools_log() {
+    let page = corpus().join("sites/alisw+alisw.github.io/infrastructure-mesos.markdown");
+    let out = Test::new()
+        .args(&["-q", "render", page.to_str().unwrap()])
+        .stderr_lacks("warning")
+        .run();
+    assert!(out.stdout.contains("eval $(ALICE)"));
+    assert_eq!(out.stderr, "");
+    Test::new()
+        .args(&["-vv", "render", page.to_str().unwrap()])
+        .stderr_contains("DEBUG runbook::site: site loaded")
+        .stderr_contains("warning: Liquid syntax error")
+        .run();
+}
+
+#[test]
+fn render_output_file_is_written_whole() {
+    let out = Test::new()
+        .site("x: 1\n")
+        .page("{{ site.x }}\n")
+        .args(&["render", "page.md", "-o", "out/page.md"])
+        .stdout("")
+        .run();
+    assert_eq!(
+        std::fs::read_to_string(out.dir.join("out/page.md")).unwrap(),
+        "1\n"
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(out.dir.join("out")).unwrap().collect();
+    assert_eq!(leftovers.len(), 1, "no temporary file left behind");
+}
+
+#[test]
+fn render_tree_reports_failing_pages_and_exits_2() {
+    Test::new()
+        .site("x: 1\n")
+        .file("a.md", "{{ site.x }}\n")
+        .file("b.md", "{% if %}\n")
+        .args(&["render", ".", "-o", "out"])
+        .status(2)
+        .stderr_contains("b.md:1:7")
+        .stderr_contains("1 of 2 pages failed to render")
+        .run();
+}

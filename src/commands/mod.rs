@@ -4,9 +4,10 @@ pub mod list;
 pub mod render;
 
 use crate::cli::SiteArgs;
-use crate::error::{Diagnostic, Error, Result};
+use crate::error::{Diagnostic, Error, Result, Severity};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// `--var site.KEY=VALUE` pairs, validated.
 pub fn site_vars(args: &SiteArgs) -> Result<Vec<(String, String)>> {
@@ -29,11 +30,22 @@ pub fn site_vars(args: &SiteArgs) -> Result<Vec<(String, String)>> {
         .collect()
 }
 
-/// Print diagnostics on stderr (coloured on a terminal).
+static QUIET: AtomicBool = AtomicBool::new(false);
+
+/// `-q`: only errors reach stderr.
+pub fn set_quiet(quiet: bool) {
+    QUIET.store(quiet, Ordering::Relaxed);
+}
+
+/// Print diagnostics on stderr (coloured on a terminal); with `-q`, errors only.
 pub fn report(diags: &[Diagnostic]) {
     let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let quiet = QUIET.load(Ordering::Relaxed);
     let mut out = String::new();
-    for d in diags {
+    for d in diags
+        .iter()
+        .filter(|d| !quiet || d.severity == Severity::Error)
+    {
         out.push_str(&d.render(color));
     }
     eprint!("{out}");

@@ -97,7 +97,12 @@ fn render_tree(
     out_dir: &Path,
     opts: &RenderOpts,
 ) -> Result<i32> {
-    let files = markdown_files(dir);
+    // an output folder inside the tree is not part of the input (on a second run, say)
+    let out_abs = std::path::absolute(out_dir).unwrap_or(out_dir.to_path_buf());
+    let files: Vec<PathBuf> = markdown_files(dir)
+        .into_iter()
+        .filter(|f| !std::path::absolute(f).unwrap_or(f.clone()).starts_with(&out_abs))
+        .collect();
     let next = AtomicUsize::new(0);
     let failed = AtomicUsize::new(0);
     let problems: Mutex<Vec<(PathBuf, Vec<Diagnostic>)>> = Mutex::new(Vec::new());

@@ -190,6 +190,7 @@ impl Engine {
             .nodes
             .iter()
             .all(|n| matches!(n, Node::Text(_) | Node::Output(..)));
+        tracing::trace!(page = %page.file.path.display(), simple, "rendering");
         let result = if simple {
             // text and output tags only: no control flow, no minijinja program to compile
             let mut out = String::with_capacity(body.len());
