@@ -32,13 +32,21 @@ fn model_options(page: &Page) -> ModelOptions {
     }
 }
 
-/// Load, render (in `mode`) and model a page. Err holds fatal problems.
-pub fn load(
+/// A page read and rendered: where every command starts.
+pub struct RenderedPage {
+    pub page: Page,
+    pub output: String,
+    /// Front matter warnings, then what rendering reported.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Read a page and render it (in `mode`) with its site's engine. Err holds fatal problems.
+pub fn render(
     engine: &Engine,
     site: &Site,
     path: &Path,
     mode: Mode,
-) -> Result<Document, Vec<Diagnostic>> {
+) -> Result<RenderedPage, Vec<Diagnostic>> {
     let page = page::load(path).map_err(|e| match e {
         Error::Input(d) => d,
         other => vec![Diagnostic::error("unreadable", other.to_string())],
@@ -51,10 +59,29 @@ pub fn load(
     let rendered = engine.render(&tmpl, mode)?;
     let mut diagnostics = page.warnings.clone();
     diagnostics.extend(rendered.diagnostics);
-    let mut rb = runbook::build(&rendered.output, &model_options(&page));
-    let map = LineMap::new(page.body(), &rendered.output);
+    Ok(RenderedPage {
+        page,
+        output: rendered.output,
+        diagnostics,
+    })
+}
+
+/// Load, render (in `mode`) and model a page. Err holds fatal problems.
+pub fn load(
+    engine: &Engine,
+    site: &Site,
+    path: &Path,
+    mode: Mode,
+) -> Result<Document, Vec<Diagnostic>> {
+    let RenderedPage {
+        page,
+        output,
+        mut diagnostics,
+    } = render(engine, site, path, mode)?;
+    let mut rb = runbook::build(&output, &model_options(&page));
+    let map = LineMap::new(page.body(), &output);
     let first = page.file.line_col(page.body_start).0 - 1;
-    let rendered_lines: Vec<&str> = rendered.output.lines().collect();
+    let rendered_lines: Vec<&str> = output.lines().collect();
     for section in &mut rb.sections {
         if section.level > 0 {
             section.line = map.source_line(section.line) + first;
@@ -81,11 +108,11 @@ pub fn load(
             }
         }
     }
-    diagnostics.extend(unclosed_fences(&page, &rendered.output, &map, first));
+    diagnostics.extend(unclosed_fences(&page, &output, &map, first));
     let site_variables = crate::liquid::site_variables(page.body());
     Ok(Document {
         page,
-        rendered: rendered.output,
+        rendered: output,
         runbook: rb,
         site_variables,
         diagnostics,

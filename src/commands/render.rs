@@ -3,8 +3,7 @@
 use super::{markdown_files, report, site_vars, write_atomic};
 use crate::cli::SiteArgs;
 use crate::error::{Diagnostic, EXIT_INPUT, EXIT_OK, Error, Result, Severity};
-use crate::liquid::{Engine, Mode, PageTemplate, filters::markdown_html};
-use crate::page;
+use crate::liquid::{Engine, Mode, filters::markdown_html};
 use crate::site::Site;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -23,25 +22,18 @@ pub fn render_page(
     path: &Path,
     opts: &RenderOpts,
 ) -> std::result::Result<(String, Vec<Diagnostic>), Vec<Diagnostic>> {
-    let page = page::load(path).map_err(|e| match e {
-        Error::Input(d) => d,
-        other => vec![Diagnostic::error("unreadable", other.to_string())],
-    })?;
-    let tmpl = PageTemplate {
-        file: &page.file,
-        base: page.body_start,
-        page: site.page_value(&page),
-    };
-    let rendered = engine.render(&tmpl, opts.mode)?;
-    let mut diags = page.warnings.clone();
-    diags.extend(rendered.diagnostics);
+    let crate::document::RenderedPage {
+        output,
+        diagnostics: diags,
+        ..
+    } = crate::document::render(engine, site, path, opts.mode)?;
     if opts.mode == Mode::Strict && diags.iter().any(|d| d.severity == Severity::Error) {
         return Err(diags);
     }
     let out = if opts.html {
-        markdown_html(&rendered.output)
+        markdown_html(&output)
     } else {
-        rendered.output
+        output
     };
     Ok((out, diags))
 }
@@ -101,7 +93,11 @@ fn render_tree(
     let out_abs = std::path::absolute(out_dir).unwrap_or(out_dir.to_path_buf());
     let files: Vec<PathBuf> = markdown_files(dir)
         .into_iter()
-        .filter(|f| !std::path::absolute(f).unwrap_or(f.clone()).starts_with(&out_abs))
+        .filter(|f| {
+            !std::path::absolute(f)
+                .unwrap_or(f.clone())
+                .starts_with(&out_abs)
+        })
         .collect();
     let next = AtomicUsize::new(0);
     let failed = AtomicUsize::new(0);

@@ -212,14 +212,8 @@ impl<'a> TemplateParser<'a> {
         }
     }
 
-    fn warn_lax(
-        &mut self,
-        kind: &str,
-        markup: &str,
-        at: usize,
-        e: &expr::SyntaxError,
-        hint: String,
-    ) {
+    /// Jekyll's `warn` mode: a markup the strict parser rejects is read the lax way.
+    fn warn_lax(&mut self, kind: &str, markup: &str, at: usize, e: &expr::SyntaxError) {
         self.warnings.push(ParseWarning {
             code: "malformed-tag",
             kept: None,
@@ -230,7 +224,7 @@ impl<'a> TemplateParser<'a> {
             ),
             offset: at,
             width: markup.trim_end().len().max(1),
-            hint: Some(format!("{kind}: {hint}")),
+            hint: Some(format!("{kind}: read the lax way, as Jekyll does")),
         });
     }
 
@@ -285,13 +279,7 @@ impl<'a> TemplateParser<'a> {
             Ok(c) => Ok(c),
             Err(e) => match expr::condition_lax(markup, start) {
                 Some(c) => {
-                    self.warn_lax(
-                        kind,
-                        markup,
-                        start,
-                        &e,
-                        "read the lax way, as Jekyll does".into(),
-                    );
+                    self.warn_lax(kind, markup, start, &e);
                     Ok(c)
                 }
                 None => Err(ParseError {
@@ -451,13 +439,7 @@ impl<'a> TemplateParser<'a> {
         }) {
             Ok(e) => Ok(e),
             Err(e) => {
-                self.warn_lax(
-                    kind,
-                    markup,
-                    start,
-                    &e,
-                    "read the lax way, as Jekyll does".into(),
-                );
+                self.warn_lax(kind, markup, start, &e);
                 Ok(expr::parse_expression_lax(markup, start))
             }
         }
@@ -475,13 +457,7 @@ impl<'a> TemplateParser<'a> {
         match strict {
             Ok(v) => Ok(v),
             Err(e) => {
-                self.warn_lax(
-                    "when",
-                    markup,
-                    start,
-                    &e,
-                    "read the lax way, as Jekyll does".into(),
-                );
+                self.warn_lax("when", markup, start, &e);
                 Ok(markup
                     .split([','])
                     .flat_map(|s| s.split(" or "))
@@ -535,13 +511,7 @@ impl<'a> TemplateParser<'a> {
                         hint: Some(e.message),
                     });
                 }
-                self.warn_lax(
-                    "for",
-                    markup,
-                    mstart,
-                    &e,
-                    "read the lax way, as Jekyll does".into(),
-                );
+                self.warn_lax("for", markup, mstart, &e);
                 let attr = |k: &str| {
                     markup.find(&format!("{k}:")).map(|i| {
                         let rest = markup[i + k.len() + 1..].trim_start();
