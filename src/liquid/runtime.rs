@@ -81,9 +81,7 @@ impl Engine {
         env.set_syntax(syntax);
         env.set_recursion_limit(1000);
         env.set_formatter(|out, _state, value| {
-            let mut s = String::new();
-            lv::write_s(&mut s, value);
-            out.write_str(&s)
+            lv::write_to(out, value)
                 .map_err(|_| MjError::new(ErrorKind::WriteFailure, "write failed"))
         });
         let loader_shared = shared.clone();

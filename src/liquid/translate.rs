@@ -339,12 +339,17 @@ impl Translator {
                 .iter()
                 .map(|(k, v)| format!("{}: {}", string_literal(k), self.expr(v, false)))
                 .collect();
+            // keyword arguments are rare: leave the map out when there are none
+            let kwargs = if kwargs.is_empty() {
+                String::new()
+            } else {
+                format!(", {{{}}}", kwargs.join(", "))
+            };
             acc = format!(
-                "_f({}, {}, {acc}, [{}], {{{}}})",
+                "_f({}, {}, {acc}, [{}]{kwargs})",
                 fl.pos,
                 string_literal(&fl.name),
                 args.join(", "),
-                kwargs.join(", ")
             );
         }
         acc

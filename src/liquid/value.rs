@@ -95,35 +95,35 @@ pub fn to_s(v: &Value) -> String {
 }
 
 pub fn write_s(out: &mut String, v: &Value) {
+    // writing to a String cannot fail
+    let _ = write_to(out, v);
+}
+
+/// What `{{ value }}` prints, written to any sink (the template output directly).
+pub fn write_to<W: std::fmt::Write>(out: &mut W, v: &Value) -> std::fmt::Result {
     match v.kind() {
-        ValueKind::Undefined | ValueKind::None => {}
-        ValueKind::Bool => out.push_str(if v.is_true() { "true" } else { "false" }),
+        ValueKind::Undefined | ValueKind::None => Ok(()),
+        ValueKind::Bool => out.write_str(if v.is_true() { "true" } else { "false" }),
         ValueKind::Number => {
             if v.is_integer() {
-                out.push_str(&v.to_string());
+                write!(out, "{v}")
             } else {
-                out.push_str(&ruby_float(as_f64(v).unwrap_or(0.0)));
+                out.write_str(&ruby_float(as_f64(v).unwrap_or(0.0)))
             }
         }
-        ValueKind::String => out.push_str(v.as_str().unwrap_or("")),
+        ValueKind::String => out.write_str(v.as_str().unwrap_or("")),
         ValueKind::Seq | ValueKind::Iterable => {
             // Array#join, flattening nested arrays
             if let Ok(it) = v.try_iter() {
                 for item in it {
-                    write_s(out, &item);
+                    write_to(out, &item)?;
                 }
             }
+            Ok(())
         }
-        ValueKind::Map => {
-            if special(v).is_none() {
-                out.push_str(&inspect(v));
-            }
-        }
-        _ => {
-            if special(v).is_none() {
-                out.push_str(&v.to_string());
-            }
-        }
+        _ if special(v).is_some() => Ok(()),
+        ValueKind::Map => out.write_str(&inspect(v)),
+        _ => write!(out, "{v}"),
     }
 }
 
