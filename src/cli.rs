@@ -76,6 +76,8 @@ pub enum Command {
         #[command(flatten)]
         site: SiteArgs,
     },
+    /// Run a page's steps one by one: show, confirm, run, log (or --dry-run to only show them)
+    Run(RunArgs),
     /// Print a shell completion script
     Completions {
         #[arg(value_enum)]
@@ -83,4 +85,47 @@ pub enum Command {
     },
     /// Print the man page (roff)
     Man,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct RunArgs {
+    pub page: PathBuf,
+    /// Show every selected step resolved, in order, and execute nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Run this recipe: a section's id (as `list` shows it) or heading text (repeatable)
+    #[arg(long, value_name = "SECTION")]
+    pub section: Vec<String>,
+    /// Run only this step id (repeatable)
+    #[arg(long, value_name = "ID")]
+    pub step: Vec<String>,
+    /// Start at this step id
+    #[arg(long, value_name = "ID")]
+    pub from: Option<String>,
+    /// Stop after this step id
+    #[arg(long, value_name = "ID")]
+    pub to: Option<String>,
+    /// Value of a placeholder (its text, e.g. alimesosXX, or the variable it is assigned to)
+    #[arg(long, value_name = "NAME=VALUE")]
+    pub set: Vec<String>,
+    /// Treat this variable or placeholder as a secret: masked everywhere, never written to disk
+    #[arg(long, value_name = "NAME")]
+    pub secret: Vec<String>,
+    /// Accept Jekyll's lax rendering (malformed tags, undefined variables) with a warning
+    #[arg(long)]
+    pub lax: bool,
+    /// Answer "run" for every step (for scripts; without a terminal, run needs it)
+    #[arg(short, long)]
+    pub yes: bool,
+    /// Go on with the next step when one fails
+    #[arg(long)]
+    pub keep_going: bool,
+    /// The POSIX shell that runs the steps
+    #[arg(long, value_name = "SHELL", default_value = "bash")]
+    pub shell: String,
+    /// Where runs keep their journal, logs and transcript (default: $XDG_STATE_HOME/runbook/runs)
+    #[arg(long, value_name = "DIR")]
+    pub runs_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub site: SiteArgs,
 }

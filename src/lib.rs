@@ -5,10 +5,13 @@ pub mod cli;
 pub mod commands;
 pub mod document;
 pub mod error;
+pub mod exec;
+pub mod journal;
 pub mod linemap;
 pub mod liquid;
 pub mod markdown;
 pub mod page;
+pub mod plan;
 pub mod runbook;
 pub mod site;
 pub mod source;
@@ -56,6 +59,7 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
         ),
         Command::Check { paths, json, site } => commands::check::run(&paths, json, &site),
         Command::List { page, json, site } => commands::list::run(&page, json, &site),
+        Command::Run(args) => commands::run::run(&args),
         Command::Completions { shell } => {
             clap_complete::generate(
                 shell,
@@ -89,7 +93,7 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
 }
 
 fn init_tracing(verbose: u8, quiet: bool) {
-    use tracing_subscriber::EnvFilter;
+    use tracing_subscriber::{EnvFilter, Layer, layer::SubscriberExt, util::SubscriberInitExt};
     let level = match (quiet, verbose) {
         (true, _) => "error",
         (_, 0) => "warn",
@@ -99,10 +103,18 @@ fn init_tracing(verbose: u8, quiet: bool) {
     };
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new(format!("runbook={level}")));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let stderr = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .without_time()
+        .with_filter(filter);
+    // a run's own log (runbook.log in its directory) always gets runbook's info events
+    let run_log = tracing_subscriber::fmt::layer()
+        .with_writer(|| journal::RunLogWriter)
+        .with_ansi(false)
+        .with_filter(EnvFilter::new("runbook=info"));
+    let _ = tracing_subscriber::registry()
+        .with(stderr)
+        .with(run_log)
         .try_init();
 }

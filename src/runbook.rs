@@ -785,6 +785,8 @@ struct LineScan {
 struct FoundPlaceholder {
     /// Byte offset of `<` in the line.
     start: usize,
+    /// Byte offset just after its `>`.
+    end: usize,
     name: String,
 }
 
@@ -842,7 +844,11 @@ impl Lexer {
                     b'\'' => self.quote = Quote::None,
                     b'<' => {
                         if let Some((end, name)) = placeholder_at(line, i, true) {
-                            out.placeholders.push(FoundPlaceholder { start: i, name });
+                            out.placeholders.push(FoundPlaceholder {
+                                start: i,
+                                end,
+                                name,
+                            });
                             i = end;
                             continue;
                         }
@@ -854,7 +860,11 @@ impl Lexer {
                     b'"' => self.quote = Quote::None,
                     b'<' => {
                         if let Some((end, name)) = placeholder_at(line, i, true) {
-                            out.placeholders.push(FoundPlaceholder { start: i, name });
+                            out.placeholders.push(FoundPlaceholder {
+                                start: i,
+                                end,
+                                name,
+                            });
                             i = end;
                             continue;
                         }
@@ -892,7 +902,11 @@ impl Lexer {
                             continue;
                         }
                         if let Some((end, name)) = placeholder_at(line, i, false) {
-                            out.placeholders.push(FoundPlaceholder { start: i, name });
+                            out.placeholders.push(FoundPlaceholder {
+                                start: i,
+                                end,
+                                name,
+                            });
                             i = end;
                             continue;
                         }
@@ -1693,4 +1707,36 @@ mod tests {
         assert_eq!(step["lines"], serde_json::json!([79, 91]));
         assert_eq!(step["placeholders"][0]["assigned_to"], "MACHINE_NAME");
     }
+}
+
+/// Where a placeholder sits in a step's [`Step::code`]: `code[start..end]` is `<name>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlaceholderSpan {
+    pub start: usize,
+    pub end: usize,
+    pub name: String,
+}
+
+/// The placeholders of a command text, found with the same lexer as [`Step::placeholders`]
+/// (so heredoc bodies, comments and redirections are never taken for placeholders).
+pub fn placeholder_spans(code: &str) -> Vec<PlaceholderSpan> {
+    let mut offsets = Vec::new();
+    let mut lines = Vec::new();
+    let mut at = 0;
+    for line in code.split_inclusive('\n') {
+        offsets.push(at);
+        lines.push(line.strip_suffix('\n').unwrap_or(line));
+        at += line.len();
+    }
+    scan(&lines)
+        .into_iter()
+        .zip(offsets)
+        .flat_map(|(info, off)| {
+            info.placeholders.into_iter().map(move |p| PlaceholderSpan {
+                start: off + p.start,
+                end: off + p.end,
+                name: p.name,
+            })
+        })
+        .collect()
 }

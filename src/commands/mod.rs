@@ -2,6 +2,7 @@
 pub mod check;
 pub mod list;
 pub mod render;
+pub mod run;
 
 use crate::cli::SiteArgs;
 use crate::error::{Diagnostic, Error, Result, Severity};

@@ -1,0 +1,229 @@
+//! What the operator sees and answers during a guided run (on stderr; stdin for answers).
+
+use crate::error::{Error, Result};
+use crate::plan::Planned;
+use std::io::{BufRead, Write};
+use std::path::Path;
+use std::time::Duration;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Choice {
+    Run,
+    Skip,
+    Edit,
+    All,
+    Quit,
+}
+
+pub struct Term {
+    color: bool,
+}
+
+fn read_line() -> Result<Option<String>> {
+    let mut s = String::new();
+    match std::io::stdin().lock().read_line(&mut s) {
+        Ok(0) => Ok(None),
+        Ok(_) => Ok(Some(s.trim_end_matches(['\n', '\r']).to_string())),
+        Err(e) => Err(Error::io("<stdin>", e)),
+    }
+}
+
+/// Read a line without echoing it (for secrets).
+fn read_hidden() -> Result<Option<String>> {
+    // SAFETY: plain termios calls on fd 0; the previous mode is restored before returning
+    unsafe {
+        let mut old: libc::termios = std::mem::zeroed();
+        if libc::tcgetattr(0, &mut old) != 0 {
+            return read_line();
+        }
+        let mut quiet = old;
+        quiet.c_lflag &= !libc::ECHO;
+        libc::tcsetattr(0, libc::TCSANOW, &quiet);
+        let line = read_line();
+        libc::tcsetattr(0, libc::TCSANOW, &old);
+        eprintln!();
+        line
+    }
+}
+
+impl Term {
+    pub fn new(color: bool) -> Term {
+        Term { color }
+    }
+
+    fn paint(&self, code: &str, s: &str) -> String {
+        if self.color {
+            format!("\x1b[{code}m{s}\x1b[0m")
+        } else {
+            s.to_string()
+        }
+    }
+
+    pub fn dim(&self, s: &str) -> String {
+        self.paint("2", s)
+    }
+
+    pub fn show_step(&self, k: usize, n: usize, elapsed: Duration, p: &Planned, command: &str) {
+        let secs = elapsed.as_secs();
+        eprintln!(
+            "\n{} {}  {}",
+            self.paint(
+                "1",
+                &format!("[{k}/{n}] {} > {}", p.section_title, p.step.id)
+            ),
+            self.dim(&format!("{:02}:{:02} elapsed", secs / 60, secs % 60)),
+            self.dim(&format!("line {}", p.step.lines.0))
+        );
+        if !p.step.prose.is_empty() {
+            eprintln!("{}", p.step.prose);
+        }
+        self.show_command(command);
+    }
+
+    pub fn show_command(&self, command: &str) {
+        for line in command.trim_end().lines() {
+            eprintln!("    {}", self.paint("36", line));
+        }
+    }
+
+    pub fn show_status(&self, status: i32, elapsed: Duration) {
+        let msg = format!("exit status {status} ({:.1} s)", elapsed.as_secs_f64());
+        eprintln!(
+            "{}",
+            if status == 0 {
+                self.paint("32", &msg)
+            } else {
+                self.paint("31;1", &msg)
+            }
+        );
+    }
+
+    /// Run, skip, edit, all, quit. Nothing runs on an unclear answer.
+    pub fn choose(&self) -> Result<Choice> {
+        loop {
+            eprint!(
+                "{} ",
+                self.paint(
+                    "1",
+                    "Run this step? [y]es / [s]kip / [e]dit / [a]ll remaining / [q]uit:"
+                )
+            );
+            let _ = std::io::stderr().flush();
+            let Some(answer) = read_line()? else {
+                return Ok(Choice::Quit);
+            };
+            match answer.trim().to_ascii_lowercase().as_str() {
+                "y" | "yes" | "r" | "run" => return Ok(Choice::Run),
+                "s" | "skip" | "n" | "no" => return Ok(Choice::Skip),
+                "e" | "edit" => return Ok(Choice::Edit),
+                "a" | "all" => return Ok(Choice::All),
+                "q" | "quit" => return Ok(Choice::Quit),
+                other => eprintln!("`{other}` is not an answer: type y, s, e, a or q"),
+            }
+        }
+    }
+
+    /// After a failed step: retry (Run), edit, skip or quit.
+    pub fn after_failure(&self) -> Result<Choice> {
+        loop {
+            eprint!(
+                "{} ",
+                self.paint("1", "The step failed. [r]etry / [s]kip / [q]uit:")
+            );
+            let _ = std::io::stderr().flush();
+            let Some(answer) = read_line()? else {
+                return Ok(Choice::Quit);
+            };
+            match answer.trim().to_ascii_lowercase().as_str() {
+                "r" | "retry" => return Ok(Choice::Run),
+                "s" | "skip" => return Ok(Choice::Skip),
+                "q" | "quit" => return Ok(Choice::Quit),
+                other => eprintln!("`{other}` is not an answer: type r, s or q"),
+            }
+        }
+    }
+
+    pub fn confirm(&self, question: &str) -> Result<bool> {
+        eprint!("{} [y/N] ", self.paint("1", question));
+        let _ = std::io::stderr().flush();
+        Ok(matches!(
+            read_line()?.as_deref().map(str::trim),
+            Some("y" | "Y" | "yes")
+        ))
+    }
+
+    /// Ask for a placeholder's value, showing the line it sits in and its hint.
+    pub fn ask_value(
+        &self,
+        name: &str,
+        step: &str,
+        line: &str,
+        hint: Option<&str>,
+        secret: bool,
+    ) -> Result<String> {
+        eprintln!(
+            "\n{} in step {step}:",
+            self.paint("1", &format!("<{name}>"))
+        );
+        eprintln!("    {}", self.paint("36", line));
+        if let Some(h) = hint {
+            eprintln!("    {}", self.dim(&format!("hint: {h}")));
+        }
+        loop {
+            eprint!(
+                "{} ",
+                self.paint(
+                    "1",
+                    &format!(
+                        "value for <{name}>{}:",
+                        if secret { " (hidden)" } else { "" }
+                    )
+                )
+            );
+            let _ = std::io::stderr().flush();
+            let v = if secret { read_hidden()? } else { read_line()? };
+            match v {
+                None => return Err(Error::Usage(format!("no value given for <{name}>"))),
+                Some(v) if v.is_empty() => eprintln!("a value is needed (Ctrl-D to give up)"),
+                Some(v) => return Ok(v),
+            }
+        }
+    }
+
+    /// Edit the command in $VISUAL/$EDITOR; None when it did not change.
+    pub fn edit(&self, command: &str, run_dir: &Path) -> Result<Option<String>> {
+        let editor = std::env::var("VISUAL")
+            .or_else(|_| std::env::var("EDITOR"))
+            .unwrap_or_else(|_| "vi".into());
+        let path = run_dir.join("edit.sh");
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            let mut f = std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .mode(0o600)
+                .open(&path)
+                .map_err(|e| Error::io(&path, e))?;
+            f.write_all(command.as_bytes())
+                .map_err(|e| Error::io(&path, e))?;
+        }
+        let status = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("{editor} \"$1\""))
+            .arg("sh")
+            .arg(&path)
+            .status();
+        let edited = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e));
+        let _ = std::fs::remove_file(&path);
+        match status {
+            Ok(s) if s.success() => {}
+            _ => {
+                eprintln!("the editor failed; the command is unchanged");
+                return Ok(None);
+            }
+        }
+        let edited = edited?;
+        Ok((edited.trim_end() != command.trim_end()).then_some(edited))
+    }
+}

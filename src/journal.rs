@@ -1,0 +1,226 @@
+//! The run directory: an append-only journal (JSON lines, synced after every line), the
+//! Markdown transcript, the shell-state snapshots, the placeholder values and runbook's own
+//! log. Directories are 0700 and files 0600; nothing secret is written (see `exec::secrets`).
+
+use crate::error::{Error, Result};
+use serde_json::Value as Json;
+use std::fs::{File, OpenOptions};
+use std::io::{self, Write};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// `$XDG_STATE_HOME/runbook/runs`, else `~/.local/state/runbook/runs`.
+pub fn default_runs_dir() -> PathBuf {
+    let base = std::env::var_os("XDG_STATE_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state")))
+        .unwrap_or_else(|| PathBuf::from(".runbook-state"));
+    base.join("runbook").join("runs")
+}
+
+/// UTC time as `2026-11-24T23:21:20.123Z`.
+pub fn now_rfc3339() -> String {
+    let d = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    let secs = d.as_secs() as i64;
+    let (y, m, day) = civil_from_days(secs.div_euclid(86_400));
+    let s = secs.rem_euclid(86_400);
+    format!(
+        "{y:04}-{m:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
+        s / 3600,
+        s / 60 % 60,
+        s % 60,
+        d.subsec_millis()
+    )
+}
+
+/// Days since 1970-01-01 to (year, month, day) (H. Hinnant's algorithm).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+fn private_file(path: &Path, append: bool) -> io::Result<File> {
+    let mut o = OpenOptions::new();
+    o.create(true).mode(0o600);
+    if append {
+        o.append(true);
+    } else {
+        o.write(true).truncate(true);
+    }
+    o.open(path)
+}
+
+pub struct RunDir {
+    pub path: PathBuf,
+    pub id: String,
+    journal: File,
+    transcript: File,
+}
+
+impl RunDir {
+    /// A new run directory `RUNS/<date>-<time>-<page>-<pid>`.
+    pub fn create(runs_dir: &Path, page: &Path) -> Result<RunDir> {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(runs_dir)
+            .map_err(|e| Error::io(runs_dir, e))?;
+        let stamp: String = now_rfc3339()
+            .chars()
+            .take(19)
+            .filter(|c| c.is_ascii_digit() || *c == 'T')
+            .collect::<String>()
+            .replace('T', "-");
+        let stem: String = page
+            .file_stem()
+            .map(|s| s.to_string_lossy().to_string())
+            .unwrap_or_default()
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        let id = format!("{stamp}-{stem}-{}", std::process::id());
+        let path = runs_dir.join(&id);
+        std::fs::DirBuilder::new()
+            .mode(0o700)
+            .create(&path)
+            .map_err(|e| Error::io(&path, e))?;
+        std::fs::DirBuilder::new()
+            .mode(0o700)
+            .create(path.join("state"))
+            .map_err(|e| Error::io(&path, e))?;
+        let journal =
+            private_file(&path.join("journal.jsonl"), true).map_err(|e| Error::io(&path, e))?;
+        let transcript =
+            private_file(&path.join("transcript.md"), true).map_err(|e| Error::io(&path, e))?;
+        Ok(RunDir {
+            path,
+            id,
+            journal,
+            transcript,
+        })
+    }
+
+    /// Append one event to the journal and make it durable before going on.
+    pub fn record(&mut self, mut event: Json) -> Result<()> {
+        if let Some(o) = event.as_object_mut() {
+            o.entry("time")
+                .or_insert_with(|| Json::String(now_rfc3339()));
+        }
+        let mut line = serde_json::to_string(&event).unwrap_or_default();
+        line.push('\n');
+        let path = self.path.join("journal.jsonl");
+        self.journal
+            .write_all(line.as_bytes())
+            .and_then(|_| self.journal.sync_data())
+            .map_err(|e| Error::io(path, e))
+    }
+
+    /// Append to the Markdown transcript.
+    pub fn transcript(&mut self, text: &str) -> Result<()> {
+        let path = self.path.join("transcript.md");
+        self.transcript
+            .write_all(text.as_bytes())
+            .and_then(|_| self.transcript.sync_data())
+            .map_err(|e| Error::io(path, e))
+    }
+
+    /// Write a private file of the run (0600) so that it is complete or absent.
+    pub fn write_private(&self, rel: &str, data: &[u8]) -> Result<()> {
+        let target = self.path.join(rel);
+        let tmp = self.path.join(format!(".{}.tmp", rel.replace('/', "_")));
+        let res = private_file(&tmp, false)
+            .and_then(|mut f| f.write_all(data).and_then(|_| f.sync_data()))
+            .and_then(|_| std::fs::rename(&tmp, &target));
+        if res.is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+        res.map_err(|e| Error::io(target, e))
+    }
+}
+
+/// The journal's events; a last line cut off by a crash is ignored (and reported).
+pub fn read_journal(path: &Path) -> Result<(Vec<Json>, bool)> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let mut events = Vec::new();
+    let mut cut = false;
+    for line in text.split_inclusive('\n') {
+        match serde_json::from_str::<Json>(line.trim_end()) {
+            Ok(v) if line.ends_with('\n') => events.push(v),
+            _ if line.trim().is_empty() => {}
+            _ => {
+                cut = true;
+                break;
+            }
+        }
+    }
+    Ok((events, cut))
+}
+
+/// Where runbook's own tracing log goes while a run is in progress (the run's `runbook.log`).
+pub static RUN_LOG: Mutex<Option<File>> = Mutex::new(None);
+
+/// Send runbook's log to `dir/runbook.log` from now on.
+pub fn log_to(dir: &Path) -> Result<()> {
+    let path = dir.join("runbook.log");
+    let f = private_file(&path, true).map_err(|e| Error::io(&path, e))?;
+    *RUN_LOG.lock().unwrap_or_else(|e| e.into_inner()) = Some(f);
+    Ok(())
+}
+
+/// A `tracing` writer that writes to the current run's log, if any.
+pub struct RunLogWriter;
+
+impl Write for RunLogWriter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if let Some(f) = RUN_LOG.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
+            f.write_all(buf)?;
+        }
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        if let Some(f) = RUN_LOG.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
+            f.flush()?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates() {
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(20_416), (2025, 11, 24));
+        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
+    }
+
+    #[test]
+    fn journal_survives_a_cut_last_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("j.jsonl");
+        std::fs::write(&p, "{\"a\":1}\n{\"b\":2}\n{\"c\":").unwrap();
+        let (events, cut) = read_journal(&p).unwrap();
+        assert_eq!(events.len(), 2);
+        assert!(cut);
+    }
+}
