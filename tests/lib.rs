@@ -2,4 +2,5 @@
 mod bad_input;
 mod liquid;
 mod render;
+mod run;
 mod test;

@@ -12,6 +12,7 @@ pub struct Test {
     stderr_lacks: Vec<String>,
     status: i32,
     stdin: Option<String>,
+    env: Vec<(String, String)>,
 }
 
 pub struct Output {
@@ -34,7 +35,23 @@ impl Test {
             stderr_lacks: Vec::new(),
             status: 0,
             stdin: None,
+            env: Vec::new(),
         }
+    }
+
+    /// Set an environment variable for the run.
+    pub fn env(mut self, key: &str, value: &str) -> Test {
+        self.env.push((key.to_string(), value.to_string()));
+        self
+    }
+
+    /// An executable script under the test directory.
+    pub fn script(self, rel: &str, content: &str) -> Test {
+        let t = self.file(rel, content);
+        use std::os::unix::fs::PermissionsExt;
+        let p = t.dir.path().join(rel);
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+        t
     }
 
     pub fn path(&self) -> &Path {
@@ -99,7 +116,11 @@ impl Test {
         cmd.args(&self.args)
             .current_dir(self.dir.path())
             .env_remove("RUST_LOG")
-            .env("NO_COLOR", "1");
+            .env("NO_COLOR", "1")
+            .env("XDG_STATE_HOME", self.dir.path().join("state"));
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
         let out = match &self.stdin {
             Some(input) => {
                 use std::io::Write;

@@ -170,6 +170,7 @@ pub fn run_plan(
     while k < total {
         let p = &plan[k];
         let mut command = p.command.clone();
+        secrets.add_assigned(&command, &args.secret);
         if section != Some(&p.section_id) {
             section = Some(&p.section_id);
             run.transcript(&format!("\n## {}\n", p.section_title))?;
@@ -211,6 +212,7 @@ pub fn run_plan(
             Choice::All => run_all = true,
             _ => {}
         }
+        secrets.add_assigned(&command, &args.secret); // again: the command may have been edited
         let begin = journal::now_rfc3339();
         run.record(json!({"event": "step-start", "id": p.step.id, "command": secrets.mask(&command), "decision": "run"}))?;
         tracing::info!(step = %p.step.id, "step started");

@@ -39,6 +39,27 @@ impl Secrets {
         }
     }
 
+    /// Literal values a command assigns to secret-named variables (`export API_TOKEN=abc`),
+    /// known before it runs, so that the step's own output is masked too.
+    pub fn add_assigned(&mut self, command: &str, extra: &[String]) {
+        for line in command.lines() {
+            for word in line.split_whitespace() {
+                let Some((name, value)) = word.split_once('=') else {
+                    continue;
+                };
+                if !is_secret_name(name, extra)
+                    || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                {
+                    continue;
+                }
+                let v = value.trim_matches(|c| c == '"' || c == '\'');
+                if !v.contains(['$', '`']) {
+                    self.add(v);
+                }
+            }
+        }
+    }
+
     pub fn is_empty(&self) -> bool {
         self.values.is_empty()
     }

@@ -1,0 +1,390 @@
+//! `runbook run`: dry runs, real runs with carried state, journal and secrets.
+
+use crate::test::{Output, Test, corpus};
+use std::path::Path;
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Fake `ai-rc`, `ai-bs-vm`, `openstack`, `ai-kill-vm` that record their arguments (one per
+/// line) and the OpenStack variables they see, in calls.log.
+fn with_fake_tools(t: Test) -> Test {
+    let record = r#"#!/bin/sh
+log="$FAKE_LOG"
+{ printf '== %s\n' "$(basename "$0")"; for a in "$@"; do printf 'arg: %s\n' "$a"; done
+  printf 'env: OS_PROJECT_NAME=%s OS_PASSWORD=%s\n' "$OS_PROJECT_NAME" "$OS_PASSWORD"; } >> "$log"
+"#;
+    let ai_rc = r#"#!/bin/sh
+printf '== ai-rc\narg: %s\n' "$1" >> "$FAKE_LOG"
+printf 'export OS_PROJECT_NAME=%s\n' "'$1'"
+printf 'export OS_PASSWORD=%s\n' "'fake-pw-0042'"
+"#;
+    t.script("bin/ai-rc", ai_rc)
+        .script("bin/ai-bs-vm", record)
+        .script("bin/openstack", record)
+        .script("bin/ai-kill-vm", record)
+}
+
+fn fake_env(t: Test) -> Test {
+    let bin = t.path().join("bin");
+    let log = t.path().join("calls.log");
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    t.env("PATH", &path).env("FAKE_LOG", log.to_str().unwrap())
+}
+
+fn calls(out: &Output) -> String {
+    std::fs::read_to_string(out.dir.join("calls.log")).unwrap_or_default()
+}
+
+fn journal(out: &Output) -> Vec<serde_json::Value> {
+    let runs = out.dir.join("state/runbook/runs");
+    let run = std::fs::read_dir(&runs)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    std::fs::read_to_string(run.join("journal.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn run_dir(out: &Output) -> std::path::PathBuf {
+    let runs = out.dir.join("state/runbook/runs");
+    std::fs::read_dir(&runs)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path()
+}
+
+fn seed_run(section: &str, sets: &[&str]) -> Output {
+    let page = root().join("runbooks/build-infrastructure.md");
+    let mut args = vec!["run", page.to_str().unwrap(), "--yes", "--section", section];
+    for s in sets {
+        args.push("--set");
+        args.push(s);
+    }
+    let t = fake_env(with_fake_tools(Test::new()));
+    t.args(&args).run()
+}
+
+#[test]
+fn seed_create_master_passes_exact_arguments_and_carries_state() {
+    let out = seed_run("create-a-master", &["alimesosXX=alimesos07", "X=b"]);
+    let log = calls(&out);
+    let expected = "== ai-rc\narg: ALICE Release Testing\n\
+== ai-bs-vm\narg: -g\narg: alibuild/mesos/master\narg: -i\narg: CC7 Base - x86_64 [2015-06-12]\n\
+arg: --nova-sshkey\narg: alibuild\narg: --nova-availabilityzone\narg: cern-geneva-b\narg: --nova-flavor\narg: hep2.4\n\
+arg: --landb-mainuser\narg: alice-agile-admin\narg: --landb-responsible\narg: alice-agile-admin\narg: alimesos07\n\
+env: OS_PROJECT_NAME=ALICE Release Testing OS_PASSWORD=fake-pw-0042\n";
+    assert_eq!(log, expected);
+    // the password exported by eval $(ai-rc ...) never reaches the run's files
+    let dir = run_dir(&out);
+    for f in [
+        "journal.jsonl",
+        "transcript.md",
+        "runbook.log",
+        "values.json",
+    ] {
+        let text = std::fs::read_to_string(dir.join(f)).unwrap();
+        assert!(!text.contains("fake-pw-0042"), "{f} holds the secret");
+    }
+    for snap in std::fs::read_dir(dir.join("state")).unwrap() {
+        let text = std::fs::read_to_string(snap.unwrap().path()).unwrap();
+        assert!(
+            !text.contains("fake-pw-0042"),
+            "a snapshot holds the secret"
+        );
+        assert!(!text.contains("OS_PASSWORD"));
+    }
+    let ends: Vec<_> = journal(&out)
+        .into_iter()
+        .filter(|e| e["event"] == "step-end")
+        .collect();
+    assert_eq!(ends.len(), 3);
+    assert!(ends.iter().all(|e| e["status"] == 0));
+}
+
+#[test]
+fn seed_create_slave_uses_machine_name_from_the_step_before() {
+    let out = seed_run("Create a slave", &["MACHINE_NAME=alibuild42"]);
+    let log = calls(&out);
+    assert!(log.contains("== openstack\narg: volume\narg: create\narg: --type\narg: io1\narg: --size\narg: 1000\narg: alibuild42-store\n"), "{log}");
+    assert!(log.contains("arg: --nova-attach-new-volume\narg: vdc=1TB\narg: alibuild42\nenv: OS_PROJECT_NAME=ALICE Release Testing"), "{log}");
+}
+
+#[test]
+fn seed_delete_and_reboot() {
+    let out = seed_run("delete-a-slave", &["alibuildXX=alibuild42"]);
+    let log = calls(&out);
+    assert!(log.contains("== ai-kill-vm\narg: alibuild42\n"), "{log}");
+    assert!(
+        log.contains("== openstack\narg: volume\narg: delete\narg: alibuild42-store\n"),
+        "{log}"
+    );
+    let out = seed_run("reboot-a-slave", &["slave name=alibuild42; rm -rf /"]);
+    let log = calls(&out);
+    // the value is one argument, quoted, never spliced into the command
+    assert!(
+        log.contains(
+            "== openstack\narg: server\narg: reboot\narg: --hard\narg: alibuild42; rm -rf /\n"
+        ),
+        "{log}"
+    );
+}
+
+#[test]
+fn dry_run_of_the_seed_recipe_shows_resolved_commands_and_runs_nothing() {
+    let page = root().join("runbooks/build-infrastructure.md");
+    let t = fake_env(with_fake_tools(Test::new()));
+    let out = t
+        .args(&[
+            "run",
+            page.to_str().unwrap(),
+            "--dry-run",
+            "--section",
+            "create-a-master",
+            "--set",
+            "MACHINE_NAME=alimesos07",
+        ])
+        .status(1)
+        .stdout_contains("[2/3] create-a-master-2")
+        .stdout_contains("    MACHINE_NAME=alimesos07\n")
+        .stdout_contains("    ZONE=cern-geneva-<X> # <X> is one of a, b, c")
+        .stdout_contains("needs a value: <X>  (--set 'ZONE=VALUE')  hint: <X> is one of a, b, c")
+        .stdout_contains("at run time: $MACHINE_NAME is set by step create-a-master-2")
+        .stderr_contains("placeholder `<X>` in step create-a-master-2 has no value")
+        .stderr_contains("build-infrastructure.md:47:25")
+        .stderr_contains("nothing would run")
+        .run();
+    assert_eq!(calls(&out), "", "a dry run executes nothing");
+    assert!(
+        !out.dir.join("state").exists(),
+        "a dry run creates no run directory"
+    );
+}
+
+#[test]
+fn dry_run_of_every_corpus_page_executes_nothing() {
+    let canary = "/tmp/runbook-canary-must-not-exist";
+    let t = Test::new().script("bin/touchme", &format!("#!/bin/sh\ntouch {canary}\n"));
+    let mut pages = Vec::new();
+    let mut stack = vec![corpus().join("sites")];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "md" || x == "markdown")
+                && !p.to_string_lossy().contains("/_includes/")
+            {
+                pages.push(p);
+            }
+        }
+    }
+    assert!(pages.len() >= 40);
+    let _ = std::fs::remove_file(canary);
+    let bin = t.path().join("bin");
+    for page in &pages {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_runbook"))
+            .args(["run", page.to_str().unwrap(), "--dry-run", "--lax"])
+            .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
+            .env("XDG_STATE_HOME", t.path().join("state"))
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("panicked"), "{}: {stderr}", page.display());
+        let code = out.status.code().unwrap();
+        // 0: clean; 1: placeholders without values; 2: a page without runnable steps
+        assert!(
+            matches!(code, 0..=2),
+            "{}: exit {code}: {stderr}",
+            page.display()
+        );
+    }
+    assert!(!Path::new(canary).exists(), "a dry run executed a command");
+    assert!(
+        !t.path().join("state").exists(),
+        "a dry run created a run directory"
+    );
+}
+
+#[test]
+fn hello_runs_anywhere_and_carries_shell_state() {
+    let page = root().join("runbooks/hello.md");
+    let out = Test::new()
+        .args(&[
+            "run",
+            page.to_str().unwrap(),
+            "--yes",
+            "--set",
+            "audience=world",
+        ])
+        .stdout_contains("Hello, world!\n")
+        .stdout_contains("greeting.txt has 2 words\n")
+        .stderr_contains("[6/6] Clean up > clean-up-1")
+        .run();
+    let journal = journal(&out);
+    assert_eq!(journal.first().unwrap()["event"], "run-start");
+    assert_eq!(journal.last().unwrap()["result"], "ok");
+    let ends: Vec<_> = journal
+        .iter()
+        .filter(|e| e["event"] == "step-end")
+        .collect();
+    assert_eq!(ends.len(), 6);
+    for e in &ends {
+        for k in [
+            "id",
+            "command",
+            "decision",
+            "start",
+            "end",
+            "status",
+            "output_bytes",
+        ] {
+            assert!(!e[k].is_null(), "{k} missing in {e}");
+        }
+    }
+    let dir = run_dir(&out);
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777,
+        0o700
+    );
+    for f in ["journal.jsonl", "transcript.md", "values.json"] {
+        assert_eq!(
+            std::fs::metadata(dir.join(f)).unwrap().permissions().mode() & 0o777,
+            0o600,
+            "{f}"
+        );
+    }
+    let transcript = std::fs::read_to_string(dir.join("transcript.md")).unwrap();
+    assert!(transcript.contains("### use-the-workspace-1"));
+    assert!(transcript.contains("Hello, world!"));
+}
+
+#[test]
+fn a_failing_step_stops_the_run_and_keep_going_does_not() {
+    let page =
+        "# Steps\n\n```bash\necho one\n```\n\n```bash\nfalse\n```\n\n```bash\necho three\n```\n";
+    let out = Test::new()
+        .site("x: 1\n")
+        .page(page)
+        .args(&["run", "page.md", "--yes"])
+        .status(1)
+        .stdout("one\n")
+        .stderr_contains("exit status 1")
+        .run();
+    assert_eq!(journal(&out).last().unwrap()["result"], "failed");
+    Test::new()
+        .site("x: 1\n")
+        .page(page)
+        .args(&["run", "page.md", "--yes", "--keep-going"])
+        .status(1)
+        .stdout("one\nthree\n")
+        .run();
+}
+
+#[test]
+fn secrets_are_masked_in_output_and_files() {
+    let page = "# S\n\n```bash\nexport API_TOKEN=tok-123456789\necho \"token is $API_TOKEN\"\n```\n\n```bash\necho \"again $API_TOKEN\"\necho \"pin <pin>\"\n```\n";
+    let out = Test::new()
+        .site("x: 1\n")
+        .page(page)
+        .args(&[
+            "run",
+            "page.md",
+            "--yes",
+            "--set",
+            "pin=98765432",
+            "--secret",
+            "pin",
+        ])
+        .stdout("token is ********\nagain ********\npin ********\n")
+        .stderr_lacks("tok-123456789")
+        .stderr_lacks("98765432")
+        .run();
+    let dir = run_dir(&out);
+    let mut files = vec![
+        dir.join("journal.jsonl"),
+        dir.join("transcript.md"),
+        dir.join("runbook.log"),
+        dir.join("values.json"),
+    ];
+    files.extend(
+        std::fs::read_dir(dir.join("state"))
+            .unwrap()
+            .map(|e| e.unwrap().path()),
+    );
+    for f in files {
+        let text = std::fs::read_to_string(&f).unwrap();
+        assert!(
+            !text.contains("tok-123456789") && !text.contains("98765432"),
+            "{} holds a secret:\n{text}",
+            f.display()
+        );
+    }
+}
+
+#[test]
+fn without_a_terminal_run_needs_yes() {
+    Test::new()
+        .site("x: 1\n")
+        .page("```bash\necho hi\n```\n")
+        .args(&["run", "page.md"])
+        .status(2)
+        .stderr_contains("pass --yes")
+        .stdout("")
+        .run();
+}
+
+#[test]
+fn set_for_an_unknown_name_is_refused() {
+    Test::new()
+        .site("x: 1\n")
+        .page("```bash\nssh <host>\n```\n")
+        .args(&["run", "page.md", "--dry-run", "--set", "hots=a"])
+        .status(2)
+        .stderr_contains("--set hots: no placeholder or variable of that name")
+        .stderr_contains("placeholders here: host")
+        .run();
+}
+
+#[test]
+fn unknown_section_names_the_recipes() {
+    let page = root().join("runbooks/build-infrastructure.md");
+    Test::new()
+        .args(&[
+            "run",
+            page.to_str().unwrap(),
+            "--dry-run",
+            "--section",
+            "create-a-mastr",
+        ])
+        .status(2)
+        .stderr_contains("no section `create-a-mastr`")
+        .stderr_contains("create-a-master")
+        .run();
+}
+
+#[test]
+fn strict_liquid_error_in_a_step_blocks_the_run() {
+    Test::new()
+        .site("x: 1\n")
+        .page("# A\n\n```bash\necho {{ site.nope }}\n```\n")
+        .args(&["run", "page.md", "--yes"])
+        .status(1)
+        .stderr_contains("undefined variable `site.nope`")
+        .stderr_contains("page.md:4:9")
+        .stdout("")
+        .run();
+}
