@@ -89,7 +89,13 @@ pub enum Command {
 
 #[derive(Args, Debug, Clone)]
 pub struct RunArgs {
-    pub page: PathBuf,
+    /// The page to run (not needed with --resume)
+    #[arg(required_unless_present = "resume")]
+    pub page: Option<PathBuf>,
+    /// Continue the last run (or the run RUN: its id or directory) from its first step that
+    /// did not succeed, with the shell state and values it had
+    #[arg(long, value_name = "RUN", num_args = 0..=1, default_missing_value = "last", conflicts_with = "dry_run")]
+    pub resume: Option<String>,
     /// Show every selected step resolved, in order, and execute nothing
     #[arg(long)]
     pub dry_run: bool,

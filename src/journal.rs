@@ -118,6 +118,24 @@ impl RunDir {
         })
     }
 
+    /// An existing run directory, to append to (resume).
+    pub fn open(path: &Path) -> Result<RunDir> {
+        let journal =
+            private_file(&path.join("journal.jsonl"), true).map_err(|e| Error::io(path, e))?;
+        let transcript =
+            private_file(&path.join("transcript.md"), true).map_err(|e| Error::io(path, e))?;
+        let id = path
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default();
+        Ok(RunDir {
+            path: path.to_path_buf(),
+            id,
+            journal,
+            transcript,
+        })
+    }
+
     /// Append one event to the journal and make it durable before going on.
     pub fn record(&mut self, mut event: Json) -> Result<()> {
         if let Some(o) = event.as_object_mut() {

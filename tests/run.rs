@@ -388,3 +388,187 @@ fn strict_liquid_error_in_a_step_blocks_the_run() {
         .stdout("")
         .run();
 }
+
+fn succeeded_once(out_dir: &Path) {
+    let runs = out_dir.join("state/runbook/runs");
+    let run = std::fs::read_dir(&runs)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let text = std::fs::read_to_string(run.join("journal.jsonl")).unwrap();
+    let mut ok: std::collections::HashMap<String, usize> = Default::default();
+    for line in text.lines() {
+        let Ok(e) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
+        if e["event"] == "step-end" && e["status"] == 0 {
+            *ok.entry(e["id"].as_str().unwrap().to_string()).or_default() += 1;
+        }
+    }
+    let mut ids: Vec<_> = ok.iter().collect();
+    ids.sort();
+    assert_eq!(
+        ids,
+        [
+            (&"s-1".to_string(), &1),
+            (&"s-2".to_string(), &1),
+            (&"s-3".to_string(), &1)
+        ],
+        "{text}"
+    );
+}
+
+const THREE_STEPS: &str = "# S\n\n```bash\nX=kept; cd /tmp; echo one\n```\n\n```bash\nif [ -f \"$FLAG\" ]; then echo two; else sleep \"${NAP:-0}\"; false; fi\n```\n\n```bash\necho \"three $X $PWD\"\n```\n";
+
+#[test]
+fn resume_after_a_failure_goes_on_with_the_state_it_had() {
+    let t = Test::new().site("x: 1\n").page(THREE_STEPS);
+    let flag = t.path().join("flag");
+    let t = t.env("FLAG", flag.to_str().unwrap());
+    let out = t
+        .args(&["run", "page.md", "--yes"])
+        .status(1)
+        .stdout("one\n")
+        .run();
+    std::fs::write(&flag, "").unwrap();
+    let state = out.dir.join("state");
+    let again = std::process::Command::new(env!("CARGO_BIN_EXE_runbook"))
+        .args(["run", "--resume", "--yes"])
+        .current_dir(&out.dir)
+        .env("XDG_STATE_HOME", &state)
+        .env("FLAG", &flag)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&again.stdout);
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    assert_eq!(again.status.code(), Some(0), "{stderr}");
+    assert_eq!(stdout, "two\nthree kept /tmp\n", "{stderr}");
+    assert!(stderr.contains("resuming run"), "{stderr}");
+    succeeded_once(&out.dir);
+}
+
+#[test]
+fn resume_after_kill_9_in_the_middle_of_a_step() {
+    let t = Test::new().site("x: 1\n").page(THREE_STEPS);
+    let dir = t.path().to_path_buf();
+    let flag = dir.join("flag");
+    let state = dir.join("state");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_runbook"))
+        .args(["run", "page.md", "--yes"])
+        .current_dir(&dir)
+        .env("XDG_STATE_HOME", &state)
+        .env("FLAG", &flag)
+        .env("NAP", "29.317")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // wait until step 2 has started
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let started = std::fs::read_dir(state.join("runbook/runs"))
+            .ok()
+            .and_then(|mut d| d.next())
+            .and_then(|e| std::fs::read_to_string(e.unwrap().path().join("journal.jsonl")).ok())
+            .is_some_and(|j| j.contains("\"event\":\"step-start\",\"id\":\"s-2\""));
+        if started {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "step 2 never started");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    // runbook died with its step still sleeping: that process is not runbook's to clean up
+    // any more (a SIGKILL leaves no chance); stop it so the test leaves nothing behind
+    let _ = std::process::Command::new("pkill")
+        .args(["-f", "^sleep 29.317$"])
+        .status();
+    // a journal line cut in half, as a kill during a write would leave it
+    let run = std::fs::read_dir(state.join("runbook/runs"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let mut j = std::fs::OpenOptions::new()
+        .append(true)
+        .open(run.join("journal.jsonl"))
+        .unwrap();
+    std::io::Write::write_all(&mut j, b"{\"event\":\"step-e").unwrap();
+    drop(j);
+    std::fs::write(&flag, "").unwrap();
+    let again = std::process::Command::new(env!("CARGO_BIN_EXE_runbook"))
+        .args(["run", "--resume", "--yes"])
+        .current_dir(&dir)
+        .env("XDG_STATE_HOME", &state)
+        .env("FLAG", &flag)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    assert_eq!(again.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("last line was cut off"), "{stderr}");
+    let journal = std::fs::read_to_string(run.join("journal.jsonl")).unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&again.stdout),
+        "two\nthree kept /tmp\n",
+        "{stderr}\n{journal}"
+    );
+    // the cut line is still there, and the resumed run's lines come after it
+    succeeded_once(&dir);
+    drop(t);
+}
+
+#[test]
+fn resume_with_secrets_reruns_the_step_that_set_them() {
+    let page = "# S\n\n```bash\nexport OS_PASSWORD=pw-123456\n```\n\n```bash\ntest -f \"$FLAG\"\n```\n\n```bash\necho \"pw length ${#OS_PASSWORD}\"\n```\n";
+    let t = Test::new().site("x: 1\n").page(page);
+    let flag = t.path().join("flag");
+    let t = t.env("FLAG", flag.to_str().unwrap());
+    let out = t.args(&["run", "page.md", "--yes"]).status(1).run();
+    std::fs::write(&flag, "").unwrap();
+    let again = std::process::Command::new(env!("CARGO_BIN_EXE_runbook"))
+        .args(["run", "--resume", "--yes"])
+        .current_dir(&out.dir)
+        .env("XDG_STATE_HOME", out.dir.join("state"))
+        .env("FLAG", &flag)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    assert_eq!(again.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("secret variables OS_PASSWORD were kept in memory only"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("resuming run") && stderr.contains("from step s-1"),
+        "{stderr}"
+    );
+    assert_eq!(String::from_utf8_lossy(&again.stdout), "pw length 9\n");
+}
+
+#[test]
+fn resume_says_which_steps_changed() {
+    let t = Test::new().site("x: 1\n").page(THREE_STEPS);
+    let flag = t.path().join("flag");
+    let t = t.env("FLAG", flag.to_str().unwrap());
+    let out = t.args(&["run", "page.md", "--yes"]).status(1).run();
+    std::fs::write(&flag, "").unwrap();
+    let changed = THREE_STEPS.replace("echo \"three $X $PWD\"", "echo \"3 $X\"");
+    std::fs::write(out.dir.join("page.md"), changed).unwrap();
+    let again = std::process::Command::new(env!("CARGO_BIN_EXE_runbook"))
+        .args(["run", "--resume", "--yes"])
+        .current_dir(&out.dir)
+        .env("XDG_STATE_HOME", out.dir.join("state"))
+        .env("FLAG", &flag)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    assert!(
+        stderr.contains("the page changed since this run started: s-3 (changed)"),
+        "{stderr}"
+    );
+    assert_eq!(String::from_utf8_lossy(&again.stdout), "two\n3 kept\n");
+}

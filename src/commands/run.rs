@@ -11,19 +11,21 @@ use std::fmt::Write as _;
 use std::io::IsTerminal;
 
 pub fn run(args: &RunArgs) -> Result<i32> {
+    let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    if let Some(run_ref) = &args.resume {
+        return crate::exec::resume(args, run_ref, color);
+    }
     let vars = site_vars(&args.site)?;
-    if !args.page.is_file() {
-        return Err(Error::Usage(format!(
-            "{} is not a page",
-            plan::shown(&args.page)
-        )));
+    let page = args.page.as_deref().unwrap_or(std::path::Path::new(""));
+    if !page.is_file() {
+        return Err(Error::Usage(format!("{} is not a page", plan::shown(page))));
     }
     let values = plan::parse_sets(&args.set).map_err(Error::Usage)?;
-    let site = Site::load(&args.page, args.site.site.as_deref(), &vars)?;
+    let site = Site::load(page, args.site.site.as_deref(), &vars)?;
     report(&site.warnings);
     let engine = Engine::new(site.env.clone());
     let mode = if args.lax { Mode::Lax } else { Mode::Strict };
-    let doc = match document::load(&engine, &site, &args.page, mode) {
+    let doc = match document::load(&engine, &site, page, mode) {
         Ok(d) => d,
         Err(diags) => {
             report(&diags);
@@ -37,7 +39,6 @@ pub fn run(args: &RunArgs) -> Result<i32> {
         to: args.to.clone(),
     };
     let plan = plan::build(&doc, &selection, &values, true).map_err(Error::Usage)?;
-    let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     if args.dry_run {
         print!("{}", dry_run_text(&doc, &plan, color));
         report(&plan.problems);

@@ -1,5 +1,6 @@
 //! Running a plan: confirm each step, run it in the carried shell session, record everything
-//! in the run directory (journal, transcript, snapshots, log), stop on failure.
+//! in the run directory (journal, transcript, snapshots, log), stop on failure; and resume a
+//! run that failed, was quit, interrupted or killed.
 
 pub mod prompt;
 pub mod secrets;
@@ -7,20 +8,22 @@ pub mod shell;
 
 use crate::cli::RunArgs;
 use crate::document::Document;
-use crate::error::{EXIT_OK, Error, Result};
+use crate::error::{EXIT_OK, EXIT_PROBLEMS, Error, Result};
 use crate::journal::{self, RunDir};
-use crate::plan::{self, Plan, Selection};
+use crate::plan::{self, Plan, Planned, Selection};
 use prompt::{Choice, Term};
 use secrets::Secrets;
-use serde_json::json;
+use serde_json::{Value as Json, json};
 use shell::{Shell, State};
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::time::Instant;
 
-/// Exit status of `run` when a step failed, or the operator quit or interrupted the run.
+/// Exit status of `run` when a step failed, or the operator quit.
 pub const EXIT_STEP_FAILED: i32 = 1;
+/// Exit status of `run` when it was interrupted (Ctrl-C, SIGTERM).
 pub const EXIT_INTERRUPTED: i32 = 130;
 
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
@@ -46,6 +49,98 @@ fn install_signal_handlers() {
     }
 }
 
+/// What a run needs to know about how it was asked for.
+struct Ctx<'a> {
+    args: &'a RunArgs,
+    interactive: bool,
+    term: Term,
+}
+
+impl<'a> Ctx<'a> {
+    fn new(args: &'a RunArgs, color: bool) -> Result<Ctx<'a>> {
+        let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+        if !interactive && !args.yes {
+            return Err(Error::Usage(
+                "runbook run asks before each step and there is no terminal to ask: pass --yes to run every step, or --dry-run to see them".into(),
+            ));
+        }
+        Ok(Ctx {
+            args,
+            interactive,
+            term: Term::new(color),
+        })
+    }
+
+    fn secret(&self, name: &str) -> bool {
+        secrets::is_secret_name(name, &self.args.secret)
+    }
+}
+
+/// Values for every placeholder of the plan: `values` first, then asked for in a terminal
+/// (once per name). Secret ones are added to `secrets`.
+fn complete_values(
+    cx: &Ctx,
+    doc: &Document,
+    plan: &Plan,
+    mut values: HashMap<String, String>,
+    secrets: &mut Secrets,
+) -> Result<HashMap<String, String>> {
+    for p in &plan.steps {
+        for m in &p.missing {
+            if values.contains_key(&m.name) || values.contains_key(&m.set_name) {
+                continue;
+            }
+            if !cx.interactive {
+                crate::commands::report(&plan.problems);
+                return Err(Error::Usage(format!(
+                    "placeholder <{}> has no value and there is no terminal to ask: pass --set '{}=VALUE'",
+                    m.name, m.set_name
+                )));
+            }
+            let secret = cx.secret(&m.name) || cx.secret(&m.set_name);
+            let context = doc.page.file.line_text(m.line).trim().to_string();
+            let v = cx
+                .term
+                .ask_value(&m.name, &p.step.id, &context, m.hint.as_deref(), secret)?;
+            values.insert(m.name.clone(), v);
+        }
+    }
+    for (k, v) in &values {
+        if cx.secret(k) {
+            secrets.add(v);
+        }
+    }
+    Ok(values)
+}
+
+/// The plan with every value, checked: errors stop here, warnings may be accepted.
+fn final_plan(
+    cx: &Ctx,
+    doc: &Document,
+    selection: &Selection,
+    values: &HashMap<String, String>,
+) -> Result<Option<Vec<Planned>>> {
+    let plan = plan::build(doc, selection, values, true).map_err(Error::Usage)?;
+    if !plan.is_clean() {
+        crate::commands::report(&plan.problems);
+        return Ok(None);
+    }
+    if !plan.problems.is_empty() {
+        crate::commands::report(&plan.problems);
+        if cx.interactive && !cx.args.yes && !cx.term.confirm("Run anyway?")? {
+            return Ok(None);
+        }
+    }
+    Ok(Some(plan.steps))
+}
+
+fn page_title(doc: &Document) -> String {
+    crate::liquid::value::lookup(&doc.page.front, &minijinja::Value::from("title"), false)
+        .map(|t| crate::liquid::value::to_s(&t))
+        .unwrap_or_else(|| doc.page.file.display_path())
+}
+
+/// A new run of a plan.
 pub fn run_plan(
     doc: &Document,
     plan: &Plan,
@@ -53,62 +148,13 @@ pub fn run_plan(
     args: &RunArgs,
     color: bool,
 ) -> Result<i32> {
-    let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
-    if !interactive && !args.yes {
-        return Err(Error::Usage(
-            "runbook run asks before each step and there is no terminal to ask: pass --yes to run every step, or --dry-run to see them".into(),
-        ));
-    }
-    let term = Term::new(color);
+    let cx = Ctx::new(args, color)?;
     let mut secrets = Secrets::from_env(&args.secret);
-    // placeholder values: from --set, then asked for (once per name) in a terminal
-    let mut values = plan::parse_sets(&args.set).map_err(Error::Usage)?;
-    let missing: Vec<_> = plan
-        .steps
-        .iter()
-        .flat_map(|p| p.missing.iter().map(move |m| (p, m)))
-        .collect();
-    let mut asked: HashMap<String, String> = HashMap::new();
-    for (p, m) in &missing {
-        if asked.contains_key(&m.name) {
-            continue;
-        }
-        if !interactive {
-            crate::commands::report(&plan.problems);
-            return Err(Error::Usage(format!(
-                "placeholder <{}> has no value and there is no terminal to ask: pass --set '{}=VALUE'",
-                m.name, m.set_name
-            )));
-        }
-        let secret = secrets::is_secret_name(&m.name, &args.secret)
-            || secrets::is_secret_name(&m.set_name, &args.secret);
-        let context = doc.page.file.line_text(m.line).trim().to_string();
-        let v = term.ask_value(&m.name, &p.step.id, &context, m.hint.as_deref(), secret)?;
-        if secret {
-            secrets.add(&v);
-        }
-        asked.insert(m.name.clone(), v);
-    }
-    values.extend(asked);
-    for name in &args.secret {
-        if let Some(v) = values.get(name) {
-            secrets.add(v);
-        }
-    }
-    // the plan again, now with every value: errors stop here, warnings may be accepted
-    let plan = plan::build(doc, selection, &values, true).map_err(Error::Usage)?;
-    if !plan.is_clean() {
-        crate::commands::report(&plan.problems);
-        return Ok(crate::error::EXIT_PROBLEMS);
-    }
-    if !plan.problems.is_empty() {
-        crate::commands::report(&plan.problems);
-        if interactive && !args.yes && !term.confirm("Run anyway?")? {
-            return Ok(EXIT_STEP_FAILED);
-        }
-    }
-    let plan = plan.steps;
-
+    let values = plan::parse_sets(&args.set).map_err(Error::Usage)?;
+    let values = complete_values(&cx, doc, plan, values, &mut secrets)?;
+    let Some(steps) = final_plan(&cx, doc, selection, &values)? else {
+        return Ok(EXIT_PROBLEMS);
+    };
     let runs_dir = args
         .runs_dir
         .clone()
@@ -116,10 +162,10 @@ pub fn run_plan(
     let mut run = RunDir::create(&runs_dir, &doc.page.file.path)?;
     journal::log_to(&run.path)?;
     install_signal_handlers();
-    tracing::info!(run = %run.id, page = %doc.page.file.display_path(), steps = plan.len(), "run started");
-    let public_values: serde_json::Map<String, serde_json::Value> = values
+    tracing::info!(run = %run.id, page = %doc.page.file.display_path(), steps = steps.len(), "run started");
+    let public_values: serde_json::Map<String, Json> = values
         .iter()
-        .filter(|(k, _)| !secrets::is_secret_name(k, &args.secret))
+        .filter(|(k, _)| !cx.secret(k))
         .map(|(k, v)| (k.clone(), json!(secrets.mask(v))))
         .collect();
     run.write_private(
@@ -134,41 +180,365 @@ pub fn run_plan(
         "page": std::path::absolute(&doc.page.file.path).unwrap_or(doc.page.file.path.clone()),
         "page_hash": hash(&doc.page.file.text),
         "shell": args.shell,
-        "steps": plan.iter().map(|p| json!({"id": p.step.id, "hash": hash(&p.command)})).collect::<Vec<_>>(),
+        "lax": args.lax,
+        "keep_going": args.keep_going,
+        "selection": {
+            "sections": selection.sections,
+            "steps": selection.steps,
+            "from": selection.from,
+            "to": selection.to,
+        },
+        "steps": steps.iter().map(|p| json!({"id": p.step.id, "hash": hash(&p.step.code)})).collect::<Vec<_>>(),
     }))?;
-    let title =
-        crate::liquid::value::lookup(&doc.page.front, &minijinja::Value::from("title"), false)
-            .map(|t| crate::liquid::value::to_s(&t))
-            .unwrap_or_else(|| doc.page.file.display_path());
     run.transcript(&format!(
-        "# Run of {title}\n\n- page: `{}`\n- run: `{}`\n- started: {}\n",
+        "# Run of {}\n\n- page: `{}`\n- run: `{}`\n- started: {}\n",
+        page_title(doc),
         doc.page.file.display_path(),
         run.id,
         journal::now_rfc3339()
     ))?;
     eprintln!(
         "{}",
-        term.dim(&format!(
+        cx.term.dim(&format!(
             "run {} (journal, transcript and logs in {})",
             run.id,
             crate::source::display_path(&run.path)
         ))
     );
+    execute(&cx, &mut run, &steps, 0, State::default(), secrets)
+}
 
+/// The run directory `run_ref` names: a path, an id under the runs directory, or `last`.
+fn locate_run(runs_dir: &Path, run_ref: &str) -> Result<PathBuf> {
+    let direct = PathBuf::from(run_ref);
+    if run_ref != "last" {
+        for candidate in [direct.clone(), runs_dir.join(run_ref)] {
+            if candidate.join("journal.jsonl").is_file() {
+                return Ok(candidate);
+            }
+        }
+        return Err(Error::Usage(format!(
+            "no run `{run_ref}` in {} (give a run directory or its id)",
+            crate::source::display_path(runs_dir)
+        )));
+    }
+    let mut runs: Vec<PathBuf> = std::fs::read_dir(runs_dir)
+        .map_err(|e| Error::io(runs_dir, e))?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.join("journal.jsonl").is_file())
+        .collect();
+    // ids start with the date and time; the pid breaks ties
+    runs.sort_by_key(|p| {
+        std::fs::metadata(p.join("journal.jsonl"))
+            .and_then(|m| m.modified())
+            .ok()
+    });
+    runs.pop().ok_or_else(|| {
+        Error::Usage(format!(
+            "no run to resume in {}",
+            crate::source::display_path(runs_dir)
+        ))
+    })
+}
+
+/// What the journal says about a run so far.
+pub struct History {
+    pub start: Json,
+    /// Steps that succeeded or were skipped.
+    pub done: BTreeSet<String>,
+    /// Secret variables each step's state held (names only), and which step set them first.
+    pub secrets_after: HashMap<String, Vec<String>>,
+    pub secret_setter: HashMap<String, String>,
+    pub cut: bool,
+}
+
+pub fn history(run_dir: &Path) -> Result<History> {
+    let (events, cut) = journal::read_journal(&run_dir.join("journal.jsonl"))?;
+    let start = events
+        .iter()
+        .find(|e| e["event"] == "run-start")
+        .cloned()
+        .ok_or_else(|| {
+            Error::Usage(format!(
+                "{} has no run-start in its journal",
+                crate::source::display_path(run_dir)
+            ))
+        })?;
+    let mut done = BTreeSet::new();
+    let mut secrets_after = HashMap::new();
+    let mut secret_setter = HashMap::new();
+    for e in &events {
+        let id = e["id"].as_str().unwrap_or("").to_string();
+        match (e["event"].as_str(), e["decision"].as_str()) {
+            (Some("step-end"), _) => {
+                let names: Vec<String> = e["secret_names"]
+                    .as_array()
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|n| n.as_str().map(String::from))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                for n in &names {
+                    secret_setter.entry(n.clone()).or_insert(id.clone());
+                }
+                secrets_after.insert(id.clone(), names);
+                if e["status"] == 0 {
+                    done.insert(id);
+                } else {
+                    done.remove(&id);
+                }
+            }
+            (Some("step"), Some("skip")) => {
+                done.insert(id);
+            }
+            _ => {}
+        }
+    }
+    Ok(History {
+        start,
+        done,
+        secrets_after,
+        secret_setter,
+        cut,
+    })
+}
+
+/// `runbook run --resume [RUN]`: continue a run from its first step that did not succeed.
+pub fn resume(args: &RunArgs, run_ref: &str, color: bool) -> Result<i32> {
+    let runs_dir = args
+        .runs_dir
+        .clone()
+        .unwrap_or_else(journal::default_runs_dir);
+    let run_dir = locate_run(&runs_dir, run_ref)?;
+    let h = history(&run_dir)?;
+    if h.cut {
+        eprintln!(
+            "the journal's last line was cut off (runbook was killed while writing it): read up to it"
+        );
+    }
+    let page_path = PathBuf::from(h.start["page"].as_str().unwrap_or(""));
+    let mut args = args.clone();
+    args.lax = args.lax || h.start["lax"] == true;
+    args.keep_going = args.keep_going || h.start["keep_going"] == true;
+    if let Some(sh) = h.start["shell"].as_str() {
+        args.shell = sh.to_string();
+    }
+    let cx = Ctx::new(&args, color)?;
+    let vars = crate::commands::site_vars(&args.site)?;
+    let site = crate::site::Site::load(&page_path, args.site.site.as_deref(), &vars)?;
+    let engine = crate::liquid::Engine::new(site.env.clone());
+    let mode = if args.lax {
+        crate::liquid::Mode::Lax
+    } else {
+        crate::liquid::Mode::Strict
+    };
+    let doc = match crate::document::load(&engine, &site, &page_path, mode) {
+        Ok(d) => d,
+        Err(diags) => {
+            crate::commands::report(&diags);
+            return Ok(crate::error::EXIT_INPUT);
+        }
+    };
+    let strs = |v: &Json| -> Vec<String> {
+        v.as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|x| x.as_str().map(String::from))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let sel = &h.start["selection"];
+    let selection = Selection {
+        sections: strs(&sel["sections"]),
+        steps: strs(&sel["steps"]),
+        from: sel["from"].as_str().map(String::from),
+        to: sel["to"].as_str().map(String::from),
+    };
+    // the values the run had (secret ones were never written: asked again), then --set
+    let mut values: HashMap<String, String> = std::fs::read_to_string(run_dir.join("values.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str::<HashMap<String, String>>(&t).ok())
+        .unwrap_or_default();
+    values.extend(plan::parse_sets(&args.set).map_err(Error::Usage)?);
+    let mut secrets = Secrets::from_env(&args.secret);
+    let plan = plan::build(&doc, &selection, &values, true).map_err(Error::Usage)?;
+    let values = complete_values(&cx, &doc, &plan, values, &mut secrets)?;
+    let Some(steps) = final_plan(&cx, &doc, &selection, &values)? else {
+        return Ok(EXIT_PROBLEMS);
+    };
+    // has the page changed since?
+    if h.start["page_hash"].as_str() != Some(hash(&doc.page.file.text).as_str()) {
+        let before: HashMap<String, String> = h.start["steps"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|s| {
+                        (
+                            s["id"].as_str().unwrap_or("").to_string(),
+                            s["hash"].as_str().unwrap_or("").to_string(),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut changed = Vec::new();
+        for p in &steps {
+            match before.get(&p.step.id) {
+                None => changed.push(format!("{} (new)", p.step.id)),
+                Some(hh) if *hh != hash(&p.step.code) => {
+                    changed.push(format!("{} (changed)", p.step.id))
+                }
+                _ => {}
+            }
+        }
+        for id in before.keys() {
+            if !steps.iter().any(|p| &p.step.id == id) {
+                changed.push(format!("{id} (gone)"));
+            }
+        }
+        eprintln!(
+            "the page changed since this run started{}",
+            if changed.is_empty() {
+                String::from(" (its steps did not)")
+            } else {
+                format!(": {}", changed.join(", "))
+            }
+        );
+        if !changed.is_empty()
+            && cx.interactive
+            && !args.yes
+            && !cx.term.confirm("Resume with the page as it is now?")?
+        {
+            return Ok(EXIT_STEP_FAILED);
+        }
+    }
+    let Some(first) = steps.iter().position(|p| !h.done.contains(&p.step.id)) else {
+        eprintln!("every step of this run already succeeded: nothing to resume");
+        return Ok(EXIT_OK);
+    };
+    // the shell state after the last step that ran before `first`
+    let mut state = State::default();
+    let mut from = first;
+    let last_done = steps[..first]
+        .iter()
+        .rev()
+        .find(|p| h.secrets_after.contains_key(&p.step.id));
+    if let Some(p) = last_done {
+        if let Some(public) = latest_state(&run_dir, &p.step.id) {
+            state.public = public;
+        }
+        let missing: Vec<&String> = h
+            .secrets_after
+            .get(&p.step.id)
+            .map(|v| v.iter().collect())
+            .unwrap_or_default();
+        if !missing.is_empty() {
+            let setters: BTreeSet<&String> = missing
+                .iter()
+                .filter_map(|n| h.secret_setter.get(*n))
+                .collect();
+            let earliest = steps
+                .iter()
+                .position(|s| setters.contains(&s.step.id))
+                .unwrap_or(first);
+            eprintln!(
+                "secret variables {} were kept in memory only and are gone; step {} set them",
+                missing
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                steps[earliest].step.id
+            );
+            let rerun = if cx.interactive && !args.yes {
+                cx.term.confirm(&format!(
+                    "Run again from step {} to set them?",
+                    steps[earliest].step.id
+                ))?
+            } else {
+                true
+            };
+            if rerun {
+                from = earliest;
+                // the state before that step
+                state = State::default();
+                if let Some(prev) = steps[..earliest]
+                    .iter()
+                    .rev()
+                    .find(|p| h.secrets_after.contains_key(&p.step.id))
+                    && let Some(public) = latest_state(&run_dir, &prev.step.id)
+                {
+                    state.public = public;
+                }
+            }
+        }
+    }
+    let mut run = RunDir::open(&run_dir)?;
+    journal::log_to(&run.path)?;
+    install_signal_handlers();
+    run.record(json!({"event": "run-resume", "from": steps[from].step.id}))?;
+    run.transcript(&format!(
+        "\n---\nresumed at {} from step {}\n",
+        journal::now_rfc3339(),
+        steps[from].step.id
+    ))?;
+    tracing::info!(run = %run.id, from = %steps[from].step.id, "run resumed");
+    eprintln!(
+        "{}",
+        cx.term.dim(&format!(
+            "resuming run {} from step {}",
+            run.id, steps[from].step.id
+        ))
+    );
+    execute(&cx, &mut run, &steps, from, state, secrets)
+}
+
+/// The newest snapshot written after step `id`.
+fn latest_state(run_dir: &Path, id: &str) -> Option<String> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(run_dir.join("state"))
+        .ok()?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .and_then(|n| n.strip_suffix(".sh"))
+                .and_then(|n| n.split_once('-'))
+                .is_some_and(|(_, rest)| rest == id)
+        })
+        .collect();
+    files.sort();
+    std::fs::read_to_string(files.last()?).ok()
+}
+
+/// Run `steps[from..]`: show, confirm, run, record.
+fn execute(
+    cx: &Ctx,
+    run: &mut RunDir,
+    steps: &[Planned],
+    from: usize,
+    mut state: State,
+    mut secrets: Secrets,
+) -> Result<i32> {
+    let args = cx.args;
+    let term = &cx.term;
     let shell = Shell {
         program: args.shell.clone(),
         secret_names: args.secret.clone(),
     };
-    let mut state = State::default();
     let mut run_all = args.yes;
-    let total = plan.len();
+    let total = steps.len();
     let started = Instant::now();
     let mut result = "ok";
     let mut exit = EXIT_OK;
     let mut section = None;
-    let mut k = 0;
+    let mut k = from;
+    let mut attempt = 0;
     while k < total {
-        let p = &plan[k];
+        let p = &steps[k];
         let mut command = p.command.clone();
         secrets.add_assigned(&command, &args.secret);
         if section != Some(&p.section_id) {
@@ -184,6 +554,7 @@ pub fn run_plan(
                     Choice::Edit => match term.edit(&command, &run.path)? {
                         Some(edited) => {
                             command = edited;
+                            secrets.add_assigned(&command, &args.secret);
                             term.show_command(&secrets.mask(&command));
                         }
                         None => eprintln!("(unchanged)"),
@@ -212,9 +583,9 @@ pub fn run_plan(
             Choice::All => run_all = true,
             _ => {}
         }
-        secrets.add_assigned(&command, &args.secret); // again: the command may have been edited
+        attempt += 1;
         let begin = journal::now_rfc3339();
-        run.record(json!({"event": "step-start", "id": p.step.id, "command": secrets.mask(&command), "decision": "run"}))?;
+        run.record(json!({"event": "step-start", "id": p.step.id, "command": secrets.mask(&command), "decision": "run", "attempt": attempt}))?;
         tracing::info!(step = %p.step.id, "step started");
         let mut captured: Vec<u8> = Vec::new();
         let mut stdout = std::io::stdout();
@@ -254,6 +625,7 @@ pub fn run_plan(
             "signal": outcome.signal,
             "interrupted": interrupted,
             "output_bytes": outcome.output_bytes,
+            "secret_names": state.secret_names,
         }))?;
         let out_text = secrets.mask(&String::from_utf8_lossy(&captured));
         run.transcript(&format!(
@@ -279,7 +651,9 @@ pub fn run_plan(
         if interrupted {
             result = "interrupted";
             exit = EXIT_INTERRUPTED;
-            eprintln!("interrupted: the run stops here");
+            eprintln!(
+                "interrupted: the run stops here; `runbook run --resume` goes on from this step"
+            );
             break;
         }
         if outcome.status != 0 {
@@ -289,14 +663,12 @@ pub fn run_plan(
                 k += 1;
                 continue;
             }
-            if interactive && !args.yes {
+            if cx.interactive && !args.yes {
                 match term.after_failure()? {
                     Choice::Run => continue, // retry
                     Choice::Skip => {
+                        run.record(json!({"event": "step", "id": p.step.id, "decision": "skip"}))?;
                         k += 1;
-                        continue;
-                    }
-                    Choice::Edit => {
                         continue;
                     }
                     _ => {}
@@ -304,6 +676,7 @@ pub fn run_plan(
             }
             result = "failed";
             exit = EXIT_STEP_FAILED;
+            eprintln!("the run stops here; `runbook run --resume` goes on from this step");
             break;
         }
         k += 1;
