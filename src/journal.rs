@@ -136,8 +136,19 @@ impl RunDir {
         })
     }
 
-    /// Append one event to the journal and make it durable before going on.
-    pub fn record(&mut self, mut event: Json) -> Result<()> {
+    /// Append one event to the journal: one write(2) of a whole line before runbook goes on,
+    /// so it survives runbook being killed (SIGKILL included); `record_durable` also waits
+    /// for the disk (the end of a run), which a power cut would need.
+    pub fn record(&mut self, event: Json) -> Result<()> {
+        self.append(event, false)
+    }
+
+    /// Append an event and wait until it is on disk (step ends: what a resume relies on).
+    pub fn record_durable(&mut self, event: Json) -> Result<()> {
+        self.append(event, true)
+    }
+
+    fn append(&mut self, mut event: Json, durable: bool) -> Result<()> {
         if let Some(o) = event.as_object_mut() {
             o.entry("time")
                 .or_insert_with(|| Json::String(now_rfc3339()));
@@ -147,7 +158,13 @@ impl RunDir {
         let path = self.path.join("journal.jsonl");
         self.journal
             .write_all(line.as_bytes())
-            .and_then(|_| self.journal.sync_data())
+            .and_then(|_| {
+                if durable {
+                    self.journal.sync_data()
+                } else {
+                    Ok(())
+                }
+            })
             .map_err(|e| Error::io(path, e))
     }
 
@@ -156,7 +173,6 @@ impl RunDir {
         let path = self.path.join("transcript.md");
         self.transcript
             .write_all(text.as_bytes())
-            .and_then(|_| self.transcript.sync_data())
             .map_err(|e| Error::io(path, e))
     }
 
@@ -165,7 +181,7 @@ impl RunDir {
         let target = self.path.join(rel);
         let tmp = self.path.join(format!(".{}.tmp", rel.replace('/', "_")));
         let res = private_file(&tmp, false)
-            .and_then(|mut f| f.write_all(data).and_then(|_| f.sync_data()))
+            .and_then(|mut f| f.write_all(data))
             .and_then(|_| std::fs::rename(&tmp, &target));
         if res.is_err() {
             let _ = std::fs::remove_file(&tmp);

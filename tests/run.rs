@@ -572,3 +572,30 @@ fn resume_says_which_steps_changed() {
     );
     assert_eq!(String::from_utf8_lossy(&again.stdout), "two\n3 kept\n");
 }
+
+#[test]
+fn resume_takes_the_state_of_the_last_step_that_changed_it() {
+    let page = "# S\n\n```bash\nX=kept\n```\n\n```bash\necho two\n```\n\n```bash\ntest -f \"$FLAG\" && echo \"three $X\"\n```\n";
+    let t = Test::new().site("x: 1\n").page(page);
+    let flag = t.path().join("flag");
+    let t = t.env("FLAG", flag.to_str().unwrap());
+    let out = t
+        .args(&["run", "page.md", "--yes"])
+        .status(1)
+        .stdout("two\n")
+        .run();
+    std::fs::write(&flag, "").unwrap();
+    let again = std::process::Command::new(env!("CARGO_BIN_EXE_runbook"))
+        .args(["run", "--resume", "--yes"])
+        .current_dir(&out.dir)
+        .env("XDG_STATE_HOME", out.dir.join("state"))
+        .env("FLAG", &flag)
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&again.stdout),
+        "three kept\n",
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+}

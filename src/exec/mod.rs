@@ -420,60 +420,49 @@ pub fn resume(args: &RunArgs, run_ref: &str, color: bool) -> Result<i32> {
         return Ok(EXIT_OK);
     };
     // the shell state after the last step that ran before `first`
-    let mut state = State::default();
+    let state_before = |pos: usize| State {
+        public: pos
+            .checked_sub(1)
+            .and_then(|p| latest_state(&run_dir, p))
+            .unwrap_or_default(),
+        ..State::default()
+    };
+    let mut state = state_before(first);
     let mut from = first;
     let last_done = steps[..first]
         .iter()
         .rev()
         .find(|p| h.secrets_after.contains_key(&p.step.id));
-    if let Some(p) = last_done {
-        if let Some(public) = latest_state(&run_dir, &p.step.id) {
-            state.public = public;
-        }
-        let missing: Vec<&String> = h
-            .secrets_after
-            .get(&p.step.id)
-            .map(|v| v.iter().collect())
-            .unwrap_or_default();
-        if !missing.is_empty() {
-            let setters: BTreeSet<&String> = missing
-                .iter()
-                .filter_map(|n| h.secret_setter.get(*n))
-                .collect();
-            let earliest = steps
-                .iter()
-                .position(|s| setters.contains(&s.step.id))
-                .unwrap_or(first);
-            eprintln!(
-                "secret variables {} were kept in memory only and are gone; step {} set them",
-                missing
-                    .iter()
-                    .map(|s| s.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", "),
+    let missing: Vec<&String> = last_done
+        .and_then(|p| h.secrets_after.get(&p.step.id))
+        .map(|v| v.iter().collect())
+        .unwrap_or_default();
+    if !missing.is_empty() {
+        let setters: BTreeSet<&String> = missing
+            .iter()
+            .filter_map(|n| h.secret_setter.get(*n))
+            .collect();
+        let earliest = steps
+            .iter()
+            .position(|s| setters.contains(&s.step.id))
+            .unwrap_or(first);
+        let names: Vec<&str> = missing.iter().map(|s| s.as_str()).collect();
+        eprintln!(
+            "secret variables {} were kept in memory only and are gone; step {} set them",
+            names.join(", "),
+            steps[earliest].step.id
+        );
+        let rerun = if cx.interactive && !args.yes {
+            cx.term.confirm(&format!(
+                "Run again from step {} to set them?",
                 steps[earliest].step.id
-            );
-            let rerun = if cx.interactive && !args.yes {
-                cx.term.confirm(&format!(
-                    "Run again from step {} to set them?",
-                    steps[earliest].step.id
-                ))?
-            } else {
-                true
-            };
-            if rerun {
-                from = earliest;
-                // the state before that step
-                state = State::default();
-                if let Some(prev) = steps[..earliest]
-                    .iter()
-                    .rev()
-                    .find(|p| h.secrets_after.contains_key(&p.step.id))
-                    && let Some(public) = latest_state(&run_dir, &prev.step.id)
-                {
-                    state.public = public;
-                }
-            }
+            ))?
+        } else {
+            true
+        };
+        if rerun {
+            from = earliest;
+            state = state_before(earliest);
         }
     }
     let mut run = RunDir::open(&run_dir)?;
@@ -496,22 +485,20 @@ pub fn resume(args: &RunArgs, run_ref: &str, color: bool) -> Result<i32> {
     execute(&cx, &mut run, &steps, from, state, secrets)
 }
 
-/// The newest snapshot written after step `id`.
-fn latest_state(run_dir: &Path, id: &str) -> Option<String> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(run_dir.join("state"))
+/// The shell state after the step at plan position `upto` (0-based): snapshots are written
+/// only when a step changed the state, so it is the newest one numbered `upto + 1` or less.
+fn latest_state(run_dir: &Path, upto: usize) -> Option<String> {
+    let mut files: Vec<(usize, PathBuf)> = std::fs::read_dir(run_dir.join("state"))
         .ok()?
         .flatten()
-        .map(|e| e.path())
-        .filter(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .and_then(|n| n.strip_suffix(".sh"))
-                .and_then(|n| n.split_once('-'))
-                .is_some_and(|(_, rest)| rest == id)
+        .filter_map(|e| {
+            let p = e.path();
+            let n: usize = p.file_name()?.to_str()?.split('-').next()?.parse().ok()?;
+            (n <= upto + 1).then_some((n, p))
         })
         .collect();
     files.sort();
-    std::fs::read_to_string(files.last()?).ok()
+    std::fs::read_to_string(&files.last()?.1).ok()
 }
 
 /// Run `steps[from..]`: show, confirm, run, record.
@@ -525,10 +512,7 @@ fn execute(
 ) -> Result<i32> {
     let args = cx.args;
     let term = &cx.term;
-    let shell = Shell {
-        program: args.shell.clone(),
-        secret_names: args.secret.clone(),
-    };
+    let shell = Shell::new(&args.shell, &args.secret);
     let mut run_all = args.yes;
     let total = steps.len();
     let started = Instant::now();
@@ -607,10 +591,13 @@ fn execute(
             for v in shell::secret_values(&new_state.secret) {
                 secrets.add(&v);
             }
-            run.write_private(
-                &format!("state/{:03}-{}.sh", k + 1, p.step.id),
-                new_state.public.as_bytes(),
-            )?;
+            // a snapshot per step that changed the state (a resume takes the newest one)
+            if new_state.public != state.public || k == from {
+                run.write_private(
+                    &format!("state/{:03}-{}.sh", k + 1, p.step.id),
+                    new_state.public.as_bytes(),
+                )?;
+            }
             state = new_state;
         }
         let interrupted = INTERRUPTED.swap(false, Ordering::SeqCst);
@@ -681,7 +668,7 @@ fn execute(
         }
         k += 1;
     }
-    run.record(json!({"event": "run-end", "result": result}))?;
+    run.record_durable(json!({"event": "run-end", "result": result}))?;
     run.transcript(&format!(
         "\n---\nrun {result} at {}\n",
         journal::now_rfc3339()

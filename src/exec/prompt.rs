@@ -64,9 +64,10 @@ impl Term {
     }
 
     pub fn show_step(&self, k: usize, n: usize, elapsed: Duration, p: &Planned, command: &str) {
+        // one write: the terminal shows the step whole
         let secs = elapsed.as_secs();
-        eprintln!(
-            "\n{} {}  {}",
+        let mut o = format!(
+            "\n{} {}  {}\n",
             self.paint(
                 "1",
                 &format!("[{k}/{n}] {} > {}", p.section_title, p.step.id)
@@ -75,15 +76,23 @@ impl Term {
             self.dim(&format!("line {}", p.step.lines.0))
         );
         if !p.step.prose.is_empty() {
-            eprintln!("{}", p.step.prose);
+            o.push_str(&p.step.prose);
+            o.push('\n');
         }
-        self.show_command(command);
+        o.push_str(&self.command_text(command));
+        eprint!("{o}");
+    }
+
+    fn command_text(&self, command: &str) -> String {
+        command
+            .trim_end()
+            .lines()
+            .map(|line| format!("    {}\n", self.paint("36", line)))
+            .collect()
     }
 
     pub fn show_command(&self, command: &str) {
-        for line in command.trim_end().lines() {
-            eprintln!("    {}", self.paint("36", line));
-        }
+        eprint!("{}", self.command_text(command));
     }
 
     pub fn show_status(&self, status: i32, elapsed: Duration) {

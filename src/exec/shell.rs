@@ -10,39 +10,75 @@
 //! variables stay in memory, the rest is the snapshot written (0600) in the run directory.
 
 use super::secrets::{Secrets, is_secret_name};
+use std::collections::{HashMap, HashSet};
 use std::io::{self, Read, Write};
 use std::os::fd::AsRawFd;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// bash's own variables, which a new shell sets itself (or refuses to have set).
-const BASH_SPECIAL: &str = "BASH|BASH_*|BASHOPTS|BASHPID|COLUMNS|COMP_*|DIRSTACK|EPOCHREALTIME|EPOCHSECONDS|EUID|FUNCNAME|GROUPS|HISTCMD|HOSTNAME|HOSTTYPE|IFS|LINENO|LINES|MACHTYPE|OLDPWD|OPTARG|OPTERR|OPTIND|OSTYPE|PIPESTATUS|PPID|PS4|PWD|RANDOM|SECONDS|SHELLOPTS|SHLVL|SRANDOM|UID|_|__rb_*";
+const BASH_SPECIAL: &[&str] = &[
+    "BASH",
+    "BASH_*",
+    "BASHOPTS",
+    "BASHPID",
+    "COLUMNS",
+    "COMP_*",
+    "DIRSTACK",
+    "EPOCHREALTIME",
+    "EPOCHSECONDS",
+    "EUID",
+    "FUNCNAME",
+    "GROUPS",
+    "HISTCMD",
+    "HOSTNAME",
+    "HOSTTYPE",
+    "IFS",
+    "LINENO",
+    "LINES",
+    "MACHTYPE",
+    "OLDPWD",
+    "OPTARG",
+    "OPTERR",
+    "OPTIND",
+    "OSTYPE",
+    "PIPESTATUS",
+    "PPID",
+    "PS4",
+    "PWD",
+    "RANDOM",
+    "SECONDS",
+    "SHELLOPTS",
+    "SHLVL",
+    "SRANDOM",
+    "UID",
+    "_",
+    "__rb_*",
+];
 
-fn snapshot_trap(bash: bool) -> String {
+/// `target` is where the state goes: a redirection target (`&4`, or a `/proc` path).
+fn snapshot_trap(bash: bool, target: &str) -> String {
     if bash {
-        format!(
-            r#"__rb_snap() {{
+        // one `declare -p` and one `declare -f`: runbook splits and filters them (a loop over
+        // the variables in bash costs more than the step itself)
+        r#"__rb_snap() {
   __rb_st=$?
   trap - EXIT
-  {{
-    compgen -v | while IFS= read -r __rb_v; do
-      case $__rb_v in {BASH_SPECIAL}) continue;; esac
-      printf '\n#rb-var %s\n' "$__rb_v"
-      declare -p "$__rb_v"
-    done
+  {
+    printf '\n#rb-declare\n'
+    declare -p
     printf '\n#rb-functions\n'
-    declare -F | while read -r _ _ __rb_f; do
-      case $__rb_f in __rb_*) ;; *) declare -f "$__rb_f";; esac
-    done
+    declare -f
     printf '\n#rb-cwd\n'
     printf 'cd -- %q\n' "$PWD"
-  }} >&4 2>/dev/null
+  } >TARGET 2>/dev/null
   exit "$__rb_st"
-}}
+}
 trap __rb_snap EXIT
 "#
-        )
+        .replace("TARGET", target)
     } else {
         // POSIX shells: variables (`set` quotes them for re-input), exports and the directory;
         // there is no portable way to list functions
@@ -56,13 +92,47 @@ trap __rb_snap EXIT
     export -p
     printf '\n#rb-cwd\n'
     printf 'cd -- '\''%s'\''\n' "$(printf '%s' "$PWD" | sed "s/'/'\\\\''/g")"
-  } >&4 2>/dev/null
+  } >TARGET 2>/dev/null
   exit "$__rb_st"
 }
 trap __rb_snap EXIT
 "#
-        .to_string()
+        .replace("TARGET", target)
     }
+}
+
+enum Drained {
+    Open,
+    Closed,
+}
+
+/// Read what a non-blocking pipe holds now.
+fn drain(
+    r: &mut io::PipeReader,
+    buf: &mut [u8],
+    out: &mut dyn FnMut(&[u8]),
+) -> io::Result<Drained> {
+    loop {
+        match r.read(buf) {
+            Ok(0) => return Ok(Drained::Closed),
+            Ok(n) => out(&buf[..n]),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(Drained::Open),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+fn set_nonblocking(r: &io::PipeReader) -> io::Result<()> {
+    let fd = r.as_raw_fd();
+    // SAFETY: fcntl on an fd we own
+    unsafe {
+        let flags = libc::fcntl(fd, libc::F_GETFL);
+        if flags < 0 || libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK) < 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(())
 }
 
 /// What a step left behind, split into what may be written down and what may not.
@@ -96,9 +166,35 @@ pub struct Outcome {
 pub struct Shell {
     pub program: String,
     pub secret_names: Vec<String>,
+    /// The environment every step inherits from runbook: exported variables that still
+    /// have these values need no restoring (a state of hundreds of variables makes every
+    /// step's shell slower to start).
+    inherited: HashMap<String, String>,
 }
 
 impl Shell {
+    pub fn new(program: &str, secret_names: &[String]) -> Shell {
+        Shell {
+            program: program.to_string(),
+            secret_names: secret_names.to_vec(),
+            inherited: std::env::vars().collect(),
+        }
+    }
+
+    /// `declare -x NAME="value"` as bash prints it, for an inherited variable.
+    fn inherited_declaration(&self, name: &str) -> Option<String> {
+        let v = self.inherited.get(name)?;
+        let mut out = format!("declare -x {name}=\"");
+        for c in v.chars() {
+            if matches!(c, '"' | '\\' | '$' | '`') {
+                out.push('\\');
+            }
+            out.push(c);
+        }
+        out.push_str("\"\n");
+        Some(out)
+    }
+
     fn is_bash(&self) -> bool {
         std::path::Path::new(&self.program)
             .file_name()
@@ -121,58 +217,73 @@ impl Shell {
         let out_w2 = out_w.try_clone()?;
         let (rfd, wfd) = (restore_r.as_raw_fd(), snap_w.as_raw_fd());
         let mut cmd = Command::new(&self.program);
-        cmd.arg("-c")
-            .arg(". /dev/fd/3")
-            .stdin(Stdio::inherit())
+        cmd.stdin(Stdio::inherit())
             .stdout(Stdio::from(out_w))
             .stderr(Stdio::from(out_w2));
-        // SAFETY: between fork and exec only async-signal-safe calls (fcntl, dup2, close)
-        unsafe {
-            cmd.pre_exec(move || {
-                // move both ends out of the way first, so that 3 and 4 can't clobber each other
-                let r = libc::fcntl(rfd, libc::F_DUPFD_CLOEXEC, 10);
-                let w = libc::fcntl(wfd, libc::F_DUPFD_CLOEXEC, 10);
-                if r < 0 || w < 0 || libc::dup2(r, 3) < 0 || libc::dup2(w, 4) < 0 {
-                    return Err(io::Error::last_os_error());
-                }
-                Ok(())
-            });
-        }
+        // On Linux the step opens runbook's pipe ends through /proc, so no code has to run
+        // between fork and exec and the process is started with posix_spawn (a fork of
+        // runbook costs more than a trivial step); elsewhere they are moved to fds 3 and 4.
+        let via_proc = cfg!(target_os = "linux") && Path::new("/proc/self/fd").is_dir();
+        let target = if via_proc {
+            let me = std::process::id();
+            cmd.arg("-c").arg(format!(". /proc/{me}/fd/{rfd}"));
+            format!("/proc/{me}/fd/{wfd}")
+        } else {
+            cmd.arg("-c").arg(". /dev/fd/3");
+            // SAFETY: between fork and exec only async-signal-safe calls (fcntl, dup2)
+            unsafe {
+                cmd.pre_exec(move || {
+                    // move both ends out of the way first, so that 3 and 4 can't clobber each other
+                    let r = libc::fcntl(rfd, libc::F_DUPFD_CLOEXEC, 10);
+                    let w = libc::fcntl(wfd, libc::F_DUPFD_CLOEXEC, 10);
+                    if r < 0 || w < 0 || libc::dup2(r, 3) < 0 || libc::dup2(w, 4) < 0 {
+                        return Err(io::Error::last_os_error());
+                    }
+                    Ok(())
+                });
+            }
+            "&4".to_string()
+        };
         let start = Instant::now();
         let mut child = cmd.spawn()?;
-        drop(cmd); // closes the parent's copies of the child's ends
-        drop(restore_r);
-        drop(snap_w);
+        drop(cmd); // closes the parent's copies of the child's output ends
+        // with /proc the child opens our ends by name: they stay open until it has exited
+        let mut keep_open = Some((restore_r, snap_w));
+        if !via_proc {
+            keep_open = None;
+        }
         started(child.id());
         let script = format!(
             "{}{}{}\n",
             state.restore_script(),
-            snapshot_trap(self.is_bash()),
+            snapshot_trap(self.is_bash(), &target),
             command
         );
-        let writer = std::thread::spawn(move || {
-            // the child may exit without reading it all: a broken pipe is not an error here
+        // a pipe holds 64 KiB: a script that fits is written at once, a longer one by a thread
+        // (the child reads it only as it runs); the child may exit without reading it all, so a
+        // broken pipe is not an error here
+        let writer = if script.len() < 60 * 1024 {
             let _ = restore_w.write_all(script.as_bytes());
-        });
-        let reader = std::thread::spawn(move || {
-            let mut buf = Vec::new();
-            let _ = snap_r.read_to_end(&mut buf);
-            buf
-        });
+            drop(restore_w);
+            None
+        } else {
+            Some(std::thread::spawn(move || {
+                let _ = restore_w.write_all(script.as_bytes());
+            }))
+        };
+        // one loop reads the output and the snapshot as they come, and ends when the step's
+        // process has exited (not when its output closes: a background process it started
+        // may keep that open)
+        set_nonblocking(&out_r)?;
+        set_nonblocking(&snap_r)?;
         let mut output_bytes = 0;
-        let mut buf = [0u8; 8192];
+        let mut snapshot = Vec::new();
+        let mut buf = [0u8; 16384];
         // hold back the tail that could be the start of a secret cut by the read
         let mut pending: Vec<u8> = Vec::new();
-        loop {
-            let n = match out_r.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
-            };
-            output_bytes += n;
-            pending.extend_from_slice(&buf[..n]);
-            let keep = if secrets.is_empty() {
+        let mut emit = |data: &[u8], pending: &mut Vec<u8>, last: bool| {
+            pending.extend_from_slice(data);
+            let keep = if secrets.is_empty() || last {
                 0
             } else {
                 secrets.longest()
@@ -185,14 +296,77 @@ impl Shell {
                 let chunk: Vec<u8> = pending.drain(..cut).collect();
                 sink(&secrets.mask_bytes(&chunk));
             }
+        };
+        let mut out_open = true;
+        // the process's exit wakes the loop up (Linux pidfd); elsewhere a short timeout does
+        // SAFETY: pidfd_open takes a pid and flags and returns a new fd or -1
+        let pidfd =
+            unsafe { libc::syscall(libc::SYS_pidfd_open, child.id() as libc::pid_t, 0) } as i32;
+        let status = loop {
+            let mut fds = [
+                libc::pollfd {
+                    fd: pidfd,
+                    events: libc::POLLIN,
+                    revents: 0,
+                },
+                libc::pollfd {
+                    fd: snap_r.as_raw_fd(),
+                    events: libc::POLLIN,
+                    revents: 0,
+                },
+                libc::pollfd {
+                    fd: out_r.as_raw_fd(),
+                    events: libc::POLLIN,
+                    revents: 0,
+                },
+            ];
+            let nfds = if out_open { 3 } else { 2 };
+            let timeout = if pidfd >= 0 { 1000 } else { 20 };
+            // SAFETY: fds is a valid array of pollfd for the duration of the call (a negative
+            // fd is ignored by poll)
+            unsafe {
+                libc::poll(fds.as_mut_ptr(), nfds as libc::nfds_t, timeout);
+            }
+            if out_open {
+                match drain(&mut out_r, &mut buf, &mut |d| {
+                    output_bytes += d.len();
+                    emit(d, &mut pending, false)
+                })? {
+                    Drained::Closed => out_open = false,
+                    Drained::Open => {}
+                }
+            }
+            drain(&mut snap_r, &mut buf, &mut |d| {
+                snapshot.extend_from_slice(d)
+            })?;
+            if let Some(status) = child.try_wait()? {
+                break status;
+            }
+        };
+        // what the step wrote before exiting, then the rest of the snapshot
+        if out_open {
+            drain(&mut out_r, &mut buf, &mut |d| {
+                output_bytes += d.len();
+                emit(d, &mut pending, false)
+            })?;
         }
+        if pidfd >= 0 {
+            // SAFETY: closing the fd pidfd_open gave us
+            unsafe {
+                libc::close(pidfd);
+            }
+        }
+        drop(keep_open);
+        drain(&mut snap_r, &mut buf, &mut |d| {
+            snapshot.extend_from_slice(d)
+        })?;
         if !pending.is_empty() {
-            sink(&secrets.mask_bytes(&pending));
+            emit(&[], &mut pending, true);
         }
-        let status = child.wait()?;
         let elapsed = start.elapsed();
-        let _ = writer.join();
-        let snapshot = reader.join().unwrap_or_default();
+        if let Some(w) = writer {
+            let _ = w.join();
+        }
         let signal = status.signal();
         let code = status.code().unwrap_or_else(|| 128 + signal.unwrap_or(0));
         let state = (!snapshot.is_empty()).then(|| self.split(&String::from_utf8_lossy(&snapshot)));
@@ -211,43 +385,33 @@ impl Shell {
         let mut secret = String::new();
         let mut names = Vec::new();
         let mut section = String::new();
-        let mut current: Option<bool> = None;
-        // POSIX `set` / `export -p` entries may span lines inside single quotes
+        // entries may span lines inside quotes
         let mut entry = String::new();
+        let mut seen: HashSet<String> = HashSet::new();
+        let bash_snapshot = snapshot.contains("\n#rb-declare\n");
         for line in snapshot.split_inclusive('\n') {
             let bare = line.trim_end_matches('\n');
-            if entry.is_empty() {
-                if let Some(name) = bare.strip_prefix("#rb-var ") {
-                    let s = is_secret_name(name, &self.secret_names);
-                    if s {
-                        names.push(name.to_string());
-                    }
-                    current = Some(s);
-                    continue;
-                }
-                if bare.starts_with("#rb-") {
-                    section = bare.to_string();
-                    current = None;
-                    continue;
-                }
+            if entry.is_empty() && bare.starts_with("#rb-") {
+                section = bare.to_string();
+                continue;
             }
-            match (current, section.as_str()) {
-                (Some(true), _) => secret.push_str(line),
-                (Some(false), _) => public.push_str(line),
-                (None, "#rb-set" | "#rb-exports") => {
+            match section.as_str() {
+                "#rb-set" | "#rb-exports" | "#rb-declare" => {
                     entry.push_str(line);
                     if quote_open(&entry) {
                         continue; // a quoted value goes on
                     }
                     let whole = std::mem::take(&mut entry);
-                    let name = whole
-                        .trim_start_matches("export ")
-                        .split('=')
-                        .next()
-                        .unwrap_or("")
-                        .trim();
-                    if is_posix_special(name) {
+                    let name = declared_name(&whole);
+                    if is_posix_special(name) || (section == "#rb-declare" && is_bash_special(name))
+                    {
                         continue;
+                    }
+                    seen.insert(name.to_string());
+                    if section == "#rb-declare"
+                        && self.inherited_declaration(name).as_deref() == Some(whole.as_str())
+                    {
+                        continue; // the next step inherits it as it is
                     }
                     if is_secret_name(name, &self.secret_names) {
                         if !names.iter().any(|n| n == name) {
@@ -258,7 +422,32 @@ impl Shell {
                         public.push_str(&whole);
                     }
                 }
+                "#rb-functions" => {
+                    // drop our own trap function: from its header to its closing brace
+                    if bare.starts_with("__rb_snap ()") {
+                        section = "#rb-skip-function".into();
+                        continue;
+                    }
+                    public.push_str(line);
+                }
+                "#rb-skip-function" => {
+                    if bare == "}" {
+                        section = "#rb-functions".into();
+                    }
+                }
                 _ => public.push_str(line),
+            }
+        }
+        if bash_snapshot {
+            // inherited variables the step unset stay unset
+            let mut gone: Vec<&String> = self
+                .inherited
+                .keys()
+                .filter(|k| !seen.contains(*k) && !is_bash_special(k))
+                .collect();
+            gone.sort();
+            for name in gone {
+                public.push_str(&format!("unset {name}\n"));
             }
         }
         State {
@@ -267,6 +456,32 @@ impl Shell {
             secret_names: names,
         }
     }
+}
+
+/// The variable a `declare -x NAME=...`, `export NAME=...` or `NAME=...` line sets.
+fn declared_name(entry: &str) -> &str {
+    let mut rest = entry.trim_start();
+    for prefix in ["declare ", "typeset ", "export ", "readonly "] {
+        if let Some(r) = rest.strip_prefix(prefix) {
+            rest = r.trim_start();
+            // flags such as -x, -ax, --
+            while let Some(r) = rest.strip_prefix('-') {
+                rest = r.trim_start_matches(|c: char| c != ' ').trim_start();
+            }
+            break;
+        }
+    }
+    let end = rest
+        .find(|c: char| c == '=' || c.is_whitespace())
+        .unwrap_or(rest.len());
+    &rest[..end]
+}
+
+fn is_bash_special(name: &str) -> bool {
+    BASH_SPECIAL.iter().any(|p| match p.strip_suffix('*') {
+        Some(prefix) => name.starts_with(prefix),
+        None => name == *p,
+    })
 }
 
 /// Whether a shell word sequence ends inside single or double quotes.
@@ -338,10 +553,7 @@ mod tests {
 
     #[test]
     fn state_carries_between_processes() {
-        let shell = Shell {
-            program: "bash".into(),
-            secret_names: vec![],
-        };
+        let shell = Shell::new("bash", &[]);
         let dir = tempfile::tempdir().unwrap();
         let (o, _out) = run(
             &shell,
@@ -358,7 +570,7 @@ mod tests {
             "{}",
             state.public
         );
-        assert!(!state.public.contains("s3cret-pw"));
+        assert!(!state.public.contains("s3cret-pw"), "{}", state.public);
         assert!(state.secret.contains("s3cret-pw"));
         assert_eq!(state.secret_names, ["OS_PASSWORD"]);
         let (o2, out) = run(
@@ -376,10 +588,7 @@ mod tests {
 
     #[test]
     fn posix_shell_keeps_variables_and_directory() {
-        let shell = Shell {
-            program: "sh".into(),
-            secret_names: vec![],
-        };
+        let shell = Shell::new("sh", &[]);
         let (o, out) = run(
             &shell,
             &State::default(),
