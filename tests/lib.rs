@@ -1,6 +1,8 @@
 //! The one integration test crate: every case runs the real binary on real files.
 mod bad_input;
+mod interactive;
 mod liquid;
+mod pty;
 mod render;
 mod run;
 mod test;

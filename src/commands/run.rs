@@ -32,12 +32,24 @@ pub fn run(args: &RunArgs) -> Result<i32> {
             return Ok(EXIT_INPUT);
         }
     };
-    let selection = Selection {
+    let mut selection = Selection {
         sections: args.section.clone(),
         steps: args.step.clone(),
         from: args.from.clone(),
         to: args.to.clone(),
     };
+    // several recipes and nothing chosen: in a terminal, ask which
+    let recipes: Vec<(String, String, usize)> = plan::recipes(&doc)
+        .into_iter()
+        .map(|(s, n)| (s.id.clone(), s.title.clone(), n))
+        .collect();
+    let terminal = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+    if selection.is_empty() && !args.dry_run && !args.yes && terminal && recipes.len() > 1 {
+        selection.sections = crate::exec::prompt::Term::new(color).pick_sections(&recipes)?;
+        if selection.sections.is_empty() {
+            return Ok(EXIT_OK);
+        }
+    }
     let plan = plan::build(&doc, &selection, &values, true).map_err(Error::Usage)?;
     if args.dry_run {
         print!("{}", dry_run_text(&doc, &plan, color));

@@ -3,6 +3,7 @@
 //! run that failed, was quit, interrupted or killed.
 
 pub mod prompt;
+pub mod pty;
 pub mod secrets;
 pub mod shell;
 
@@ -27,22 +28,32 @@ pub const EXIT_STEP_FAILED: i32 = 1;
 pub const EXIT_INTERRUPTED: i32 = 130;
 
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
-/// The step's process, to pass SIGTERM on to it.
+/// The running step's process group (its pid), to pass SIGINT/SIGTERM on to its whole tree.
 static CHILD: AtomicI32 = AtomicI32::new(0);
+/// A question is on the screen: Ctrl-C there quits (the run stays resumable).
+pub(crate) static PROMPTING: AtomicBool = AtomicBool::new(false);
 
 extern "C" fn on_signal(sig: libc::c_int) {
-    INTERRUPTED.store(true, Ordering::SeqCst);
     let child = CHILD.load(Ordering::SeqCst);
-    if sig == libc::SIGTERM && child > 0 {
-        // SAFETY: kill is async-signal-safe
+    if child > 0 {
+        INTERRUPTED.store(true, Ordering::SeqCst);
+        // SAFETY: kill is async-signal-safe; a negative pid is the step's process group
         unsafe {
-            libc::kill(child, libc::SIGTERM);
+            libc::kill(-child, sig);
+        }
+    } else if PROMPTING.load(Ordering::SeqCst) || INTERRUPTED.swap(true, Ordering::SeqCst) {
+        // at a question, or a second time: quit now; every journal line is already written
+        let msg = b"\ninterrupted: `runbook run --resume` goes on from here\n";
+        // SAFETY: write and _exit are async-signal-safe
+        unsafe {
+            libc::write(2, msg.as_ptr().cast(), msg.len());
+            libc::_exit(EXIT_INTERRUPTED);
         }
     }
 }
 
 fn install_signal_handlers() {
-    // SAFETY: the handler only touches atomics and calls kill(2)
+    // SAFETY: the handler only touches atomics and calls kill(2), write(2), _exit(2)
     unsafe {
         libc::signal(libc::SIGINT, on_signal as *const () as libc::sighandler_t);
         libc::signal(libc::SIGTERM, on_signal as *const () as libc::sighandler_t);
@@ -577,6 +588,7 @@ fn execute(
             &state,
             &command,
             &secrets,
+            cx.interactive,
             &mut |pid| CHILD.store(pid as i32, Ordering::SeqCst),
             &mut |chunk| {
                 let _ = stdout.write_all(chunk);
@@ -600,7 +612,9 @@ fn execute(
             }
             state = new_state;
         }
-        let interrupted = INTERRUPTED.swap(false, Ordering::SeqCst);
+        // Ctrl-C on the step's own terminal reaches it, not runbook
+        let interrupted = INTERRUPTED.swap(false, Ordering::SeqCst)
+            || (cx.interactive && (outcome.signal == Some(libc::SIGINT) || outcome.status == 130));
         run.record(json!({
             "event": "step-end",
             "id": p.step.id,
@@ -614,7 +628,10 @@ fn execute(
             "output_bytes": outcome.output_bytes,
             "secret_names": state.secret_names,
         }))?;
-        let out_text = secrets.mask(&String::from_utf8_lossy(&captured));
+        // a pty ends lines with \r\n: the transcript is text
+        let out_text = secrets
+            .mask(&String::from_utf8_lossy(&captured))
+            .replace("\r\n", "\n");
         run.transcript(&format!(
             "\n### {}\n\n{}```bash\n{}\n```\n\n```\n{}{}```\n\nexit status {} after {:.1} s\n",
             p.step.id,
@@ -635,7 +652,13 @@ fn execute(
         ))?;
         tracing::info!(step = %p.step.id, status = outcome.status, elapsed = ?outcome.elapsed, "step ended");
         term.show_status(outcome.status, outcome.elapsed);
-        if interrupted {
+        if interrupted
+            && (!cx.interactive
+                || args.yes
+                || term.confirm_default_yes(
+                    "The step was interrupted. Quit the run (it can be resumed)?",
+                )?)
+        {
             result = "interrupted";
             exit = EXIT_INTERRUPTED;
             eprintln!(

@@ -21,7 +21,11 @@ pub struct Term {
 
 fn read_line() -> Result<Option<String>> {
     let mut s = String::new();
-    match std::io::stdin().lock().read_line(&mut s) {
+    // Ctrl-C while a question waits quits the run (see exec::on_signal)
+    super::PROMPTING.store(true, std::sync::atomic::Ordering::SeqCst);
+    let got = std::io::stdin().lock().read_line(&mut s);
+    super::PROMPTING.store(false, std::sync::atomic::Ordering::SeqCst);
+    match got {
         Ok(0) => Ok(None),
         Ok(_) => Ok(Some(s.trim_end_matches(['\n', '\r']).to_string())),
         Err(e) => Err(Error::io("<stdin>", e)),
@@ -152,6 +156,16 @@ impl Term {
         }
     }
 
+    /// Yes unless the answer is no.
+    pub fn confirm_default_yes(&self, question: &str) -> Result<bool> {
+        eprint!("{} [Y/n] ", self.paint("1", question));
+        let _ = std::io::stderr().flush();
+        Ok(!matches!(
+            read_line()?.as_deref().map(str::trim),
+            Some("n" | "N" | "no")
+        ))
+    }
+
     pub fn confirm(&self, question: &str) -> Result<bool> {
         eprint!("{} [y/N] ", self.paint("1", question));
         let _ = std::io::stderr().flush();
@@ -159,6 +173,51 @@ impl Term {
             read_line()?.as_deref().map(str::trim),
             Some("y" | "Y" | "yes")
         ))
+    }
+
+    /// The picker of recipes: numbers (several with spaces or commas), or `a` for all.
+    pub fn pick_sections(&self, recipes: &[(String, String, usize)]) -> Result<Vec<String>> {
+        eprintln!("{}", self.paint("1", "This page has several recipes:"));
+        for (i, (id, title, n)) in recipes.iter().enumerate() {
+            eprintln!(
+                "  {:>2}) {title}  {}",
+                i + 1,
+                self.dim(&format!(
+                    "#{id}, {n} step{}",
+                    if *n == 1 { "" } else { "s" }
+                ))
+            );
+        }
+        loop {
+            eprint!(
+                "{} ",
+                self.paint("1", "Which to run? (numbers, a for all, q to quit):")
+            );
+            let _ = std::io::stderr().flush();
+            let Some(answer) = read_line()? else {
+                return Ok(vec![]);
+            };
+            let answer = answer.trim();
+            match answer {
+                "q" | "quit" => return Ok(vec![]),
+                "a" | "all" => return Ok(recipes.iter().map(|r| r.0.clone()).collect()),
+                _ => {}
+            }
+            let picked: Option<Vec<String>> = answer
+                .split([' ', ','])
+                .filter(|x| !x.is_empty())
+                .map(|x| {
+                    x.parse::<usize>()
+                        .ok()
+                        .and_then(|i| recipes.get(i.wrapping_sub(1)))
+                        .map(|r| r.0.clone())
+                })
+                .collect();
+            match picked {
+                Some(p) if !p.is_empty() => return Ok(p),
+                _ => eprintln!("`{answer}` is not a choice: type numbers from the list, a or q"),
+            }
+        }
     }
 
     /// Ask for a placeholder's value, showing the line it sits in and its hint.

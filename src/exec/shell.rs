@@ -9,10 +9,12 @@
 //! bash's own, `declare -f`, the directory) to fd 4, another pipe. runbook splits it: secret
 //! variables stay in memory, the rest is the snapshot written (0600) in the run directory.
 
+use super::pty;
 use super::secrets::{Secrets, is_secret_name};
 use std::collections::{HashMap, HashSet};
 use std::io::{self, Read, Write};
 use std::os::fd::AsRawFd;
+use std::os::fd::OwnedFd;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -104,6 +106,10 @@ trap __rb_snap EXIT
 enum Drained {
     Open,
     Closed,
+}
+
+fn buf2() -> [u8; 16384] {
+    [0u8; 16384]
 }
 
 /// Read what a non-blocking pipe holds now.
@@ -202,27 +208,44 @@ impl Shell {
     }
 
     /// Run `command` after restoring `state`. Output (stdout and stderr, in order) goes to
-    /// `sink` as it comes, masked; the process's pid is given to `started` (for signals).
+    /// `sink` as it comes, masked; the process's pid (also its process group) is given to
+    /// `started`, for signals. With `terminal`, the step runs on a pty of its own, in its own
+    /// session, with runbook's keyboard relayed to it.
     pub fn run(
         &self,
         state: &State,
         command: &str,
         secrets: &Secrets,
+        terminal: bool,
         started: &mut dyn FnMut(u32),
         sink: &mut dyn FnMut(&[u8]),
     ) -> io::Result<Outcome> {
         let (restore_r, mut restore_w) = io::pipe()?;
         let (mut snap_r, snap_w) = io::pipe()?;
-        let (mut out_r, out_w) = io::pipe()?;
-        let out_w2 = out_w.try_clone()?;
         let (rfd, wfd) = (restore_r.as_raw_fd(), snap_w.as_raw_fd());
         let mut cmd = Command::new(&self.program);
-        cmd.stdin(Stdio::inherit())
-            .stdout(Stdio::from(out_w))
-            .stderr(Stdio::from(out_w2));
+        // where the step's output comes from: a pipe, or the pty's master side
+        let output: OwnedFd;
+        let pty = if terminal { Some(pty::open()?) } else { None };
+        match &pty {
+            Some(p) => {
+                cmd.stdin(Stdio::from(p.slave.try_clone()?))
+                    .stdout(Stdio::from(p.slave.try_clone()?))
+                    .stderr(Stdio::from(p.slave.try_clone()?));
+                output = p.master.try_clone()?;
+            }
+            None => {
+                let (out_r, out_w) = io::pipe()?;
+                cmd.stdin(Stdio::inherit())
+                    .stdout(Stdio::from(out_w.try_clone()?))
+                    .stderr(Stdio::from(out_w))
+                    .process_group(0);
+                output = OwnedFd::from(out_r);
+            }
+        }
         // On Linux the step opens runbook's pipe ends through /proc, so no code has to run
-        // between fork and exec and the process is started with posix_spawn (a fork of
-        // runbook costs more than a trivial step); elsewhere they are moved to fds 3 and 4.
+        // between fork and exec and (without a pty) the process starts with posix_spawn: a
+        // fork of runbook costs more than a trivial step. Elsewhere they go to fds 3 and 4.
         let via_proc = cfg!(target_os = "linux") && Path::new("/proc/self/fd").is_dir();
         let target = if via_proc {
             let me = std::process::id();
@@ -230,28 +253,38 @@ impl Shell {
             format!("/proc/{me}/fd/{wfd}")
         } else {
             cmd.arg("-c").arg(". /dev/fd/3");
-            // SAFETY: between fork and exec only async-signal-safe calls (fcntl, dup2)
+            "&4".to_string()
+        };
+        let with_pty = pty.is_some();
+        if with_pty || !via_proc {
+            // SAFETY: between fork and exec only async-signal-safe calls (setsid, ioctl,
+            // fcntl, dup2)
             unsafe {
                 cmd.pre_exec(move || {
-                    // move both ends out of the way first, so that 3 and 4 can't clobber each other
-                    let r = libc::fcntl(rfd, libc::F_DUPFD_CLOEXEC, 10);
-                    let w = libc::fcntl(wfd, libc::F_DUPFD_CLOEXEC, 10);
-                    if r < 0 || w < 0 || libc::dup2(r, 3) < 0 || libc::dup2(w, 4) < 0 {
-                        return Err(io::Error::last_os_error());
+                    if with_pty {
+                        // a session of its own, with the pty as its controlling terminal
+                        if libc::setsid() < 0 || libc::ioctl(0, libc::TIOCSCTTY as _, 0) < 0 {
+                            return Err(io::Error::last_os_error());
+                        }
+                    }
+                    if !via_proc {
+                        // move both ends out of the way first, so 3 and 4 can't clobber each other
+                        let r = libc::fcntl(rfd, libc::F_DUPFD_CLOEXEC, 10);
+                        let w = libc::fcntl(wfd, libc::F_DUPFD_CLOEXEC, 10);
+                        if r < 0 || w < 0 || libc::dup2(r, 3) < 0 || libc::dup2(w, 4) < 0 {
+                            return Err(io::Error::last_os_error());
+                        }
                     }
                     Ok(())
                 });
             }
-            "&4".to_string()
-        };
+        }
         let start = Instant::now();
         let mut child = cmd.spawn()?;
-        drop(cmd); // closes the parent's copies of the child's output ends
+        drop(cmd); // closes the parent's copies of the child's ends
+        let pty = pty.map(|p| p.master); // the slave side now belongs to the step only
         // with /proc the child opens our ends by name: they stay open until it has exited
-        let mut keep_open = Some((restore_r, snap_w));
-        if !via_proc {
-            keep_open = None;
-        }
+        let keep_open = via_proc.then_some((restore_r, snap_w));
         started(child.id());
         let script = format!(
             "{}{}{}\n",
@@ -271,10 +304,14 @@ impl Shell {
                 let _ = restore_w.write_all(script.as_bytes());
             }))
         };
+        // the keyboard goes to the step while it runs on its pty
+        let _raw = pty
+            .as_ref()
+            .and_then(|_| pty::RawMode::enter(libc::STDIN_FILENO));
         // one loop reads the output and the snapshot as they come, and ends when the step's
         // process has exited (not when its output closes: a background process it started
         // may keep that open)
-        set_nonblocking(&out_r)?;
+        pty::set_nonblocking(output.as_raw_fd())?;
         set_nonblocking(&snap_r)?;
         let mut output_bytes = 0;
         let mut snapshot = Vec::new();
@@ -298,10 +335,27 @@ impl Shell {
             }
         };
         let mut out_open = true;
+        let mut keyboard_open = pty.is_some();
         // the process's exit wakes the loop up (Linux pidfd); elsewhere a short timeout does
         // SAFETY: pidfd_open takes a pid and flags and returns a new fd or -1
         let pidfd =
             unsafe { libc::syscall(libc::SYS_pidfd_open, child.id() as libc::pid_t, 0) } as i32;
+        let mut read_output = |out_open: &mut bool,
+                               output_bytes: &mut usize,
+                               pending: &mut Vec<u8>|
+         -> io::Result<()> {
+            while *out_open {
+                match pty::read_now(&output, &mut buf)? {
+                    None => *out_open = false,
+                    Some(0) => break,
+                    Some(n) => {
+                        *output_bytes += n;
+                        emit(&buf[..n], pending, false);
+                    }
+                }
+            }
+            Ok(())
+        };
         let status = loop {
             let mut fds = [
                 libc::pollfd {
@@ -315,28 +369,39 @@ impl Shell {
                     revents: 0,
                 },
                 libc::pollfd {
-                    fd: out_r.as_raw_fd(),
+                    fd: if out_open { output.as_raw_fd() } else { -1 },
+                    events: libc::POLLIN,
+                    revents: 0,
+                },
+                libc::pollfd {
+                    fd: if keyboard_open {
+                        libc::STDIN_FILENO
+                    } else {
+                        -1
+                    },
                     events: libc::POLLIN,
                     revents: 0,
                 },
             ];
-            let nfds = if out_open { 3 } else { 2 };
             let timeout = if pidfd >= 0 { 1000 } else { 20 };
-            // SAFETY: fds is a valid array of pollfd for the duration of the call (a negative
-            // fd is ignored by poll)
+            // SAFETY: fds is a valid array of pollfd for the duration of the call (negative
+            // fds are ignored by poll)
             unsafe {
-                libc::poll(fds.as_mut_ptr(), nfds as libc::nfds_t, timeout);
+                libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout);
             }
-            if out_open {
-                match drain(&mut out_r, &mut buf, &mut |d| {
-                    output_bytes += d.len();
-                    emit(d, &mut pending, false)
-                })? {
-                    Drained::Closed => out_open = false,
-                    Drained::Open => {}
+            if keyboard_open && fds[3].revents != 0 {
+                let mut key = [0u8; 1024];
+                // SAFETY: key is valid for its length
+                let n =
+                    unsafe { libc::read(libc::STDIN_FILENO, key.as_mut_ptr().cast(), key.len()) };
+                match (n, &pty) {
+                    (n, Some(master)) if n > 0 => pty::write_all(master, &key[..n as usize])?,
+                    (0, _) => keyboard_open = false,
+                    _ => {}
                 }
             }
-            drain(&mut snap_r, &mut buf, &mut |d| {
+            read_output(&mut out_open, &mut output_bytes, &mut pending)?;
+            drain(&mut snap_r, &mut buf2(), &mut |d| {
                 snapshot.extend_from_slice(d)
             })?;
             if let Some(status) = child.try_wait()? {
@@ -344,12 +409,7 @@ impl Shell {
             }
         };
         // what the step wrote before exiting, then the rest of the snapshot
-        if out_open {
-            drain(&mut out_r, &mut buf, &mut |d| {
-                output_bytes += d.len();
-                emit(d, &mut pending, false)
-            })?;
-        }
+        read_output(&mut out_open, &mut output_bytes, &mut pending)?;
         if pidfd >= 0 {
             // SAFETY: closing the fd pidfd_open gave us
             unsafe {
@@ -357,7 +417,7 @@ impl Shell {
             }
         }
         drop(keep_open);
-        drain(&mut snap_r, &mut buf, &mut |d| {
+        drain(&mut snap_r, &mut buf2(), &mut |d| {
             snapshot.extend_from_slice(d)
         })?;
         if !pending.is_empty() {
@@ -544,7 +604,7 @@ mod tests {
     fn run(shell: &Shell, state: &State, cmd: &str) -> (Outcome, String) {
         let mut out = Vec::new();
         let o = shell
-            .run(state, cmd, &Secrets::default(), &mut |_| {}, &mut |b| {
+            .run(state, cmd, &Secrets::default(), false, &mut |_| {}, &mut |b| {
                 out.extend_from_slice(b)
             })
             .unwrap();

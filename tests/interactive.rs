@@ -1,0 +1,137 @@
+//! A guided run on a terminal: confirm, skip, edit, a step that reads the terminal, quit,
+//! resume; the recipe picker; Ctrl-C.
+
+use crate::pty::Screen;
+use crate::test::Test;
+
+const PAGE: &str = "# Steps\n\n```bash\necho one\n```\n\n```bash\necho two\n```\n\n```bash\nread -p 'name? ' N\necho \"hello $N\"\n```\n\n```bash\necho four\n```\n";
+
+#[test]
+fn confirm_skip_edit_read_quit_then_resume() {
+    let t = Test::new()
+        .site("x: 1\n")
+        .page(PAGE)
+        // an "editor" that adds a line to the command
+        .script("edit.sh", "#!/bin/sh\necho 'echo edited' >> \"$1\"\n");
+    let dir = t.path().to_path_buf();
+    let editor = dir.join("edit.sh");
+    let env = [
+        ("EDITOR", editor.to_str().unwrap()),
+        ("VISUAL", editor.to_str().unwrap()),
+    ];
+    let mut s = Screen::start(&dir, &["run", "page.md"], &env);
+    s.expect("[1/4] Steps > steps-1");
+    s.expect("    echo one\n");
+    s.expect("Run this step? [y]es / [s]kip / [e]dit / [a]ll remaining / [q]uit:");
+    s.send("maybe");
+    s.expect("`maybe` is not an answer");
+    s.clear();
+    s.send("y");
+    s.expect("one\n");
+    s.expect("exit status 0");
+    s.expect("[2/4] Steps > steps-2");
+    s.expect("Run this step?");
+    s.clear();
+    s.send("s");
+    s.expect("[3/4] Steps > steps-3");
+    assert!(!s.text.contains("two\n"), "a skipped step ran:\n{}", s.text);
+    s.expect("Run this step?");
+    s.clear();
+    s.send("e");
+    s.expect("    echo edited\n");
+    s.expect("Run this step?");
+    s.clear();
+    s.send("y");
+    // the step reads the terminal
+    s.expect("name? ");
+    s.send("Ann");
+    s.expect("hello Ann");
+    s.expect("edited");
+    s.expect("[4/4] Steps > steps-4");
+    s.expect("Run this step?");
+    s.send("q");
+    let (code, screen) = s.finish();
+    assert_eq!(code, 1, "{screen}");
+    assert!(screen.contains("run quit"), "{screen}");
+
+    let mut s = Screen::start(&dir, &["run", "--resume"], &env);
+    s.expect("resuming run");
+    s.expect("[4/4] Steps > steps-4");
+    s.expect("Run this step?");
+    s.send("y");
+    s.expect("four");
+    let (code, screen) = s.finish();
+    assert_eq!(code, 0, "{screen}");
+    assert!(screen.contains("run ok"), "{screen}");
+    assert!(
+        !screen.contains("hello"),
+        "steps that succeeded ran again:\n{screen}"
+    );
+}
+
+#[test]
+fn picker_offers_the_recipes() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let t = Test::new();
+    let dir = t.path().to_path_buf();
+    let page = root.join("runbooks/hello.md");
+    let mut s = Screen::start(
+        &dir,
+        &["run", page.to_str().unwrap(), "--set", "audience=you"],
+        &[],
+    );
+    s.expect("This page has several recipes:");
+    s.expect("1) Prepare a workspace");
+    s.expect("3) Clean up");
+    s.expect("Which to run?");
+    s.send("9");
+    s.expect("`9` is not a choice");
+    s.send("q");
+    let (code, screen) = s.finish();
+    assert_eq!(code, 0, "{screen}");
+    assert!(!screen.contains("[1/"), "{screen}");
+}
+
+#[test]
+fn ctrl_c_stops_the_step_and_its_children_and_asks() {
+    let t = Test::new()
+        .site("x: 1\n")
+        .page("# S\n\n```bash\nsleep 41.5 &\nsleep 42.5\n```\n\n```bash\necho after\n```\n");
+    let dir = t.path().to_path_buf();
+    let mut s = Screen::start(&dir, &["run", "page.md"], &[]);
+    s.expect("Run this step?");
+    s.send("y");
+    // wait for the step to be running, then Ctrl-C as typed on the keyboard
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !pgrep("sleep 42.5") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the step never started"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    s.clear();
+    // ETX, as Ctrl-C types it: the terminal turns it into SIGINT for the step's process group
+    s.raw_write(&[3]).unwrap();
+    s.expect("The step was interrupted. Quit the run (it can be resumed)?");
+    s.send("y");
+    let (code, screen) = s.finish();
+    assert_eq!(code, 130, "{screen}");
+    assert!(!screen.contains("after"), "{screen}");
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    assert!(!pgrep("sleep 42.5"), "the step survived Ctrl-C");
+    // the background child was in the step's process group too
+    let left = pgrep("sleep 41.5");
+    let _ = std::process::Command::new("pkill")
+        .args(["-f", "^sleep 41.5$"])
+        .status();
+    assert!(!left, "a child of the step survived Ctrl-C");
+}
+
+fn pgrep(pattern: &str) -> bool {
+    std::process::Command::new("pgrep")
+        .args(["-f", &format!("^{pattern}$")])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false)
+}
