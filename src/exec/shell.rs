@@ -604,9 +604,14 @@ mod tests {
     fn run(shell: &Shell, state: &State, cmd: &str) -> (Outcome, String) {
         let mut out = Vec::new();
         let o = shell
-            .run(state, cmd, &Secrets::default(), false, &mut |_| {}, &mut |b| {
-                out.extend_from_slice(b)
-            })
+            .run(
+                state,
+                cmd,
+                &Secrets::default(),
+                false,
+                &mut |_| {},
+                &mut |b| out.extend_from_slice(b),
+            )
             .unwrap();
         (o, String::from_utf8(out).unwrap())
     }
