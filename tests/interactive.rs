@@ -122,16 +122,10 @@ fn ctrl_c_stops_the_step_and_its_children_and_asks() {
     assert!(!pgrep("sleep 42.5"), "the step survived Ctrl-C");
     // the background child was in the step's process group too
     let left = pgrep("sleep 41.5");
-    let _ = std::process::Command::new("pkill")
-        .args(["-f", "^sleep 41.5$"])
-        .status();
+    crate::test::kill_all("sleep 41.5");
     assert!(!left, "a child of the step survived Ctrl-C");
 }
 
-fn pgrep(pattern: &str) -> bool {
-    std::process::Command::new("pgrep")
-        .args(["-f", &format!("^{pattern}$")])
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false)
+fn pgrep(cmdline: &str) -> bool {
+    !crate::test::processes(cmdline).is_empty()
 }

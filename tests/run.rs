@@ -483,9 +483,7 @@ fn resume_after_kill_9_in_the_middle_of_a_step() {
     child.wait().unwrap();
     // runbook died with its step still sleeping: that process is not runbook's to clean up
     // any more (a SIGKILL leaves no chance); stop it so the test leaves nothing behind
-    let _ = std::process::Command::new("pkill")
-        .args(["-f", "^sleep 29.317$"])
-        .status();
+    crate::test::kill_all("sleep 29.317");
     // a journal line cut in half, as a kill during a write would leave it
     let run = std::fs::read_dir(state.join("runbook/runs"))
         .unwrap()

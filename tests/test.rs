@@ -183,3 +183,34 @@ pub fn renders(site: &str, page: &str, expected: &str) {
 pub fn corpus() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus")
 }
+
+/// Processes whose command line is exactly `cmdline` (words separated by spaces), from /proc.
+pub fn processes(cmdline: &str) -> Vec<i32> {
+    let want: Vec<&str> = cmdline.split(' ').collect();
+    std::fs::read_dir("/proc")
+        .map(|d| {
+            d.flatten()
+                .filter_map(|e| {
+                    let pid: i32 = e.file_name().to_str()?.parse().ok()?;
+                    let raw = std::fs::read(e.path().join("cmdline")).ok()?;
+                    let args: Vec<String> = raw
+                        .split(|b| *b == 0)
+                        .filter(|a| !a.is_empty())
+                        .map(|a| String::from_utf8_lossy(a).into_owned())
+                        .collect();
+                    (args == want).then_some(pid)
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Stop the processes whose command line is `cmdline` (what a test left behind on purpose).
+pub fn kill_all(cmdline: &str) {
+    for pid in processes(cmdline) {
+        // SAFETY: kill(2) with a pid read from /proc
+        unsafe {
+            libc::kill(pid, libc::SIGKILL);
+        }
+    }
+}
