@@ -126,9 +126,10 @@ pub struct RunArgs {
     /// Go on with the next step when one fails
     #[arg(long)]
     pub keep_going: bool,
-    /// The POSIX shell that runs the steps
-    #[arg(long, value_name = "SHELL", default_value = "bash")]
-    pub shell: String,
+    /// The POSIX shell that runs the steps (default: the page's `runbook: {shell: ...}` front
+    /// matter, else bash)
+    #[arg(long, value_name = "SHELL")]
+    pub shell: Option<String>,
     /// Where runs keep their journal, logs and transcript (default: $XDG_STATE_HOME/runbook/runs)
     #[arg(long, value_name = "DIR")]
     pub runs_dir: Option<PathBuf>,

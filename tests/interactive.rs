@@ -129,3 +129,32 @@ fn ctrl_c_stops_the_step_and_its_children_and_asks() {
 fn pgrep(cmdline: &str) -> bool {
     !crate::test::processes(cmdline).is_empty()
 }
+
+#[test]
+fn resume_asks_for_lost_secrets() {
+    let page = "# S\n\n```bash\nexport API_TOKEN=tok-000111\n```\n\n```bash\ntest -f \"$FLAG\"\n```\n\n```bash\necho \"len ${#API_TOKEN}\"\n```\n";
+    let t = Test::new().site("x: 1\n").page(page);
+    let flag = t.path().join("flag");
+    let t = t.env("FLAG", flag.to_str().unwrap());
+    let out = t.args(&["run", "page.md", "--yes"]).status(1).run();
+    std::fs::write(&flag, "").unwrap();
+    let mut s = Screen::start(
+        &out.dir,
+        &["run", "--resume"],
+        &[("FLAG", flag.to_str().unwrap())],
+    );
+    s.expect("secret variables API_TOKEN were kept in memory only");
+    s.expect("[r]un again from step s-1 / type the [v]alues / [c]ontinue without:");
+    s.send("v");
+    s.expect("value for <API_TOKEN> (hidden):");
+    s.send("abcdefgh");
+    s.expect("Run this step?");
+    s.send("a");
+    s.expect("len 8");
+    let (code, screen) = s.finish();
+    assert_eq!(code, 0, "{screen}");
+    assert!(
+        !screen.contains("abcdefgh"),
+        "the typed secret was echoed:\n{screen}"
+    );
+}

@@ -597,3 +597,19 @@ fn resume_takes_the_state_of_the_last_step_that_changed_it() {
         String::from_utf8_lossy(&again.stderr)
     );
 }
+
+#[test]
+fn front_matter_chooses_the_shell() {
+    Test::new()
+        .site("x: 1\n")
+        .page("---\nrunbook:\n  shell: sh\n---\n# S\n\n```bash\necho \"${BASH_VERSION:-no bash}\"\n```\n")
+        .args(&["run", "page.md", "--yes"])
+        .stdout("no bash\n")
+        .run();
+    Test::new()
+        .site("x: 1\n")
+        .page("---\nrunbook:\n  shell: sh\n---\n# S\n\n```bash\necho \"${BASH_VERSION:+bash}\"\n```\n")
+        .args(&["run", "page.md", "--yes", "--shell", "bash"])
+        .stdout("bash\n")
+        .run();
+}

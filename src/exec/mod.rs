@@ -190,7 +190,7 @@ pub fn run_plan(
         "run": run.id,
         "page": std::path::absolute(&doc.page.file.path).unwrap_or(doc.page.file.path.clone()),
         "page_hash": hash(&doc.page.file.text),
-        "shell": args.shell,
+        "shell": shell_of(args),
         "lax": args.lax,
         "keep_going": args.keep_going,
         "selection": {
@@ -334,7 +334,7 @@ pub fn resume(args: &RunArgs, run_ref: &str, color: bool) -> Result<i32> {
     args.lax = args.lax || h.start["lax"] == true;
     args.keep_going = args.keep_going || h.start["keep_going"] == true;
     if let Some(sh) = h.start["shell"].as_str() {
-        args.shell = sh.to_string();
+        args.shell = Some(sh.to_string());
     }
     let cx = Ctx::new(&args, color)?;
     let vars = crate::commands::site_vars(&args.site)?;
@@ -463,17 +463,31 @@ pub fn resume(args: &RunArgs, run_ref: &str, color: bool) -> Result<i32> {
             names.join(", "),
             steps[earliest].step.id
         );
-        let rerun = if cx.interactive && !args.yes {
-            cx.term.confirm(&format!(
-                "Run again from step {} to set them?",
-                steps[earliest].step.id
-            ))?
+        let answer = if cx.interactive && !args.yes {
+            cx.term.ask_missing_secrets(&steps[earliest].step.id)?
         } else {
-            true
+            'r'
         };
-        if rerun {
-            from = earliest;
-            state = state_before(earliest);
+        match answer {
+            'r' => {
+                from = earliest;
+                state = state_before(earliest);
+            }
+            'v' => {
+                // the operator gives them again: exported, as `eval $(...)` leaves them
+                for name in &missing {
+                    let v = cx.term.ask_value(
+                        name,
+                        &steps[first].step.id,
+                        &format!("{name}=..."),
+                        None,
+                        true,
+                    )?;
+                    secrets.add(&v);
+                    state.secret.push_str(&shell::declare_exported(name, &v));
+                }
+            }
+            _ => {}
         }
     }
     let mut run = RunDir::open(&run_dir)?;
@@ -523,7 +537,7 @@ fn execute(
 ) -> Result<i32> {
     let args = cx.args;
     let term = &cx.term;
-    let shell = Shell::new(&args.shell, &args.secret);
+    let shell = Shell::new(shell_of(args), &args.secret);
     let mut run_all = args.yes;
     let total = steps.len();
     let started = Instant::now();
@@ -598,7 +612,7 @@ fn execute(
         );
         CHILD.store(0, Ordering::SeqCst);
         let outcome =
-            outcome.map_err(|e| Error::Usage(format!("cannot start `{}`: {e}", args.shell)))?;
+            outcome.map_err(|e| Error::Usage(format!("cannot start `{}`: {e}", shell_of(args))))?;
         if let Some(new_state) = outcome.state {
             for v in shell::secret_values(&new_state.secret) {
                 secrets.add(&v);
@@ -705,6 +719,11 @@ fn execute(
         ))
     );
     Ok(exit)
+}
+
+/// The shell the steps run in.
+pub fn shell_of(args: &RunArgs) -> &str {
+    args.shell.as_deref().unwrap_or("bash")
 }
 
 /// A short stable fingerprint (FNV-1a) to notice that a page or a command changed.

@@ -136,6 +136,32 @@ impl Term {
         }
     }
 
+    /// Secret variables were lost with the previous runbook: 'r' to run again from the step
+    /// that set them, 'v' to type their values, 'c' to go on without them.
+    pub fn ask_missing_secrets(&self, step: &str) -> Result<char> {
+        loop {
+            eprint!(
+                "{} ",
+                self.paint(
+                    "1",
+                    &format!(
+                        "[r]un again from step {step} / type the [v]alues / [c]ontinue without:"
+                    )
+                )
+            );
+            let _ = std::io::stderr().flush();
+            let Some(answer) = read_line()? else {
+                return Ok('c');
+            };
+            match answer.trim() {
+                "r" => return Ok('r'),
+                "v" => return Ok('v'),
+                "c" => return Ok('c'),
+                other => eprintln!("`{other}` is not an answer: type r, v or c"),
+            }
+        }
+    }
+
     /// After a failed step: retry (Run), edit, skip or quit.
     pub fn after_failure(&self) -> Result<Choice> {
         loop {

@@ -189,16 +189,7 @@ impl Shell {
 
     /// `declare -x NAME="value"` as bash prints it, for an inherited variable.
     fn inherited_declaration(&self, name: &str) -> Option<String> {
-        let v = self.inherited.get(name)?;
-        let mut out = format!("declare -x {name}=\"");
-        for c in v.chars() {
-            if matches!(c, '"' | '\\' | '$' | '`') {
-                out.push('\\');
-            }
-            out.push(c);
-        }
-        out.push_str("\"\n");
-        Some(out)
+        self.inherited.get(name).map(|v| declare_exported(name, v))
     }
 
     fn is_bash(&self) -> bool {
@@ -542,6 +533,19 @@ fn is_bash_special(name: &str) -> bool {
         Some(prefix) => name.starts_with(prefix),
         None => name == *p,
     })
+}
+
+/// `declare -x NAME="value"` as bash's `declare -p` prints it.
+pub fn declare_exported(name: &str, value: &str) -> String {
+    let mut out = format!("declare -x {name}=\"");
+    for c in value.chars() {
+        if matches!(c, '"' | '\\' | '$' | '`') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push_str("\"\n");
+    out
 }
 
 /// Whether a shell word sequence ends inside single or double quotes.
