@@ -85,7 +85,7 @@ fn picker_offers_the_recipes() {
     s.expect("3) Clean up");
     s.expect("Which to run?");
     s.send("9");
-    s.expect("`9` is not a choice");
+    s.expect("`9` is not an answer");
     s.send("q");
     let (code, screen) = s.finish();
     assert_eq!(code, 0, "{screen}");

@@ -389,6 +389,17 @@ fn strict_liquid_error_in_a_step_blocks_the_run() {
         .run();
 }
 
+/// `runbook run --resume --yes` in `dir` (whose state dir holds the runs), with $FLAG set.
+fn resume_yes(dir: &Path, flag: &Path) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_runbook"))
+        .args(["run", "--resume", "--yes"])
+        .current_dir(dir)
+        .env("XDG_STATE_HOME", dir.join("state"))
+        .env("FLAG", flag)
+        .output()
+        .unwrap()
+}
+
 fn succeeded_once(out_dir: &Path) {
     let runs = out_dir.join("state/runbook/runs");
     let run = std::fs::read_dir(&runs)
@@ -433,14 +444,7 @@ fn resume_after_a_failure_goes_on_with_the_state_it_had() {
         .stdout("one\n")
         .run();
     std::fs::write(&flag, "").unwrap();
-    let state = out.dir.join("state");
-    let again = std::process::Command::new(env!("CARGO_BIN_EXE_runbook"))
-        .args(["run", "--resume", "--yes"])
-        .current_dir(&out.dir)
-        .env("XDG_STATE_HOME", &state)
-        .env("FLAG", &flag)
-        .output()
-        .unwrap();
+    let again = resume_yes(&out.dir, &flag);
     let stdout = String::from_utf8_lossy(&again.stdout);
     let stderr = String::from_utf8_lossy(&again.stderr);
     assert_eq!(again.status.code(), Some(0), "{stderr}");
@@ -498,13 +502,7 @@ fn resume_after_kill_9_in_the_middle_of_a_step() {
     std::io::Write::write_all(&mut j, b"{\"event\":\"step-e").unwrap();
     drop(j);
     std::fs::write(&flag, "").unwrap();
-    let again = std::process::Command::new(env!("CARGO_BIN_EXE_runbook"))
-        .args(["run", "--resume", "--yes"])
-        .current_dir(&dir)
-        .env("XDG_STATE_HOME", &state)
-        .env("FLAG", &flag)
-        .output()
-        .unwrap();
+    let again = resume_yes(&dir, &flag);
     let stderr = String::from_utf8_lossy(&again.stderr);
     assert_eq!(again.status.code(), Some(0), "{stderr}");
     assert!(stderr.contains("last line was cut off"), "{stderr}");
@@ -527,13 +525,7 @@ fn resume_with_secrets_reruns_the_step_that_set_them() {
     let t = t.env("FLAG", flag.to_str().unwrap());
     let out = t.args(&["run", "page.md", "--yes"]).status(1).run();
     std::fs::write(&flag, "").unwrap();
-    let again = std::process::Command::new(env!("CARGO_BIN_EXE_runbook"))
-        .args(["run", "--resume", "--yes"])
-        .current_dir(&out.dir)
-        .env("XDG_STATE_HOME", out.dir.join("state"))
-        .env("FLAG", &flag)
-        .output()
-        .unwrap();
+    let again = resume_yes(&out.dir, &flag);
     let stderr = String::from_utf8_lossy(&again.stderr);
     assert_eq!(again.status.code(), Some(0), "{stderr}");
     assert!(
@@ -556,13 +548,7 @@ fn resume_says_which_steps_changed() {
     std::fs::write(&flag, "").unwrap();
     let changed = THREE_STEPS.replace("echo \"three $X $PWD\"", "echo \"3 $X\"");
     std::fs::write(out.dir.join("page.md"), changed).unwrap();
-    let again = std::process::Command::new(env!("CARGO_BIN_EXE_runbook"))
-        .args(["run", "--resume", "--yes"])
-        .current_dir(&out.dir)
-        .env("XDG_STATE_HOME", out.dir.join("state"))
-        .env("FLAG", &flag)
-        .output()
-        .unwrap();
+    let again = resume_yes(&out.dir, &flag);
     let stderr = String::from_utf8_lossy(&again.stderr);
     assert!(
         stderr.contains("the page changed since this run started: s-3 (changed)"),
@@ -583,13 +569,7 @@ fn resume_takes_the_state_of_the_last_step_that_changed_it() {
         .stdout("two\n")
         .run();
     std::fs::write(&flag, "").unwrap();
-    let again = std::process::Command::new(env!("CARGO_BIN_EXE_runbook"))
-        .args(["run", "--resume", "--yes"])
-        .current_dir(&out.dir)
-        .env("XDG_STATE_HOME", out.dir.join("state"))
-        .env("FLAG", &flag)
-        .output()
-        .unwrap();
+    let again = resume_yes(&out.dir, &flag);
     assert_eq!(
         String::from_utf8_lossy(&again.stdout),
         "three kept\n",

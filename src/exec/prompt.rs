@@ -111,75 +111,72 @@ impl Term {
         );
     }
 
-    /// Run, skip, edit, all, quit. Nothing runs on an unclear answer.
-    pub fn choose(&self) -> Result<Choice> {
+    /// Ask `question` until `parse` accepts the answer; the end of input answers `eof`.
+    fn ask_until<T>(
+        &self,
+        question: &str,
+        valid: &str,
+        eof: T,
+        parse: impl Fn(&str) -> Option<T>,
+    ) -> Result<T> {
         loop {
-            eprint!(
-                "{} ",
-                self.paint(
-                    "1",
-                    "Run this step? [y]es / [s]kip / [e]dit / [a]ll remaining / [q]uit:"
-                )
-            );
+            eprint!("{} ", self.paint("1", question));
             let _ = std::io::stderr().flush();
             let Some(answer) = read_line()? else {
-                return Ok(Choice::Quit);
+                return Ok(eof);
             };
-            match answer.trim().to_ascii_lowercase().as_str() {
-                "y" | "yes" | "r" | "run" => return Ok(Choice::Run),
-                "s" | "skip" | "n" | "no" => return Ok(Choice::Skip),
-                "e" | "edit" => return Ok(Choice::Edit),
-                "a" | "all" => return Ok(Choice::All),
-                "q" | "quit" => return Ok(Choice::Quit),
-                other => eprintln!("`{other}` is not an answer: type y, s, e, a or q"),
+            let answer = answer.trim().to_ascii_lowercase();
+            match parse(&answer) {
+                Some(v) => return Ok(v),
+                None => eprintln!("`{answer}` is not an answer: type {valid}"),
             }
         }
+    }
+
+    /// Run, skip, edit, all, quit. Nothing runs on an unclear answer.
+    pub fn choose(&self) -> Result<Choice> {
+        self.ask_until(
+            "Run this step? [y]es / [s]kip / [e]dit / [a]ll remaining / [q]uit:",
+            "y, s, e, a or q",
+            Choice::Quit,
+            |a| match a {
+                "y" | "yes" | "r" | "run" => Some(Choice::Run),
+                "s" | "skip" | "n" | "no" => Some(Choice::Skip),
+                "e" | "edit" => Some(Choice::Edit),
+                "a" | "all" => Some(Choice::All),
+                "q" | "quit" => Some(Choice::Quit),
+                _ => None,
+            },
+        )
     }
 
     /// Secret variables were lost with the previous runbook: 'r' to run again from the step
     /// that set them, 'v' to type their values, 'c' to go on without them.
     pub fn ask_missing_secrets(&self, step: &str) -> Result<char> {
-        loop {
-            eprint!(
-                "{} ",
-                self.paint(
-                    "1",
-                    &format!(
-                        "[r]un again from step {step} / type the [v]alues / [c]ontinue without:"
-                    )
-                )
-            );
-            let _ = std::io::stderr().flush();
-            let Some(answer) = read_line()? else {
-                return Ok('c');
-            };
-            match answer.trim() {
-                "r" => return Ok('r'),
-                "v" => return Ok('v'),
-                "c" => return Ok('c'),
-                other => eprintln!("`{other}` is not an answer: type r, v or c"),
-            }
-        }
+        self.ask_until(
+            &format!("[r]un again from step {step} / type the [v]alues / [c]ontinue without:"),
+            "r, v or c",
+            'c',
+            |a| match a {
+                "r" | "v" | "c" => a.chars().next(),
+                _ => None,
+            },
+        )
     }
 
-    /// After a failed step: retry (Run), edit, skip or quit.
+    /// After a failed step: retry (Run), skip or quit.
     pub fn after_failure(&self) -> Result<Choice> {
-        loop {
-            eprint!(
-                "{} ",
-                self.paint("1", "The step failed. [r]etry / [s]kip / [q]uit:")
-            );
-            let _ = std::io::stderr().flush();
-            let Some(answer) = read_line()? else {
-                return Ok(Choice::Quit);
-            };
-            match answer.trim().to_ascii_lowercase().as_str() {
-                "r" | "retry" => return Ok(Choice::Run),
-                "s" | "skip" => return Ok(Choice::Skip),
-                "q" | "quit" => return Ok(Choice::Quit),
-                other => eprintln!("`{other}` is not an answer: type r, s or q"),
-            }
-        }
+        self.ask_until(
+            "The step failed. [r]etry / [s]kip / [q]uit:",
+            "r, s or q",
+            Choice::Quit,
+            |a| match a {
+                "r" | "retry" => Some(Choice::Run),
+                "s" | "skip" => Some(Choice::Skip),
+                "q" | "quit" => Some(Choice::Quit),
+                _ => None,
+            },
+        )
     }
 
     /// Yes unless the answer is no.
@@ -214,36 +211,26 @@ impl Term {
                 ))
             );
         }
-        loop {
-            eprint!(
-                "{} ",
-                self.paint("1", "Which to run? (numbers, a for all, q to quit):")
-            );
-            let _ = std::io::stderr().flush();
-            let Some(answer) = read_line()? else {
-                return Ok(vec![]);
-            };
-            let answer = answer.trim();
-            match answer {
-                "q" | "quit" => return Ok(vec![]),
-                "a" | "all" => return Ok(recipes.iter().map(|r| r.0.clone()).collect()),
-                _ => {}
-            }
-            let picked: Option<Vec<String>> = answer
-                .split([' ', ','])
-                .filter(|x| !x.is_empty())
-                .map(|x| {
-                    x.parse::<usize>()
-                        .ok()
-                        .and_then(|i| recipes.get(i.wrapping_sub(1)))
-                        .map(|r| r.0.clone())
-                })
-                .collect();
-            match picked {
-                Some(p) if !p.is_empty() => return Ok(p),
-                _ => eprintln!("`{answer}` is not a choice: type numbers from the list, a or q"),
-            }
-        }
+        self.ask_until(
+            "Which to run? (numbers, a for all, q to quit):",
+            "numbers from the list, a or q",
+            vec![],
+            |a| match a {
+                "q" | "quit" => Some(vec![]),
+                "a" | "all" => Some(recipes.iter().map(|r| r.0.clone()).collect()),
+                _ => a
+                    .split([' ', ','])
+                    .filter(|x| !x.is_empty())
+                    .map(|x| {
+                        x.parse::<usize>()
+                            .ok()
+                            .and_then(|i| recipes.get(i.wrapping_sub(1)))
+                            .map(|r| r.0.clone())
+                    })
+                    .collect::<Option<Vec<String>>>()
+                    .filter(|p| !p.is_empty()),
+            },
+        )
     }
 
     /// Ask for a placeholder's value, showing the line it sits in and its hint.
