@@ -159,9 +159,10 @@ pub fn select<'a>(
         let idx = doc.runbook.step(to).map(|s| s.index).unwrap_or(usize::MAX);
         out.retain(|(_, st)| st.index <= idx);
     }
-    if out.is_empty() {
+    if out.is_empty() && !sel.is_empty() {
         return Err("the selection holds no runnable step".into());
     }
+    // a page without runnable steps gives an empty plan: nothing to run is not an error
     Ok(out)
 }
 

@@ -51,6 +51,14 @@ pub fn run(args: &RunArgs) -> Result<i32> {
         }
     }
     let plan = plan::build(&doc, &selection, &values, true).map_err(Error::Usage)?;
+    if plan.steps.is_empty() {
+        report(&plan.problems);
+        eprintln!(
+            "{} has no runnable steps (`runbook list` says why each code block is not)",
+            doc.page.file.display_path()
+        );
+        return Ok(EXIT_OK);
+    }
     if args.dry_run {
         print!("{}", dry_run_text(&doc, &plan, color));
         report(&plan.problems);
