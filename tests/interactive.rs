@@ -158,3 +158,41 @@ fn resume_asks_for_lost_secrets() {
         "the typed secret was echoed:\n{screen}"
     );
 }
+
+#[test]
+fn after_a_failure_edit_then_retry() {
+    let t = Test::new()
+        .site("x: 1\n")
+        .page("# S\n\n```bash\necho try; false\n```\n\n```bash\necho next\n```\n")
+        .script("fix.sh", "#!/bin/sh\necho 'echo fixed' > \"$1\"\n");
+    let dir = t.path().to_path_buf();
+    let editor = dir.join("fix.sh");
+    let mut s = Screen::start(
+        &dir,
+        &["run", "page.md"],
+        &[
+            ("EDITOR", editor.to_str().unwrap()),
+            ("VISUAL", editor.to_str().unwrap()),
+        ],
+    );
+    s.expect("Run this step?");
+    s.send("y");
+    s.expect("The step failed. [r]etry / [e]dit / [s]kip / [q]uit:");
+    s.clear();
+    s.send("r");
+    // a retry runs at once
+    s.expect("try\n");
+    s.expect("The step failed.");
+    s.clear();
+    s.send("e");
+    s.expect("    echo fixed\n");
+    s.expect("Run this step?");
+    s.send("y");
+    s.expect("fixed\n");
+    s.expect("[2/2]");
+    s.expect("Run this step?");
+    s.send("y");
+    s.expect("next\n");
+    let (code, screen) = s.finish();
+    assert_eq!(code, 0, "{screen}");
+}

@@ -546,16 +546,20 @@ fn execute(
     let mut section = None;
     let mut k = from;
     let mut attempt = 0;
+    // a command edited after a failure, to retry the same step with
+    let mut edited: Option<String> = None;
+    // the operator chose retry: run again without asking again
+    let mut retry = false;
     while k < total {
         let p = &steps[k];
-        let mut command = p.command.clone();
+        let mut command = edited.take().unwrap_or_else(|| p.command.clone());
         secrets.add_assigned(&command, &args.secret);
         if section != Some(&p.section_id) {
             section = Some(&p.section_id);
             run.transcript(&format!("\n## {}\n", p.section_title))?;
         }
         term.show_step(k + 1, total, started.elapsed(), p, &secrets.mask(&command));
-        let decision = if run_all {
+        let decision = if run_all || std::mem::take(&mut retry) {
             Choice::Run
         } else {
             loop {
@@ -689,7 +693,15 @@ fn execute(
             }
             if cx.interactive && !args.yes {
                 match term.after_failure()? {
-                    Choice::Run => continue, // retry
+                    Choice::Run => {
+                        edited = Some(command); // retry the command as it last ran
+                        retry = true;
+                        continue;
+                    }
+                    Choice::Edit => {
+                        edited = Some(term.edit(&command, &run.path)?.unwrap_or(command));
+                        continue;
+                    }
                     Choice::Skip => {
                         run.record(json!({"event": "step", "id": p.step.id, "decision": "skip"}))?;
                         k += 1;

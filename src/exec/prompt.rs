@@ -164,14 +164,15 @@ impl Term {
         )
     }
 
-    /// After a failed step: retry (Run), skip or quit.
+    /// After a failed step: retry (Run), edit then retry, skip or quit.
     pub fn after_failure(&self) -> Result<Choice> {
         self.ask_until(
-            "The step failed. [r]etry / [s]kip / [q]uit:",
-            "r, s or q",
+            "The step failed. [r]etry / [e]dit / [s]kip / [q]uit:",
+            "r, e, s or q",
             Choice::Quit,
             |a| match a {
                 "r" | "retry" => Some(Choice::Run),
+                "e" | "edit" => Some(Choice::Edit),
                 "s" | "skip" => Some(Choice::Skip),
                 "q" | "quit" => Some(Choice::Quit),
                 _ => None,
