@@ -236,3 +236,31 @@ fn render_tree_reports_failing_pages_and_exits_2() {
         .stderr_contains("1 of 2 pages failed to render")
         .run();
 }
+
+#[test]
+fn loops_computed_once_per_build_still_warn_on_every_page() {
+    let page = "{% for i in (1..2) %}[{{ i }}{{ site.nope }}]{% endfor %}\n";
+    let out = Test::new()
+        .site("x: 1\n")
+        .file("a.md", page)
+        .file("b.md", page)
+        .file(
+            "c.md",
+            "{% assign site = 'mine' %}{% for i in (1..2) %}{{ site }}{% endfor %}\n",
+        )
+        .args(&["render", ".", "-o", "out"])
+        .run();
+    assert!(out.stderr.contains("a.md:1:"), "{}", out.stderr);
+    assert!(out.stderr.contains("b.md:1:"), "{}", out.stderr);
+    for f in ["a.md", "b.md"] {
+        assert_eq!(
+            std::fs::read_to_string(out.dir.join("out").join(f)).unwrap(),
+            "[1][2]\n"
+        );
+    }
+    // a page that assigns `site` sees its own value
+    assert_eq!(
+        std::fs::read_to_string(out.dir.join("out/c.md")).unwrap(),
+        "minemine\n"
+    );
+}

@@ -115,6 +115,8 @@ pub enum Node {
         body: Vec<Node>,
         otherwise: Option<Vec<Node>>,
         pos: usize,
+        /// Offset just after `{% endfor %}`.
+        end: usize,
     },
     Include(Include, usize),
     Link(String, usize),

@@ -534,6 +534,7 @@ impl<'a> TemplateParser<'a> {
         } else {
             None
         };
+        let end = self.tokens[self.i - 1].end;
         Ok(Node::For {
             var,
             collection,
@@ -543,6 +544,7 @@ impl<'a> TemplateParser<'a> {
             body,
             otherwise,
             pos,
+            end,
         })
     }
 

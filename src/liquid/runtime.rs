@@ -47,6 +47,8 @@ struct IncludeInfo {
 struct Shared {
     site: SiteEnv,
     includes: Mutex<HashMap<String, Arc<IncludeInfo>>>,
+    /// Output of loops that depend on the site only, by fingerprint of their source.
+    memo: Mutex<HashMap<String, Value>>,
 }
 
 pub struct Engine {
@@ -72,6 +74,7 @@ impl Engine {
         let shared = Arc::new(Shared {
             site,
             includes: Mutex::new(HashMap::new()),
+            memo: Mutex::new(HashMap::new()),
         });
         let mut env = Environment::empty();
         let syntax = minijinja::syntax::SyntaxConfig::builder()
@@ -98,7 +101,7 @@ impl Engine {
             let file = SourceFile::new(path, text);
             let (source, info) = match parse::parse(&file.text) {
                 Ok(p) => (
-                    translate(&p.nodes),
+                    translate(&p.nodes, &file.text),
                     IncludeInfo {
                         file: file.clone(),
                         warnings: p.warnings,
@@ -211,7 +214,7 @@ impl Engine {
                 None => Ok(out),
             }
         } else {
-            let source = translate(&parsed.nodes);
+            let source = translate(&parsed.nodes, body);
             let ctx = Value::from_pairs(Vec::<(Value, Value)>::new());
             self.env
                 .template_from_str(&source)
@@ -280,6 +283,8 @@ struct RtState {
     cycles: HashMap<String, usize>,
     changed: HashMap<i64, String>,
     reported_includes: HashSet<String>,
+    /// diagnostics count when each memoizable loop started (its output is kept only if clean)
+    memo_marks: Vec<usize>,
     seen: HashSet<(usize, usize, &'static str)>,
 }
 
@@ -659,6 +664,39 @@ fn register(env: &mut Environment<'static>) {
             let name = parts.next().unwrap_or("");
             let keys: Vec<Value> = parts.map(Value::from).collect();
             Ok(rt.lookup_keys(upos(pos), quiet, path, Some(root), name, &keys))
+        },
+    );
+    env.add_function(
+        "_memo_get",
+        |state: &State, key: &str| -> Result<Value, MjError> {
+            let rt = rt(state)?;
+            if let Some(v) = rt.shared.memo.lock().unwrap().get(key) {
+                return Ok(v.clone());
+            }
+            let mut st = rt.state.lock().unwrap();
+            let n = st.diags.len() + usize::from(st.fatal.is_some());
+            st.memo_marks.push(n);
+            Ok(Value::from(()))
+        },
+    );
+    env.add_function(
+        "_memo_put",
+        |state: &State, key: &str, out: Value| -> Result<Value, MjError> {
+            let rt = rt(state)?;
+            let clean = {
+                let mut st = rt.state.lock().unwrap();
+                let n = st.diags.len() + usize::from(st.fatal.is_some());
+                st.memo_marks.pop() == Some(n)
+            };
+            // a loop that reported something is computed again on each page, to report it there
+            if clean {
+                rt.shared
+                    .memo
+                    .lock()
+                    .unwrap()
+                    .insert(key.to_string(), out.clone());
+            }
+            Ok(out)
         },
     );
     env.add_function("_str", |v: Value| Value::from(lv::to_s(&v)));

@@ -18,17 +18,145 @@
 use super::ast::*;
 use std::fmt::Write as _;
 
-pub fn translate(nodes: &[Node]) -> String {
+/// `src` is the template source the nodes were parsed from.
+pub fn translate(nodes: &[Node], src: &str) -> String {
     let mut t = Translator {
         out: String::with_capacity(1024),
         scopes: Vec::new(),
         counter: 0,
+        src,
+        // a page that assigns `site` or `forloop` makes no loop pure
+        memo: !nodes.iter().any(assigns_site),
     };
     t.nodes(nodes);
     t.out
 }
 
-struct Translator {
+fn assigns_site(n: &Node) -> bool {
+    match n {
+        Node::Assign(name, _, _) => name == "site" || name == "forloop",
+        Node::Capture(name, b, _) => {
+            name == "site" || name == "forloop" || b.iter().any(assigns_site)
+        }
+        Node::If {
+            branches,
+            otherwise,
+            ..
+        } => {
+            branches.iter().any(|(_, b)| b.iter().any(assigns_site))
+                || otherwise.iter().flatten().any(assigns_site)
+        }
+        Node::For {
+            body, otherwise, ..
+        } => body.iter().any(assigns_site) || otherwise.iter().flatten().any(assigns_site),
+        Node::Case(_, arms, _) => arms.iter().any(|a| match a {
+            CaseArm::When(_, b) | CaseArm::Else(b) => b.iter().any(assigns_site),
+        }),
+        Node::IfChanged(b) => b.iter().any(assigns_site),
+        _ => false,
+    }
+}
+
+/// Whether a loop's output depends only on the site (the same on every page of a build):
+/// its collection and everything in it read only `site`, its own loop variables and
+/// `forloop`, and it has no side effect (assign, capture, counters, includes).
+fn pure_loop(collection: &Expr, body: &[Node], locals: &mut Vec<String>) -> bool {
+    fn expr_ok(e: &Expr, locals: &[String]) -> bool {
+        match e {
+            Expr::Var(l) => {
+                let root_ok = match &l.root {
+                    Root::Name(n) => n == "site" || n == "forloop" || locals.contains(n),
+                    Root::Dynamic(_) => false,
+                };
+                root_ok
+                    && l.keys.iter().all(|k| match k {
+                        Key::Dot(_) => true,
+                        Key::Index(i) => expr_ok(i, locals),
+                    })
+            }
+            Expr::Range(a, b) => expr_ok(a, locals) && expr_ok(b, locals),
+            _ => true,
+        }
+    }
+    fn filtered_ok(f: &Filtered, locals: &[String]) -> bool {
+        f.expr.as_ref().is_none_or(|e| expr_ok(e, locals))
+            && f.filters.iter().all(|fl| {
+                fl.args.iter().all(|a| expr_ok(a, locals))
+                    && fl.kwargs.iter().all(|(_, a)| expr_ok(a, locals))
+            })
+    }
+    fn cond_ok(c: &Cond, locals: &[String]) -> bool {
+        match c {
+            Cond::Test { left, right, .. } => {
+                expr_ok(left, locals) && right.as_ref().is_none_or(|r| expr_ok(r, locals))
+            }
+            Cond::And(a, b) | Cond::Or(a, b) => cond_ok(a, locals) && cond_ok(b, locals),
+        }
+    }
+    fn nodes_ok(nodes: &[Node], locals: &mut Vec<String>) -> bool {
+        nodes.iter().all(|n| match n {
+            Node::Text(_) | Node::Break | Node::Continue => true,
+            Node::Output(f, _) => filtered_ok(f, locals),
+            Node::If {
+                branches,
+                otherwise,
+                ..
+            } => {
+                branches
+                    .iter()
+                    .all(|(c, b)| cond_ok(c, locals) && nodes_ok(b, locals))
+                    && otherwise.as_ref().is_none_or(|o| nodes_ok(o, locals))
+            }
+            Node::Case(e, arms, _) => {
+                expr_ok(e, locals)
+                    && arms.iter().all(|a| match a {
+                        CaseArm::When(vs, b) => {
+                            vs.iter().all(|v| expr_ok(v, locals)) && nodes_ok(b, locals)
+                        }
+                        CaseArm::Else(b) => nodes_ok(b, locals),
+                    })
+            }
+            Node::For {
+                var,
+                collection,
+                body,
+                otherwise,
+                limit,
+                offset,
+                ..
+            } => {
+                let ok = expr_ok(collection, locals)
+                    && limit.as_ref().is_none_or(|e| expr_ok(e, locals))
+                    && offset.as_ref().is_none_or(|e| expr_ok(e, locals))
+                    && otherwise.as_ref().is_none_or(|o| nodes_ok(o, locals));
+                locals.push(var.clone());
+                let ok = ok && nodes_ok(body, locals);
+                locals.pop();
+                ok
+            }
+            _ => false,
+        })
+    }
+    expr_ok(collection, locals) && nodes_ok(body, locals)
+}
+
+/// A 128-bit fingerprint of a loop's source, naming its memoized output.
+fn fingerprint(text: &str) -> String {
+    use std::hash::{Hash, Hasher};
+    let mut fnv: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in text.bytes() {
+        fnv ^= u64::from(b);
+        fnv = fnv.wrapping_mul(0x0100_0000_01b3);
+    }
+    let mut sip = std::hash::DefaultHasher::new();
+    text.hash(&mut sip);
+    format!("{fnv:016x}{:016x}{:x}", sip.finish(), text.len())
+}
+
+struct Translator<'s> {
+    src: &'s str,
+    /// Loops that depend only on the site may be computed once per build.
+    memo: bool,
     out: String,
     /// Lexically bound loop names: (liquid name, jinja name)
     scopes: Vec<(String, String)>,
@@ -65,7 +193,7 @@ pub fn string_literal(s: &str) -> String {
     o
 }
 
-impl Translator {
+impl Translator<'_> {
     fn fresh(&mut self) -> usize {
         self.counter += 1;
         self.counter
@@ -186,7 +314,23 @@ impl Translator {
                 body,
                 otherwise,
                 pos,
+                end,
             } => {
+                // a loop whose output is the same on every page is computed once per build
+                // (a page listing site.pages, copied on every page, would be O(pages²))
+                let memo = self.memo
+                    && self.scopes.is_empty()
+                    && limit.is_none()
+                    && offset.is_none()
+                    && otherwise.is_none()
+                    && pure_loop(collection, body, &mut vec![var.clone()]);
+                let memo_key = memo.then(|| fingerprint(&self.src[(*pos).min(*end)..*end]));
+                if let Some(key) = &memo_key {
+                    let _ = write!(
+                        self.out,
+                        "{{% set _mk = _memo_get(\"{key}\") %}}{{% if _mk == none %}}{{% set _mo %}}"
+                    );
+                }
                 let id = self.fresh();
                 let coll = self.expr(collection, false);
                 let lim = limit
@@ -219,6 +363,12 @@ impl Translator {
                     self.nodes(o);
                 }
                 self.out.push_str("{% endfor %}");
+                if let Some(key) = &memo_key {
+                    let _ = write!(
+                        self.out,
+                        "{{% endset %}}{{{{ _memo_put(\"{key}\", _mo) }}}}{{% else %}}{{{{ _mk }}}}{{% endif %}}"
+                    );
+                }
             }
             Node::Include(inc, pos) => {
                 let file = self.template_string(&inc.file, inc.file_pos);
