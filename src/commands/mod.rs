@@ -94,6 +94,11 @@ pub fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
     {
         std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
     }
+    replace_file(path, data)
+}
+
+/// `write_atomic` into a directory that exists.
+pub fn replace_file(path: &Path, data: &[u8]) -> Result<()> {
     let tmp = path.with_file_name(format!(
         ".{}.runbook-tmp",
         path.file_name()

@@ -1,6 +1,6 @@
 //! `runbook render`: a page or a whole tree, resolved as Jekyll resolves it.
 
-use super::{markdown_files, report, site_vars, write_atomic};
+use super::{markdown_files, replace_file, report, site_vars, write_atomic};
 use crate::cli::SiteArgs;
 use crate::error::{Diagnostic, EXIT_INPUT, EXIT_OK, Error, Result, Severity};
 use crate::liquid::{Engine, Mode, filters::markdown_html};
@@ -99,6 +99,21 @@ fn render_tree(
                 .starts_with(&out_abs)
         })
         .collect();
+    // every output folder once, before the workers write into them
+    let mut dirs: Vec<PathBuf> = files
+        .iter()
+        .filter_map(|f| {
+            out_dir
+                .join(f.strip_prefix(dir).unwrap_or(f))
+                .parent()
+                .map(Path::to_path_buf)
+        })
+        .collect();
+    dirs.sort();
+    dirs.dedup();
+    for d in &dirs {
+        std::fs::create_dir_all(d).map_err(|e| Error::io(d, e))?;
+    }
     let next = AtomicUsize::new(0);
     let failed = AtomicUsize::new(0);
     let problems: Mutex<Vec<(PathBuf, Vec<Diagnostic>)>> = Mutex::new(Vec::new());
@@ -120,7 +135,7 @@ fn render_tree(
                     }
                     match render_page(engine, site, file, opts) {
                         Ok((out, diags)) => {
-                            if let Err(e) = write_atomic(&target, out.as_bytes()) {
+                            if let Err(e) = replace_file(&target, out.as_bytes()) {
                                 io_error.lock().unwrap().get_or_insert(e);
                             }
                             if !diags.is_empty() {
