@@ -196,3 +196,52 @@ fn after_a_failure_edit_then_retry() {
     let (code, screen) = s.finish();
     assert_eq!(code, 0, "{screen}");
 }
+
+#[test]
+fn missing_values_are_asked_once_with_the_line_and_hint() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let page = root.join("runbooks/build-infrastructure.md");
+    let t = Test::new();
+    let dir = t.path().to_path_buf();
+    let mut s = Screen::start(
+        &dir,
+        &[
+            "run",
+            page.to_str().unwrap(),
+            "--dry-run",
+            "--section",
+            "create-a-master",
+        ],
+        &[],
+    );
+    // a dry run never asks
+    s.expect("needs a value: <alimesosXX>");
+    let (code, _) = s.finish();
+    assert_eq!(code, 1);
+    let mut s = Screen::start(
+        &dir,
+        &[
+            "run",
+            page.to_str().unwrap(),
+            "--section",
+            "create-a-master",
+            "--step",
+            "create-a-master-2",
+        ],
+        &[],
+    );
+    s.expect("<alimesosXX> in step create-a-master-2:");
+    s.expect("    MACHINE_NAME=<alimesosXX>\n");
+    s.expect("value for <alimesosXX>:");
+    s.send("alimesos07");
+    s.expect("<X> in step create-a-master-2:");
+    s.expect("    ZONE=cern-geneva-<X> # <X> is one of a, b, c\n");
+    s.expect("hint: <X> is one of a, b, c");
+    s.send("b");
+    s.expect("    MACHINE_NAME=alimesos07\n");
+    s.expect("    ZONE=cern-geneva-b # <X> is one of a, b, c\n");
+    s.expect("Run this step?");
+    s.send("q");
+    let (code, screen) = s.finish();
+    assert_eq!(code, 1, "{screen}");
+}

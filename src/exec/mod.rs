@@ -109,7 +109,16 @@ fn complete_values(
                 )));
             }
             let secret = cx.secret(&m.name) || cx.secret(&m.set_name);
-            let context = doc.page.file.line_text(m.line).trim().to_string();
+            // the line as it will run (Liquid resolved), else as written in the page
+            let needle = format!("<{}>", m.name);
+            let context = p
+                .step
+                .code
+                .lines()
+                .find(|l| l.contains(&needle))
+                .unwrap_or_else(|| doc.page.file.line_text(m.line))
+                .trim()
+                .to_string();
             let v = cx
                 .term
                 .ask_value(&m.name, &p.step.id, &context, m.hint.as_deref(), secret)?;
