@@ -604,3 +604,23 @@ fn a_page_without_runnable_steps_has_nothing_to_run() {
         .stdout("")
         .run();
 }
+
+#[test]
+fn a_huge_output_is_shown_whole_and_kept_in_part() {
+    let out = Test::new()
+        .site("x: 1\n")
+        .page("# S\n\n```bash\nhead -c 3000000 /dev/zero | tr '\\0' 'x'; echo; echo done\n```\n")
+        .args(&["run", "page.md", "--yes"])
+        .stdout_contains("done\n")
+        .run();
+    assert_eq!(out.stdout.len(), 3_000_000 + 6);
+    let transcript = std::fs::read_to_string(run_dir(&out).join("transcript.md")).unwrap();
+    assert!(transcript.contains("bytes of output not kept here"));
+    assert!(transcript.contains("done"));
+    assert!(transcript.len() < 1_200_000);
+    let end = journal(&out)
+        .into_iter()
+        .find(|e| e["event"] == "step-end")
+        .unwrap();
+    assert_eq!(end["output_bytes"], 3_000_006);
+}

@@ -609,7 +609,8 @@ fn execute(
         let begin = journal::now_rfc3339();
         run.record(json!({"event": "step-start", "id": p.step.id, "command": secrets.mask(&command), "decision": "run", "attempt": attempt}))?;
         tracing::info!(step = %p.step.id, "step started");
-        let mut captured: Vec<u8> = Vec::new();
+        // the transcript keeps the start and the end of a long output (all of it is on screen)
+        let mut captured = Capture::default();
         let mut stdout = std::io::stdout();
         let outcome = shell.run(
             &state,
@@ -620,7 +621,7 @@ fn execute(
             &mut |chunk| {
                 let _ = stdout.write_all(chunk);
                 let _ = stdout.flush();
-                captured.extend_from_slice(chunk);
+                captured.push(chunk);
             },
         );
         CHILD.store(0, Ordering::SeqCst);
@@ -656,9 +657,7 @@ fn execute(
             "secret_names": state.secret_names,
         }))?;
         // a pty ends lines with \r\n: the transcript is text
-        let out_text = secrets
-            .mask(&String::from_utf8_lossy(&captured))
-            .replace("\r\n", "\n");
+        let out_text = secrets.mask(&captured.text()).replace("\r\n", "\n");
         run.transcript(&format!(
             "\n### {}\n\n{}```bash\n{}\n```\n\n```\n{}{}```\n\nexit status {} after {:.1} s\n",
             p.step.id,
@@ -740,6 +739,42 @@ fn execute(
         ))
     );
     Ok(exit)
+}
+
+/// A step's output for the transcript: the first and the last `Capture::HALF` bytes.
+#[derive(Default)]
+struct Capture {
+    head: Vec<u8>,
+    tail: std::collections::VecDeque<u8>,
+    dropped: usize,
+}
+
+impl Capture {
+    const HALF: usize = 512 * 1024;
+
+    fn push(&mut self, mut data: &[u8]) {
+        let room = Self::HALF.saturating_sub(self.head.len());
+        let n = room.min(data.len());
+        self.head.extend_from_slice(&data[..n]);
+        data = &data[n..];
+        self.tail.extend(data);
+        let over = self.tail.len().saturating_sub(Self::HALF);
+        self.tail.drain(..over);
+        self.dropped += over;
+    }
+
+    fn text(&self) -> String {
+        let mut out = String::from_utf8_lossy(&self.head).into_owned();
+        if self.dropped > 0 {
+            out.push_str(&format!(
+                "\n[... {} bytes of output not kept here ...]\n",
+                self.dropped
+            ));
+        }
+        let tail: Vec<u8> = self.tail.iter().copied().collect();
+        out.push_str(&String::from_utf8_lossy(&tail));
+        out
+    }
 }
 
 /// The shell the steps run in.
