@@ -245,3 +245,21 @@ fn missing_values_are_asked_once_with_the_line_and_hint() {
     let (code, screen) = s.finish();
     assert_eq!(code, 1, "{screen}");
 }
+
+#[test]
+fn the_step_terminal_follows_a_resize() {
+    let t = Test::new()
+        .site("x: 1\n")
+        .page("# S\n\n```bash\nstty size; read -r _; stty size\n```\n");
+    let dir = t.path().to_path_buf();
+    let mut s = Screen::start(&dir, &["run", "page.md"], &[]);
+    s.expect("Run this step?");
+    s.send("y");
+    s.expect("50 200\n");
+    s.resize(30, 100);
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    s.send("");
+    s.expect("30 100\n");
+    let (code, screen) = s.finish();
+    assert_eq!(code, 0, "{screen}");
+}

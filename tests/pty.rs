@@ -100,6 +100,17 @@ impl Screen {
         self.master.write_all(b"\n").unwrap();
     }
 
+    /// Resize the terminal, as a window manager would.
+    pub fn resize(&mut self, rows: u16, cols: u16) {
+        // SAFETY: winsize is plain data
+        unsafe {
+            let mut ws: libc::winsize = std::mem::zeroed();
+            ws.ws_row = rows;
+            ws.ws_col = cols;
+            libc::ioctl(self.master.as_raw_fd(), libc::TIOCSWINSZ, &ws);
+        }
+    }
+
     /// Send bytes as typed (no newline).
     pub fn raw_write(&mut self, data: &[u8]) -> std::io::Result<usize> {
         self.master.write_all(data)?;

@@ -121,3 +121,30 @@ pub fn write_all(fd: &OwnedFd, mut data: &[u8]) -> io::Result<()> {
     }
     Ok(())
 }
+
+static RESIZED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+extern "C" fn on_winch(_: libc::c_int) {
+    RESIZED.store(true, std::sync::atomic::Ordering::SeqCst);
+}
+
+/// Notice when runbook's terminal is resized (to pass the new size on to the step's pty).
+pub fn watch_resize() {
+    // SAFETY: the handler only stores to an atomic
+    unsafe {
+        libc::signal(libc::SIGWINCH, on_winch as *const () as libc::sighandler_t);
+    }
+}
+
+/// If runbook's terminal was resized since the last call, give the pty the same size.
+pub fn follow_resize(master: &OwnedFd) {
+    if RESIZED.swap(false, std::sync::atomic::Ordering::SeqCst) {
+        // SAFETY: winsize is plain data; both ioctls take a pointer to it
+        unsafe {
+            let mut ws: libc::winsize = std::mem::zeroed();
+            if libc::ioctl(libc::STDIN_FILENO, libc::TIOCGWINSZ, &mut ws) == 0 {
+                libc::ioctl(master.as_raw_fd(), libc::TIOCSWINSZ, &ws);
+            }
+        }
+    }
+}

@@ -299,6 +299,9 @@ impl Shell {
         let _raw = pty
             .as_ref()
             .and_then(|_| pty::RawMode::enter(libc::STDIN_FILENO));
+        if pty.is_some() {
+            pty::watch_resize();
+        }
         // one loop reads the output and the snapshot as they come, and ends when the step's
         // process has exited (not when its output closes: a background process it started
         // may keep that open)
@@ -379,6 +382,9 @@ impl Shell {
             // fds are ignored by poll)
             unsafe {
                 libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout);
+            }
+            if let Some(master) = &pty {
+                pty::follow_resize(master);
             }
             if keyboard_open && fds[3].revents != 0 {
                 let mut key = [0u8; 1024];
