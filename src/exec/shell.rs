@@ -12,7 +12,7 @@
 use super::pty;
 use super::secrets::{Secrets, is_secret_name};
 use std::collections::{HashMap, HashSet};
-use std::io::{self, Read, Write};
+use std::io::{self, IsTerminal, Read, Write};
 use std::os::fd::AsRawFd;
 use std::os::fd::OwnedFd;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
@@ -227,7 +227,14 @@ impl Shell {
             }
             None => {
                 let (out_r, out_w) = io::pipe()?;
-                cmd.stdin(Stdio::inherit())
+                // a step in a process group of its own must not read a terminal it does not
+                // own (it would be stopped); piped input is passed on
+                let stdin = if std::io::stdin().is_terminal() {
+                    Stdio::null()
+                } else {
+                    Stdio::inherit()
+                };
+                cmd.stdin(stdin)
                     .stdout(Stdio::from(out_w.try_clone()?))
                     .stderr(Stdio::from(out_w))
                     .process_group(0);
