@@ -2,6 +2,7 @@
 mod bad_input;
 mod interactive;
 mod liquid;
+mod markdown;
 mod pty;
 mod render;
 mod run;
