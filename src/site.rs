@@ -770,7 +770,8 @@ fn scan_collection(root: &Path, dir: &Path, label: &str, out: &mut Vec<Entry>) {
     items.sort_by_key(|e| e.file_name());
     for item in items {
         let path = item.path();
-        if path.is_dir() {
+        // a symlinked folder is not followed (it could loop back); symlinked files are read
+        if item.file_type().is_ok_and(|t| t.is_dir()) {
             scan_collection(root, &path, label, out);
         } else {
             let rel = path
@@ -800,7 +801,7 @@ fn load_data(dir: &Path, warnings: &mut Vec<Diagnostic>) -> Result<Value, Error>
         if name.starts_with('.') {
             continue;
         }
-        if path.is_dir() {
+        if item.file_type().is_ok_and(|t| t.is_dir()) {
             pairs.push((Value::from(name), load_data(&path, warnings)?));
             continue;
         }

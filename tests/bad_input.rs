@@ -250,3 +250,23 @@ fn check_reads_all_data_files() {
         .stderr_contains("_data/broken.json:1:")
         .run();
 }
+
+#[test]
+fn symlink_loops_in_a_site_are_not_followed() {
+    let t = Test::new()
+        .site("x: 1\ncollections: [notes]\n")
+        .file(
+            "a.md",
+            "{% for p in site.pages %}{{ p.name }} {% endfor %}{{ site.data.k.v }}\n",
+        )
+        .file("_data/k.yml", "v: 1\n")
+        .file("_notes/n.md", "---\n---\nnote\n");
+    for (link, to) in [("loop", "."), ("_data/again", ".."), ("_notes/up", "..")] {
+        std::os::unix::fs::symlink(to, t.path().join(link)).unwrap();
+    }
+    let out = t.args(&["render", ".", "-o", "out"]).run();
+    assert_eq!(
+        std::fs::read_to_string(out.dir.join("out/a.md")).unwrap(),
+        "a.md 1\n"
+    );
+}

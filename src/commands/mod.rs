@@ -70,7 +70,8 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
         if name.starts_with('.') {
             continue;
         }
-        if path.is_dir() {
+        // a symlinked folder is not followed (it could loop back)
+        if e.file_type().is_ok_and(|t| t.is_dir()) {
             if matches!(
                 name.as_str(),
                 "_includes" | "_layouts" | "_data" | "_site" | "node_modules" | "vendor" | "_sass"
