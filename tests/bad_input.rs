@@ -270,3 +270,37 @@ fn symlink_loops_in_a_site_are_not_followed() {
         "a.md 1\n"
     );
 }
+
+#[test]
+fn blocks_nested_10000_deep_are_refused_not_a_crash() {
+    let page = format!(
+        "{}x{}\n",
+        "{% if true %}".repeat(10_000),
+        "{% endif %}".repeat(10_000)
+    );
+    bad(&page, "blocks are nested more than 100 deep", "page.md:1:");
+}
+
+#[test]
+fn a_condition_with_10000_operators_is_refused_not_a_crash() {
+    let page = format!(
+        "{{% if {} %}}x{{% endif %}}\n",
+        vec!["true"; 10_000].join(" and ")
+    );
+    bad(&page, "Syntax Error in tag 'if'", "page.md:1:");
+}
+
+#[test]
+fn brackets_nested_10000_deep_read_as_nothing() {
+    Test::new()
+        .site("x: 1\n")
+        .page(&format!(
+            "[{{{{ {}x{} }}}}]\n",
+            "[".repeat(10_000),
+            "]".repeat(10_000)
+        ))
+        .args(&["render", "page.md"])
+        .stdout("[]\n")
+        .stderr_contains("expression nested too deep")
+        .run();
+}

@@ -146,6 +146,8 @@ pub struct Parser<'a> {
     src: &'a str,
     toks: Vec<(Tok, usize)>,
     p: usize,
+    /// Expressions open around the current token (`[` and `(` nest).
+    depth: usize,
     /// Offset of the markup in the template source.
     base: usize,
 }
@@ -156,6 +158,7 @@ impl<'a> Parser<'a> {
             src,
             toks: lex(src)?,
             p: 0,
+            depth: 0,
             base,
         })
     }
@@ -221,6 +224,16 @@ impl<'a> Parser<'a> {
     }
 
     pub fn expression(&mut self) -> Result<Expr, SyntaxError> {
+        if self.depth >= 50 {
+            return err("expression nested too deep", self.at());
+        }
+        self.depth += 1;
+        let e = self.expression_inner();
+        self.depth -= 1;
+        e
+    }
+
+    fn expression_inner(&mut self) -> Result<Expr, SyntaxError> {
         let start = self.at();
         match self.look_at(0).clone() {
             Tok::Id(name) => {
@@ -346,13 +359,22 @@ impl<'a> Parser<'a> {
             _ => (None, None),
         };
         let test = Cond::Test { left, op, right };
-        if self.word("and") {
-            Ok(Cond::And(Box::new(test), Box::new(self.condition()?)))
-        } else if self.word("or") {
-            Ok(Cond::Or(Box::new(test), Box::new(self.condition()?)))
-        } else {
-            Ok(test)
+        let and = self.word("and");
+        if !and && !self.word("or") {
+            return Ok(test);
         }
+        if self.depth >= 50 {
+            return err("condition with more than 50 `and`/`or`", self.at());
+        }
+        self.depth += 1;
+        let rest = self.condition();
+        self.depth -= 1;
+        let rest = Box::new(rest?);
+        Ok(if and {
+            Cond::And(Box::new(test), rest)
+        } else {
+            Cond::Or(Box::new(test), rest)
+        })
     }
 }
 
@@ -425,6 +447,17 @@ static RANGE: LazyLock<Regex> =
 
 /// Liquid's `Expression.parse` of a markup fragment.
 pub fn parse_expression_lax(markup: &str, pos: usize) -> Expr {
+    // brackets nest by recursion: far past what a page needs, read nothing (nil)
+    if markup
+        .bytes()
+        .take_while(|b| *b == b'[' || b.is_ascii_whitespace())
+        .filter(|b| *b == b'[')
+        .count()
+        > 50
+        || markup.matches('[').count() > 200
+    {
+        return Expr::Nil;
+    }
     let m = markup.trim();
     if m.len() >= 2
         && ((m.starts_with('"') && m.ends_with('"')) || (m.starts_with('\'') && m.ends_with('\'')))
@@ -568,6 +601,9 @@ pub fn condition_lax(markup: &str, base: usize) -> Option<Cond> {
         }
     }
     parts.push((cur, None));
+    if parts.len() > 50 {
+        return None; // the condition nests one level per operator
+    }
     let syntax = &*CONDITION;
     let mut conds: Vec<(Cond, Option<String>)> = Vec::new();
     for (text, op) in parts {

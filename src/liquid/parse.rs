@@ -44,6 +44,7 @@ pub fn parse(src: &str) -> Result<Parsed, ParseError> {
         i: 0,
         trim_next: false,
         warnings: Vec::new(),
+        depth: 0,
     };
     let (nodes, end) = p.body(&[])?;
     if let Some((name, _, pos, _)) = end {
@@ -66,7 +67,12 @@ struct TemplateParser<'a> {
     i: usize,
     trim_next: bool,
     warnings: Vec<ParseWarning>,
+    /// Blocks open around the current position.
+    depth: usize,
 }
+
+/// Blocks nested deeper than this are refused (Jekyll itself overflows its stack).
+pub const MAX_DEPTH: usize = 100;
 
 /// A tag that ended a body: (name, markup, offset of the tag, offset of the markup).
 type EndTag = Option<Ending>;
@@ -196,7 +202,18 @@ impl<'a> TemplateParser<'a> {
         pos: usize,
         until: &[&str],
     ) -> Result<(Vec<Node>, Ending), ParseError> {
-        match self.body(until) {
+        if self.depth >= MAX_DEPTH {
+            return Err(ParseError {
+                message: format!("blocks are nested more than {MAX_DEPTH} deep"),
+                offset: pos,
+                width: name.len() + 6,
+                hint: Some("close some blocks, or move the inner part to an include".into()),
+            });
+        }
+        self.depth += 1;
+        let body = self.body(until);
+        self.depth -= 1;
+        match body {
             Ok((nodes, Some(end))) => Ok((nodes, end)),
             Ok((_, None)) => unreachable_close(name, pos),
             Err(e) if e.message.starts_with("missing `") => Err(ParseError {
