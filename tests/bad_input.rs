@@ -304,3 +304,20 @@ fn brackets_nested_10000_deep_read_as_nothing() {
         .stderr_contains("expression nested too deep")
         .run();
 }
+
+#[test]
+fn includes_nested_too_deep() {
+    let mut t = Test::new().site("x: 1\n").page("{% include i0.html %}\n");
+    for i in 0..150 {
+        t = t.file(
+            &format!("_includes/i{i}.html"),
+            format!("{{% include i{}.html %}}", i + 1),
+        );
+    }
+    t.file("_includes/i150.html", "end")
+        .args(&["render", "page.md"])
+        .status(2)
+        .stderr_contains("includes nested more than 100 deep")
+        .stderr_contains("_includes/i99.html:1:1")
+        .run();
+}

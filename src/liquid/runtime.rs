@@ -933,6 +933,9 @@ fn int_of(v: &Value) -> i64 {
     }
 }
 
+/// Includes within includes, at most.
+const MAX_INCLUDE_DEPTH: usize = 100;
+
 /// Jekyll's file-name rule for includes.
 fn valid_include_name(name: &str) -> bool {
     !name.is_empty()
@@ -1014,7 +1017,8 @@ fn include(
     let key = canon.to_string_lossy().to_string();
     {
         let st = rt.state.lock().unwrap();
-        if st.files.iter().skip(1).any(|(f, _)| f.path == canon) || st.files.len() > 100 {
+        let recursion = st.files.iter().skip(1).any(|(f, _)| f.path == canon);
+        if recursion || st.files.len() > MAX_INCLUDE_DEPTH {
             let chain: Vec<String> = st
                 .files
                 .iter()
@@ -1022,12 +1026,26 @@ fn include(
                 .chain(std::iter::once(crate::source::display_path(&canon)))
                 .collect();
             drop(st);
-            return Err(rt.fatal(
-                pos,
-                tag.len() + 3,
-                format!("include recursion: {}", chain.join(" -> ")),
-                Some("an include must not include itself, directly or through others".into()),
-            ));
+            let (message, hint) = if recursion {
+                (
+                    format!("include recursion: {}", chain.join(" -> ")),
+                    "an include must not include itself, directly or through others".to_string(),
+                )
+            } else {
+                (
+                    format!("includes nested more than {MAX_INCLUDE_DEPTH} deep"),
+                    format!(
+                        "the chain starts {} -> …",
+                        chain
+                            .iter()
+                            .take(3)
+                            .cloned()
+                            .collect::<Vec<_>>()
+                            .join(" -> ")
+                    ),
+                )
+            };
+            return Err(rt.fatal(pos, tag.len() + 3, message, Some(hint)));
         }
     }
     let template = state.env().get_template(&key);
