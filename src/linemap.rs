@@ -41,6 +41,21 @@ impl LineMap {
     pub fn new(source_body: &str, rendered: &str) -> Self {
         let src: Vec<&str> = source_body.lines().collect();
         let out: Vec<&str> = rendered.lines().collect();
+        // Without tags, Liquid changes lines but never their number: line i is line i.
+        if src.len() == out.len() && !source_body.contains("{%") {
+            let map = src
+                .iter()
+                .zip(&out)
+                .enumerate()
+                .map(|(i, (s, o))| (i + 1, s.trim_end_matches('\r') == o.trim_end_matches('\r')))
+                .collect();
+            return LineMap { map };
+        }
+        // The diff costs up to (N+M)² on pages whose every line changed: a huge page maps
+        // its lines proportionally between the common start and end instead.
+        if src.len() + out.len() > 20_000 {
+            return Self::proportional(&src, &out);
+        }
         let mut ids: HashMap<&str, u32> = HashMap::new();
         let mut a = Vec::with_capacity(src.len());
         for l in &src {
@@ -112,6 +127,29 @@ impl LineMap {
             (ps, pr) = (i + 1, j + 1);
         }
         debug_assert_eq!(map.len(), b.len());
+        LineMap { map }
+    }
+
+    fn proportional(src: &[&str], out: &[&str]) -> Self {
+        let prefix = src.iter().zip(out).take_while(|(a, b)| a == b).count();
+        let suffix = src[prefix..]
+            .iter()
+            .rev()
+            .zip(out[prefix..].iter().rev())
+            .take_while(|(a, b)| a == b)
+            .count();
+        let (s_mid, o_mid) = (src.len() - prefix - suffix, out.len() - prefix - suffix);
+        let mut map = Vec::with_capacity(out.len());
+        map.extend((0..prefix).map(|i| (i + 1, true)));
+        for r in 0..o_mid {
+            let s = if s_mid > 0 {
+                prefix + r * s_mid / o_mid
+            } else {
+                prefix.saturating_sub(1)
+            };
+            map.push((s.min(src.len().saturating_sub(1)) + 1, false));
+        }
+        map.extend((0..suffix).map(|k| (src.len() - suffix + k + 1, true)));
         LineMap { map }
     }
 

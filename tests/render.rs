@@ -264,3 +264,21 @@ fn loops_computed_once_per_build_still_warn_on_every_page() {
         "minemine\n"
     );
 }
+
+#[test]
+fn locations_on_a_page_of_25000_lines() {
+    let mut page = String::from("# Big\n\n");
+    for i in 0..25_000 {
+        page.push_str(&format!("line {{{{ site.x }}}} {i}\n"));
+    }
+    page.push_str("\n```bash\nssh <host>\n```\n");
+    let out = Test::new()
+        .site("x: 1\n")
+        .page(&page)
+        .args(&["list", "--json", "page.md"])
+        .run();
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let p = &v["sections"][0]["steps"][0]["placeholders"][0];
+    assert_eq!(p["line"], 25_005);
+    assert_eq!(p["column"], 5);
+}
