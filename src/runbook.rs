@@ -843,12 +843,7 @@ impl Lexer {
                 Quote::Single => match c {
                     b'\'' => self.quote = Quote::None,
                     b'<' => {
-                        if let Some((end, name)) = placeholder_at(line, i, true) {
-                            out.placeholders.push(FoundPlaceholder {
-                                start: i,
-                                end,
-                                name,
-                            });
+                        if let Some(end) = take_placeholder(line, i, true, &mut out) {
                             i = end;
                             continue;
                         }
@@ -859,12 +854,7 @@ impl Lexer {
                     b'\\' => i += 1,
                     b'"' => self.quote = Quote::None,
                     b'<' => {
-                        if let Some((end, name)) = placeholder_at(line, i, true) {
-                            out.placeholders.push(FoundPlaceholder {
-                                start: i,
-                                end,
-                                name,
-                            });
+                        if let Some(end) = take_placeholder(line, i, true, &mut out) {
                             i = end;
                             continue;
                         }
@@ -901,12 +891,7 @@ impl Lexer {
                             i += 2;
                             continue;
                         }
-                        if let Some((end, name)) = placeholder_at(line, i, false) {
-                            out.placeholders.push(FoundPlaceholder {
-                                start: i,
-                                end,
-                                name,
-                            });
+                        if let Some(end) = take_placeholder(line, i, false, &mut out) {
                             i = end;
                             continue;
                         }
@@ -966,6 +951,17 @@ impl Lexer {
 fn scan(lines: &[&str]) -> Vec<LineScan> {
     let mut lexer = Lexer::default();
     lines.iter().map(|l| lexer.line(l)).collect()
+}
+
+/// Record the placeholder starting at `line[i]`, if there is one; the offset after it.
+fn take_placeholder(line: &str, i: usize, quoted: bool, out: &mut LineScan) -> Option<usize> {
+    let (end, name) = placeholder_at(line, i, quoted)?;
+    out.placeholders.push(FoundPlaceholder {
+        start: i,
+        end,
+        name,
+    });
+    Some(end)
 }
 
 /// If a placeholder starts at `line[i]` (a `<`), the offset after its `>` and its name.

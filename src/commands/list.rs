@@ -1,26 +1,22 @@
 //! `runbook list`: sections and steps of a page, with stable ids.
 
-use super::{report, site_vars};
+use super::report;
 use crate::cli::SiteArgs;
 use crate::document::{self, Document};
 use crate::error::{EXIT_INPUT, EXIT_OK, Error, Result};
-use crate::liquid::{Engine, Mode};
-use crate::site::Site;
+use crate::liquid::Mode;
 use std::fmt::Write as _;
 use std::io::IsTerminal;
 use std::path::Path;
 
 pub fn run(path: &Path, json: bool, site_args: &SiteArgs) -> Result<i32> {
-    let vars = site_vars(site_args)?;
     if !path.is_file() {
         return Err(Error::Usage(format!(
             "{} is not a page",
             crate::source::display_path(path)
         )));
     }
-    let site = Site::load(path, site_args.site.as_deref(), &vars)?;
-    report(&site.warnings);
-    let engine = Engine::new(site.env.clone());
+    let (site, engine) = super::open_site(path, site_args)?;
     let doc = match document::load(&engine, &site, path, Mode::Lax) {
         Ok(d) => d,
         Err(diags) => {

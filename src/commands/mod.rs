@@ -38,6 +38,19 @@ pub fn set_quiet(quiet: bool) {
     QUIET.store(quiet, Ordering::Relaxed);
 }
 
+/// The site of `path` (config from `--site` or found upward), its warnings reported, and an
+/// engine to render its pages.
+pub fn open_site(
+    path: &Path,
+    args: &SiteArgs,
+) -> Result<(crate::site::Site, crate::liquid::Engine)> {
+    let vars = site_vars(args)?;
+    let site = crate::site::Site::load(path, args.site.as_deref(), &vars)?;
+    report(&site.warnings);
+    let engine = crate::liquid::Engine::new(site.env.clone());
+    Ok((site, engine))
+}
+
 /// Print diagnostics on stderr (coloured on a terminal); with `-q`, errors only.
 pub fn report(diags: &[Diagnostic]) {
     let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();

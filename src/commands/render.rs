@@ -1,6 +1,6 @@
 //! `runbook render`: a page or a whole tree, resolved as Jekyll resolves it.
 
-use super::{markdown_files, replace_file, report, site_vars, write_atomic};
+use super::{markdown_files, replace_file, report, write_atomic};
 use crate::cli::SiteArgs;
 use crate::error::{Diagnostic, EXIT_INPUT, EXIT_OK, Error, Result, Severity};
 use crate::liquid::{Engine, Mode, filters::markdown_html};
@@ -44,16 +44,13 @@ pub fn run(
     opts: RenderOpts,
     site_args: &SiteArgs,
 ) -> Result<i32> {
-    let vars = site_vars(site_args)?;
     if !path.exists() {
         return Err(Error::Usage(format!(
             "{} does not exist",
             crate::source::display_path(path)
         )));
     }
-    let site = Site::load(path, site_args.site.as_deref(), &vars)?;
-    report(&site.warnings);
-    let engine = Engine::new(site.env.clone());
+    let (site, engine) = super::open_site(path, site_args)?;
     if path.is_dir() {
         let Some(out_dir) = output else {
             return Err(Error::Usage("rendering a directory needs -o OUT".into()));

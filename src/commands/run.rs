@@ -1,12 +1,11 @@
 //! `runbook run`: plan the selected steps, show them, and (without `--dry-run`) run them.
 
-use super::{report, site_vars};
+use super::report;
 use crate::cli::RunArgs;
 use crate::document::{self, Document};
 use crate::error::{EXIT_INPUT, EXIT_OK, EXIT_PROBLEMS, Error, Result, Severity};
-use crate::liquid::{Engine, Mode};
+use crate::liquid::Mode;
 use crate::plan::{self, Plan, Selection};
-use crate::site::Site;
 use std::fmt::Write as _;
 use std::io::IsTerminal;
 
@@ -15,15 +14,12 @@ pub fn run(args: &RunArgs) -> Result<i32> {
     if let Some(run_ref) = &args.resume {
         return crate::exec::resume(args, run_ref, color);
     }
-    let vars = site_vars(&args.site)?;
     let page = args.page.as_deref().unwrap_or(std::path::Path::new(""));
     if !page.is_file() {
         return Err(Error::Usage(format!("{} is not a page", plan::shown(page))));
     }
     let values = plan::parse_sets(&args.set).map_err(Error::Usage)?;
-    let site = Site::load(page, args.site.site.as_deref(), &vars)?;
-    report(&site.warnings);
-    let engine = Engine::new(site.env.clone());
+    let (site, engine) = super::open_site(page, &args.site)?;
     let mode = if args.lax { Mode::Lax } else { Mode::Strict };
     let doc = match document::load(&engine, &site, page, mode) {
         Ok(d) => d,

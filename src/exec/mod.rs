@@ -346,9 +346,7 @@ pub fn resume(args: &RunArgs, run_ref: &str, color: bool) -> Result<i32> {
         args.shell = Some(sh.to_string());
     }
     let cx = Ctx::new(&args, color)?;
-    let vars = crate::commands::site_vars(&args.site)?;
-    let site = crate::site::Site::load(&page_path, args.site.site.as_deref(), &vars)?;
-    let engine = crate::liquid::Engine::new(site.env.clone());
+    let (site, engine) = crate::commands::open_site(&page_path, &args.site)?;
     let mode = if args.lax {
         crate::liquid::Mode::Lax
     } else {
