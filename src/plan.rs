@@ -590,6 +590,23 @@ fn on_path(cmd: &str) -> bool {
     })
 }
 
+/// What `--set` accepts for these steps: placeholder texts and the variables they are assigned to.
+fn names(chosen: &[(&Section, &Step)]) -> BTreeSet<String> {
+    chosen
+        .iter()
+        .flat_map(|(_, st)| {
+            st.placeholders
+                .iter()
+                .flat_map(|p| std::iter::once(p.name.clone()).chain(p.assigned_to.clone()))
+        })
+        .collect()
+}
+
+/// The names `--set` accepts for a selection (nothing when the selection is invalid).
+pub fn placeholder_names(doc: &Document, sel: &Selection) -> BTreeSet<String> {
+    select(doc, sel).map(|c| names(&c)).unwrap_or_default()
+}
+
 /// Build the plan: select, fill placeholders, and run the pre-flight checks.
 /// `diagnostics` are those of rendering the page (strict or lax); those inside selected steps
 /// become the plan's problems as they are, the others are kept as warnings.
@@ -614,14 +631,7 @@ pub fn build(
         problems.push(d);
     }
     // every --set must name something in the selection
-    let known: BTreeSet<String> = chosen
-        .iter()
-        .flat_map(|(_, st)| {
-            st.placeholders
-                .iter()
-                .flat_map(|p| std::iter::once(p.name.clone()).chain(p.assigned_to.clone()))
-        })
-        .collect();
+    let known = names(&chosen);
     for name in values.keys() {
         if !known.contains(name) {
             let list = if known.is_empty() {

@@ -624,3 +624,26 @@ fn a_huge_output_is_shown_whole_and_kept_in_part() {
         .unwrap();
     assert_eq!(end["output_bytes"], 3_000_006);
 }
+
+#[test]
+fn resume_after_a_placeholder_left_the_page() {
+    let page = "# S\n\n```bash\necho <who>\n```\n\n```bash\ntest -f \"$FLAG\"\n```\n";
+    let t = Test::new().site("x: 1\n").page(page);
+    let flag = t.path().join("flag");
+    let t = t.env("FLAG", flag.to_str().unwrap());
+    let out = t
+        .args(&["run", "page.md", "--yes", "--set", "who=me"])
+        .status(1)
+        .stdout("me\n")
+        .run();
+    std::fs::write(&flag, "").unwrap();
+    std::fs::write(
+        out.dir.join("page.md"),
+        "# S\n\n```bash\necho me\n```\n\n```bash\ntest -f \"$FLAG\"\n```\n",
+    )
+    .unwrap();
+    let again = resume_yes(&out.dir, &flag);
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    assert_eq!(again.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("s-1 (changed)"), "{stderr}");
+}

@@ -380,6 +380,9 @@ pub fn resume(args: &RunArgs, run_ref: &str, color: bool) -> Result<i32> {
         .ok()
         .and_then(|t| serde_json::from_str::<HashMap<String, String>>(&t).ok())
         .unwrap_or_default();
+    // a placeholder the page no longer has is no error of the operator's
+    let known = plan::placeholder_names(&doc, &selection);
+    values.retain(|k, _| known.contains(k));
     values.extend(plan::parse_sets(&args.set).map_err(Error::Usage)?);
     let mut secrets = Secrets::from_env(&args.secret);
     let plan = plan::build(&doc, &selection, &values, true).map_err(Error::Usage)?;
