@@ -11,9 +11,13 @@ Examples:
   runbook list runbooks/build-infrastructure.md  sections, steps, placeholders
   runbook check runbooks/                        every problem, file:line:column
   runbook check page.md --json                   the same for machines
+  runbook run runbooks/hello.md                  step by step, asking before each
+  runbook run page.md --dry-run --section setup  the commands of one recipe, run nothing
+  runbook run --resume                           go on with the last run
 
-Exit status: 0 success (check: no problems), 1 check found problems,
-2 usage error or unreadable input.";
+Exit status: 0 success (check: no problems; run: every step done),
+1 check found problems, a plan is not clean, or a step failed / the run was quit,
+2 usage error or unreadable input, 130 the run was interrupted.";
 
 #[derive(Parser, Debug)]
 #[command(name = "runbook", version, about = "Render, check and run operations pages from Jekyll docs sites", after_help = EXAMPLES)]
