@@ -647,3 +647,14 @@ fn resume_after_a_placeholder_left_the_page() {
     assert_eq!(again.status.code(), Some(0), "{stderr}");
     assert!(stderr.contains("s-1 (changed)"), "{stderr}");
 }
+
+#[test]
+fn a_step_with_its_own_exit_trap_keeps_it_and_its_state() {
+    Test::new()
+        .site("x: 1\n")
+        .page("# S\n\n```bash\ntrap 'echo my trap' EXIT\nB=2\n```\n\n```bash\necho \"B=$B\"\nexit 3\n```\n")
+        .args(&["run", "page.md", "--yes"])
+        .status(1)
+        .stdout("my trap\nB=2\n")
+        .run();
+}

@@ -61,47 +61,50 @@ const BASH_SPECIAL: &[&str] = &[
 ];
 
 /// `target` is where the state goes: a redirection target (`&4`, or a `/proc` path).
+///
+/// The state is written once: after the command when it ends normally (so a step that sets
+/// an EXIT trap of its own keeps it, and it runs), or from runbook's EXIT trap when the
+/// command exits early (`exit`, `set -e`).
 fn snapshot_trap(bash: bool, target: &str) -> String {
-    if bash {
+    let dump = if bash {
         // one `declare -p` and one `declare -f`: runbook splits and filters them (a loop over
         // the variables in bash costs more than the step itself)
-        r#"__rb_snap() {
-  __rb_st=$?
-  trap - EXIT
-  {
-    printf '\n#rb-declare\n'
+        r#"    printf '\n#rb-declare\n'
     declare -p
     printf '\n#rb-functions\n'
     declare -f
     printf '\n#rb-cwd\n'
-    printf 'cd -- %q\n' "$PWD"
-  } >TARGET 2>/dev/null
-  exit "$__rb_st"
-}
-trap __rb_snap EXIT
-"#
-        .replace("TARGET", target)
+    printf 'cd -- %q\n' "$PWD""#
     } else {
-        // POSIX shells: variables (`set` quotes them for re-input), exports and the directory;
-        // there is no portable way to list functions
-        r#"__rb_snap() {
-  __rb_st=$?
-  trap - EXIT
-  {
-    printf '\n#rb-set\n'
+        // POSIX shells: variables (`set` quotes them for re-input), exports and the
+        // directory; there is no portable way to list functions
+        r#"    printf '\n#rb-set\n'
     set
     printf '\n#rb-exports\n'
     export -p
     printf '\n#rb-cwd\n'
-    printf 'cd -- '\''%s'\''\n' "$(printf '%s' "$PWD" | sed "s/'/'\\\\''/g")"
-  } >TARGET 2>/dev/null
+    printf 'cd -- '\''%s'\''\n' "$(printf '%s' "$PWD" | sed "s/'/'\\\\''/g")""#
+    };
+    format!(
+        r#"__rb_state() {{
+  [ -n "${{__rb_done:-}}" ] && return
+  __rb_done=1
+  {{
+{dump}
+  }} >{target} 2>/dev/null
+}}
+__rb_snap() {{
+  __rb_st=$?
+  __rb_state
   exit "$__rb_st"
-}
+}}
 trap __rb_snap EXIT
 "#
-        .replace("TARGET", target)
-    }
+    )
 }
+
+/// What runs after the command when it ends normally.
+const SNAPSHOT_AFTER: &str = "__rb_st=$?\n__rb_state\nexit \"$__rb_st\"\n";
 
 enum Drained {
     Open,
@@ -285,10 +288,10 @@ impl Shell {
         let keep_open = via_proc.then_some((restore_r, snap_w));
         started(child.id());
         let script = format!(
-            "{}{}{}\n",
+            "{}{}{}\n{SNAPSHOT_AFTER}",
             state.restore_script(),
             snapshot_trap(self.is_bash(), &target),
-            command
+            command.trim_end_matches('\n')
         );
         // a pipe holds 64 KiB: a script that fits is written at once, a longer one by a thread
         // (the child reads it only as it runs); the child may exit without reading it all, so a
