@@ -133,11 +133,7 @@ fn pgrep(cmdline: &str) -> bool {
 #[test]
 fn resume_asks_for_lost_secrets() {
     let page = "# S\n\n```bash\nexport API_TOKEN=tok-000111\n```\n\n```bash\ntest -f \"$FLAG\"\n```\n\n```bash\necho \"len ${#API_TOKEN}\"\n```\n";
-    let t = Test::new().site("x: 1\n").page(page);
-    let flag = t.path().join("flag");
-    let t = t.env("FLAG", flag.to_str().unwrap());
-    let out = t.args(&["run", "page.md", "--yes"]).status(1).run();
-    std::fs::write(&flag, "").unwrap();
+    let (out, flag) = crate::run::fail_until_flag(page, &["run", "page.md", "--yes"], None);
     let mut s = Screen::start(
         &out.dir,
         &["run", "--resume"],

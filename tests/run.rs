@@ -389,6 +389,24 @@ fn strict_liquid_error_in_a_step_blocks_the_run() {
         .run();
 }
 
+/// Run `page` with `args` where a step fails until $FLAG exists (exit 1, `stdout` if given),
+/// then create the flag: what a resume then goes on from.
+pub(crate) fn fail_until_flag(
+    page: &str,
+    args: &[&str],
+    stdout: Option<&str>,
+) -> (Output, std::path::PathBuf) {
+    let t = Test::new().site("x: 1\n").page(page);
+    let flag = t.path().join("flag");
+    let mut t = t.env("FLAG", flag.to_str().unwrap()).args(args).status(1);
+    if let Some(s) = stdout {
+        t = t.stdout(s);
+    }
+    let out = t.run();
+    std::fs::write(&flag, "").unwrap();
+    (out, flag)
+}
+
 /// `runbook run --resume --yes` in `dir` (whose state dir holds the runs), with $FLAG set.
 fn resume_yes(dir: &Path, flag: &Path) -> std::process::Output {
     std::process::Command::new(env!("CARGO_BIN_EXE_runbook"))
@@ -435,15 +453,7 @@ const THREE_STEPS: &str = "# S\n\n```bash\nX=kept; cd /tmp; echo one\n```\n\n```
 
 #[test]
 fn resume_after_a_failure_goes_on_with_the_state_it_had() {
-    let t = Test::new().site("x: 1\n").page(THREE_STEPS);
-    let flag = t.path().join("flag");
-    let t = t.env("FLAG", flag.to_str().unwrap());
-    let out = t
-        .args(&["run", "page.md", "--yes"])
-        .status(1)
-        .stdout("one\n")
-        .run();
-    std::fs::write(&flag, "").unwrap();
+    let (out, flag) = fail_until_flag(THREE_STEPS, &["run", "page.md", "--yes"], Some("one\n"));
     let again = resume_yes(&out.dir, &flag);
     let stdout = String::from_utf8_lossy(&again.stdout);
     let stderr = String::from_utf8_lossy(&again.stderr);
@@ -520,11 +530,7 @@ fn resume_after_kill_9_in_the_middle_of_a_step() {
 #[test]
 fn resume_with_secrets_reruns_the_step_that_set_them() {
     let page = "# S\n\n```bash\nexport OS_PASSWORD=pw-123456\n```\n\n```bash\ntest -f \"$FLAG\"\n```\n\n```bash\necho \"pw length ${#OS_PASSWORD}\"\n```\n";
-    let t = Test::new().site("x: 1\n").page(page);
-    let flag = t.path().join("flag");
-    let t = t.env("FLAG", flag.to_str().unwrap());
-    let out = t.args(&["run", "page.md", "--yes"]).status(1).run();
-    std::fs::write(&flag, "").unwrap();
+    let (out, flag) = fail_until_flag(page, &["run", "page.md", "--yes"], None);
     let again = resume_yes(&out.dir, &flag);
     let stderr = String::from_utf8_lossy(&again.stderr);
     assert_eq!(again.status.code(), Some(0), "{stderr}");
@@ -541,11 +547,7 @@ fn resume_with_secrets_reruns_the_step_that_set_them() {
 
 #[test]
 fn resume_says_which_steps_changed() {
-    let t = Test::new().site("x: 1\n").page(THREE_STEPS);
-    let flag = t.path().join("flag");
-    let t = t.env("FLAG", flag.to_str().unwrap());
-    let out = t.args(&["run", "page.md", "--yes"]).status(1).run();
-    std::fs::write(&flag, "").unwrap();
+    let (out, flag) = fail_until_flag(THREE_STEPS, &["run", "page.md", "--yes"], None);
     let changed = THREE_STEPS.replace("echo \"three $X $PWD\"", "echo \"3 $X\"");
     std::fs::write(out.dir.join("page.md"), changed).unwrap();
     let again = resume_yes(&out.dir, &flag);
@@ -560,15 +562,7 @@ fn resume_says_which_steps_changed() {
 #[test]
 fn resume_takes_the_state_of_the_last_step_that_changed_it() {
     let page = "# S\n\n```bash\nX=kept\n```\n\n```bash\necho two\n```\n\n```bash\ntest -f \"$FLAG\" && echo \"three $X\"\n```\n";
-    let t = Test::new().site("x: 1\n").page(page);
-    let flag = t.path().join("flag");
-    let t = t.env("FLAG", flag.to_str().unwrap());
-    let out = t
-        .args(&["run", "page.md", "--yes"])
-        .status(1)
-        .stdout("two\n")
-        .run();
-    std::fs::write(&flag, "").unwrap();
+    let (out, flag) = fail_until_flag(page, &["run", "page.md", "--yes"], Some("two\n"));
     let again = resume_yes(&out.dir, &flag);
     assert_eq!(
         String::from_utf8_lossy(&again.stdout),
@@ -628,15 +622,11 @@ fn a_huge_output_is_shown_whole_and_kept_in_part() {
 #[test]
 fn resume_after_a_placeholder_left_the_page() {
     let page = "# S\n\n```bash\necho <who>\n```\n\n```bash\ntest -f \"$FLAG\"\n```\n";
-    let t = Test::new().site("x: 1\n").page(page);
-    let flag = t.path().join("flag");
-    let t = t.env("FLAG", flag.to_str().unwrap());
-    let out = t
-        .args(&["run", "page.md", "--yes", "--set", "who=me"])
-        .status(1)
-        .stdout("me\n")
-        .run();
-    std::fs::write(&flag, "").unwrap();
+    let (out, flag) = fail_until_flag(
+        page,
+        &["run", "page.md", "--yes", "--set", "who=me"],
+        Some("me\n"),
+    );
     std::fs::write(
         out.dir.join("page.md"),
         "# S\n\n```bash\necho me\n```\n\n```bash\ntest -f \"$FLAG\"\n```\n",
