@@ -21,12 +21,9 @@ pub struct Document {
 
 fn model_options(page: &Page) -> ModelOptions {
     // front matter `runbook: {run_unlabelled: true|false}` decides for unlabelled blocks
-    let v = crate::liquid::value::lookup(&page.front, &minijinja::Value::from("runbook"), false)
-        .and_then(|r| {
-            crate::liquid::value::lookup(&r, &minijinja::Value::from("run_unlabelled"), false)
-        });
     ModelOptions {
-        default_runnable: v
+        default_runnable: page
+            .front_value(&["runbook", "run_unlabelled"])
             .filter(|x| !crate::liquid::value::is_nil(x))
             .map(|x| crate::liquid::value::truthy(&x)),
     }

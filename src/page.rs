@@ -23,6 +23,21 @@ impl Page {
     pub fn body(&self) -> &str {
         &self.file.text[self.body_start..]
     }
+
+    /// A front matter value by its path (`["runbook", "shell"]`); None when absent or nil.
+    pub fn front_value(&self, path: &[&str]) -> Option<Value> {
+        let mut v = self.front.clone();
+        for key in path {
+            v = crate::liquid::value::lookup(&v, &Value::from(*key), false)?;
+        }
+        (!crate::liquid::value::is_nil(&v)).then_some(v)
+    }
+
+    /// A front matter value as text (`title`, `runbook.shell`).
+    pub fn front_str(&self, path: &[&str]) -> Option<String> {
+        self.front_value(path)
+            .map(|v| crate::liquid::value::to_s(&v))
+    }
 }
 
 /// Read a file as UTF-8 text; binary and non-UTF-8 files are refused with a located message.

@@ -64,9 +64,7 @@ pub fn to_json(doc: &Document) -> String {
             })
         })
         .collect();
-    let title =
-        crate::liquid::value::lookup(&doc.page.front, &minijinja::Value::from("title"), false)
-            .map(|t| crate::liquid::value::to_s(&t));
+    let title = doc.page.front_str(&["title"]);
     let v = serde_json::json!({
         "page": doc.page.file.display_path(),
         "title": title,
@@ -83,10 +81,7 @@ pub fn to_text(doc: &Document, color: bool) -> String {
         ("", "", "", "", "")
     };
     let mut o = String::new();
-    let title =
-        crate::liquid::value::lookup(&doc.page.front, &minijinja::Value::from("title"), false)
-            .map(|t| crate::liquid::value::to_s(&t))
-            .unwrap_or_default();
+    let title = doc.page.front_str(&["title"]).unwrap_or_default();
     let _ = writeln!(
         o,
         "{bold}{}{reset}{}",

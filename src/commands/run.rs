@@ -75,14 +75,11 @@ pub fn run(args: &RunArgs) -> Result<i32> {
     // the page may name its shell: `runbook: {shell: zsh}`
     let mut args = args.clone();
     if args.shell.is_none() {
-        args.shell = crate::liquid::value::lookup(
-            &doc.page.front,
-            &minijinja::Value::from("runbook"),
-            false,
-        )
-        .and_then(|r| crate::liquid::value::lookup(&r, &minijinja::Value::from("shell"), false))
-        .filter(|v| !crate::liquid::value::is_nil(v))
-        .map(|v| crate::liquid::value::to_s(&v));
+        args.shell = doc
+            .page
+            .front_value(&["runbook", "shell"])
+            .filter(|v| !crate::liquid::value::is_nil(v))
+            .map(|v| crate::liquid::value::to_s(&v));
     }
     crate::exec::run_plan(&doc, &plan, &selection, &args, color)
 }

@@ -155,8 +155,8 @@ fn final_plan(
 }
 
 fn page_title(doc: &Document) -> String {
-    crate::liquid::value::lookup(&doc.page.front, &minijinja::Value::from("title"), false)
-        .map(|t| crate::liquid::value::to_s(&t))
+    doc.page
+        .front_str(&["title"])
         .unwrap_or_else(|| doc.page.file.display_path())
 }
 
