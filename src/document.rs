@@ -44,10 +44,14 @@ pub fn render(
     path: &Path,
     mode: Mode,
 ) -> Result<RenderedPage, Vec<Diagnostic>> {
-    let page = page::load(path).map_err(|e| match e {
-        Error::Input(d) => d,
-        other => vec![Diagnostic::error("unreadable", other.to_string())],
-    })?;
+    // a tree render has usually read the page already, for `site.pages`
+    let loaded = site.index.loaded_page(path).map(Ok);
+    let page = loaded
+        .unwrap_or_else(|| page::load(path))
+        .map_err(|e| match e {
+            Error::Input(d) => d,
+            other => vec![Diagnostic::error("unreadable", other.to_string())],
+        })?;
     let tmpl = PageTemplate {
         file: &page.file,
         base: page.body_start,

@@ -7,7 +7,7 @@ use minijinja::Value;
 use std::path::Path;
 use std::sync::Arc;
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Page {
     pub file: Arc<SourceFile>,
     /// Front matter values (nil when there is none).

@@ -177,9 +177,21 @@ struct EntryCtx<'a> {
 impl EntryCtx<'_> {
     /// Read a file's front matter and build its `page` value; None for files that are not
     /// pages (no front matter and not Markdown, or a collection file without front matter).
-    fn describe_file(&self, e: &Entry) -> Option<Described> {
-        let bytes = std::fs::read(&e.path).ok()?;
-        let text = std::str::from_utf8(&bytes).ok()?;
+    /// A Markdown page that loads cleanly is returned too, so that rendering it later in the
+    /// same build does not read and parse it again.
+    fn describe_file(&self, e: &Entry) -> (Option<Described>, Option<Page>) {
+        if is_markdown(&e.path)
+            && let Ok(p) = page::load(&e.path)
+        {
+            let described = self.describe(e, p.has_front.then(|| p.front.clone()));
+            return (described, Some(p));
+        }
+        let Ok(bytes) = std::fs::read(&e.path) else {
+            return (None, None);
+        };
+        let Ok(text) = std::str::from_utf8(&bytes) else {
+            return (None, None);
+        };
         let front = page::split_front_matter(text).map(|(y, _)| {
             // only the front matter: a parse error here is reported when the page is rendered
             let file = crate::source::SourceFile::new(e.path.clone(), text[y].to_string());
@@ -192,7 +204,7 @@ impl EntryCtx<'_> {
                 Err(_) => Value::from(()),
             }
         });
-        self.describe(e, front)
+        (self.describe(e, front), None)
     }
 
     /// The `page` value of a file whose front matter (if it has one) is `front`.
@@ -428,6 +440,9 @@ impl Site {
     /// The `page` variable for a page file of this site (computed from the page alone: the
     /// rest of the site is read only if a template asks for it).
     pub fn page_value(&self, page: &Page) -> Value {
+        if let Some(v) = self.index.loaded_value(page) {
+            return v;
+        }
         let abs = std::path::absolute(&page.file.path).unwrap_or(page.file.path.clone());
         if let Ok(rel) = abs.strip_prefix(&self.root) {
             let rel = rel.to_string_lossy().to_string();
@@ -492,6 +507,9 @@ pub struct SiteIndex {
     docs: HashMap<String, Value>,
     /// relative path of every page and document -> its URL
     pub urls: HashMap<String, String>,
+    /// Markdown pages read while building the index, and their `page` values, by absolute
+    /// path
+    loaded: HashMap<PathBuf, (Page, Value)>,
 }
 
 impl LazyIndex {
@@ -501,6 +519,19 @@ impl LazyIndex {
             collections: &self.collections,
             permalink_style: &self.permalink_style,
         }
+    }
+
+    /// A page as the index read it, if the index has been built (it is never built for this).
+    pub fn loaded_page(&self, path: &Path) -> Option<Page> {
+        let index = self.cell.get()?;
+        let abs = std::path::absolute(path).ok()?;
+        index.loaded.get(&abs).map(|(p, _)| p.clone())
+    }
+
+    /// The `page` value of a page that the index read (the very same file text).
+    fn loaded_value(&self, page: &Page) -> Option<Value> {
+        let (p, v) = self.cell.get()?.loaded.get(&page.file.path)?;
+        Arc::ptr_eq(&p.file, &page.file).then(|| v.clone())
     }
 
     pub fn get(&self) -> &SiteIndex {
@@ -516,14 +547,18 @@ impl LazyIndex {
             let ctx = self.ctx();
             // reading every page's front matter is the slow part of a big site: in parallel
             let started = std::time::Instant::now();
-            let described: Vec<Option<Described>> =
+            let described: Vec<(Option<Described>, Option<Page>)> =
                 parallel_map(&entries, |e| ctx.describe_file(e));
             tracing::debug!(files = entries.len(), elapsed = ?started.elapsed(), "site index built");
             let mut pages: Vec<(String, Value, bool)> = Vec::new();
             let mut docs: HashMap<String, Vec<Value>> = HashMap::new();
             let mut urls = HashMap::new();
-            for (e, d) in entries.iter().zip(described) {
+            let mut loaded = HashMap::new();
+            for (e, (d, page)) in entries.iter().zip(described) {
                 let Some(d) = d else { continue };
+                if let Some(p) = page {
+                    loaded.insert(e.path.clone(), (p, d.value.clone()));
+                }
                 urls.insert(e.rel.clone(), d.url);
                 match &e.collection {
                     None => pages.push((d.name, d.value, d.has_front)),
@@ -562,6 +597,7 @@ impl LazyIndex {
                 documents: Value::from(all_docs),
                 docs: by_label,
                 urls,
+                loaded,
             }
         })
     }

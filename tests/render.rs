@@ -282,3 +282,74 @@ fn locations_on_a_page_of_25000_lines() {
     assert_eq!(p["line"], 25_005);
     assert_eq!(p["column"], 5);
 }
+
+/// Names in `dir` (sorted), to see what a render left beside its output.
+fn names(dir: &std::path::Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn a_new_output_tree_appears_whole_and_leaves_no_staging_folder() {
+    let out = Test::new()
+        .site("x: 1\n")
+        .file("src/a.md", "a {{ site.x }}\n")
+        .file(
+            "src/sub/b.md",
+            "{% for p in site.pages %}{{ p.path }} {% endfor %}\n",
+        )
+        .args(&["render", "src", "-o", "build/out"])
+        .run();
+    assert_eq!(names(&out.dir.join("build")), ["out"]);
+    let read = |rel: &str| std::fs::read_to_string(out.dir.join("build/out").join(rel)).unwrap();
+    assert_eq!(read("a.md"), "a 1\n");
+    // the page that lists the site sees both pages, read once for the index and the render
+    assert_eq!(read("sub/b.md"), "src/a.md src/sub/b.md \n");
+}
+
+#[test]
+fn rendering_into_a_tree_that_has_files_replaces_pages_one_by_one() {
+    let out = Test::new()
+        .site("x: 2\n")
+        .file("src/a.md", "a {{ site.x }}\n")
+        .file("out/a.md", "old\n")
+        .file("out/keep.txt", "not ours\n")
+        .args(&["render", "src", "-o", "out"])
+        .run();
+    assert_eq!(names(&out.dir.join("out")), ["a.md", "keep.txt"]);
+    assert_eq!(
+        std::fs::read_to_string(out.dir.join("out/a.md")).unwrap(),
+        "a 2\n"
+    );
+    assert!(
+        names(&out.dir).iter().all(|n| !n.contains("runbook-")),
+        "{:?}",
+        names(&out.dir)
+    );
+}
+
+#[test]
+fn an_output_folder_that_cannot_be_made_leaves_nothing_behind() {
+    // `out` is a file: the output tree cannot be created there
+    let out = Test::new()
+        .site("x: 1\n")
+        .file("src/a.md", "a\n")
+        .file("out", "a file\n")
+        .args(&["render", "src", "-o", "out"])
+        .status(2)
+        .stderr_contains("out")
+        .run();
+    assert_eq!(
+        std::fs::read_to_string(out.dir.join("out")).unwrap(),
+        "a file\n"
+    );
+    assert!(
+        names(&out.dir).iter().all(|n| !n.contains("runbook-")),
+        "{:?}",
+        names(&out.dir)
+    );
+}

@@ -55,7 +55,12 @@ pub fn run(
         let Some(out_dir) = output else {
             return Err(Error::Usage("rendering a directory needs -o OUT".into()));
         };
-        return render_tree(&engine, &site, path, out_dir, &opts);
+        let code = render_tree(&engine, &site, path, out_dir, &opts);
+        // The process ends right after this; freeing every page value of a big site one by
+        // one takes longer than rendering a good share of it.
+        std::mem::forget(engine);
+        std::mem::forget(site);
+        return code;
     }
     match render_page(&engine, &site, path, &opts) {
         Ok((out, diags)) => {
@@ -96,12 +101,16 @@ fn render_tree(
                 .starts_with(&out_abs)
         })
         .collect();
+    // A new output tree is built in a hidden sibling folder and renamed into place at the
+    // end: it appears whole or not at all, and each page is one plain write. Into a folder
+    // that already holds files, each page is replaced on its own (temp file + rename).
+    let stage = Stage::new(out_dir)?;
+    let root = stage.root();
     // every output folder once, before the workers write into them
     let mut dirs: Vec<PathBuf> = files
         .iter()
         .filter_map(|f| {
-            out_dir
-                .join(f.strip_prefix(dir).unwrap_or(f))
+            root.join(f.strip_prefix(dir).unwrap_or(f))
                 .parent()
                 .map(Path::to_path_buf)
         })
@@ -126,13 +135,13 @@ fn render_tree(
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(file) = files.get(i) else { break };
                     let rel = file.strip_prefix(dir).unwrap_or(file);
-                    let mut target = out_dir.join(rel);
+                    let mut target = root.join(rel);
                     if opts.html {
                         target.set_extension("html");
                     }
                     match render_page(engine, site, file, opts) {
                         Ok((out, diags)) => {
-                            if let Err(e) = replace_file(&target, out.as_bytes()) {
+                            if let Err(e) = stage.write(&target, out.as_bytes()) {
                                 io_error.lock().unwrap().get_or_insert(e);
                             }
                             if !diags.is_empty() {
@@ -151,6 +160,7 @@ fn render_tree(
     if let Some(e) = io_error.into_inner().unwrap() {
         return Err(e);
     }
+    stage.finish()?;
     let mut problems = problems.into_inner().unwrap();
     problems.sort_by(|a, b| a.0.cmp(&b.0));
     for (_, d) in &problems {
@@ -163,5 +173,84 @@ fn render_tree(
         Ok(EXIT_INPUT)
     } else {
         Ok(EXIT_OK)
+    }
+}
+
+/// Where a tree render writes: a staging folder renamed to the output folder when done (the
+/// output folder did not exist or was empty), or the output folder itself.
+struct Stage {
+    out: PathBuf,
+    staging: Option<PathBuf>,
+}
+
+impl Stage {
+    fn new(out: &Path) -> Result<Stage> {
+        if out.exists() && !out.is_dir() {
+            return Err(Error::Usage(format!(
+                "-o {}: exists and is not a folder (give a folder for the rendered tree)",
+                crate::source::display_path(out)
+            )));
+        }
+        let fresh = match std::fs::read_dir(out) {
+            Ok(mut entries) => entries.next().is_none(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => true,
+            Err(e) => return Err(Error::io(out, e)),
+        };
+        if !fresh {
+            return Ok(Stage {
+                out: out.to_path_buf(),
+                staging: None,
+            });
+        }
+        let name = out
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_else(|| "out".into());
+        let parent = out.parent().filter(|p| !p.as_os_str().is_empty());
+        if let Some(p) = parent {
+            std::fs::create_dir_all(p).map_err(|e| Error::io(p, e))?;
+        }
+        let staging = parent
+            .unwrap_or(Path::new("."))
+            .join(format!(".{name}.runbook-{}", std::process::id()));
+        // a leftover of a killed render with the same pid
+        let _ = std::fs::remove_dir_all(&staging);
+        std::fs::create_dir(&staging).map_err(|e| Error::io(&staging, e))?;
+        Ok(Stage {
+            out: out.to_path_buf(),
+            staging: Some(staging),
+        })
+    }
+
+    fn root(&self) -> &Path {
+        self.staging.as_deref().unwrap_or(&self.out)
+    }
+
+    fn write(&self, target: &Path, data: &[u8]) -> Result<()> {
+        match self.staging {
+            // nobody sees the staging folder until it is complete
+            Some(_) => std::fs::write(target, data).map_err(|e| Error::io(target, e)),
+            None => replace_file(target, data),
+        }
+    }
+
+    /// Put the staged tree in place (an empty output folder is replaced).
+    fn finish(mut self) -> Result<()> {
+        if let Some(staging) = self.staging.take() {
+            std::fs::rename(&staging, &self.out).map_err(|e| {
+                let _ = std::fs::remove_dir_all(&staging);
+                Error::io(&self.out, e)
+            })?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Stage {
+    /// A render that stopped on an error leaves no half-built tree behind.
+    fn drop(&mut self) {
+        if let Some(staging) = &self.staging {
+            let _ = std::fs::remove_dir_all(staging);
+        }
     }
 }

@@ -49,6 +49,12 @@ struct Shared {
     includes: Mutex<HashMap<String, Arc<IncludeInfo>>>,
     /// Output of loops that depend on the site only, by fingerprint of their source.
     memo: Mutex<HashMap<String, Value>>,
+    /// Include paths as written -> the file they resolve to (symlinks followed), or None
+    /// when there is no such file: resolving costs a system call per path component.
+    resolved: Mutex<HashMap<PathBuf, Option<PathBuf>>>,
+    /// The site root and its includes folder, symlinks resolved.
+    canonical_root: PathBuf,
+    canonical_includes: PathBuf,
 }
 
 pub struct Engine {
@@ -69,12 +75,34 @@ pub struct PageTemplate<'a> {
     pub page: Value,
 }
 
+impl Shared {
+    /// The file an include path names, symlinks resolved; None if it is not a file.
+    fn resolve(&self, path: &Path) -> Option<PathBuf> {
+        if let Some(r) = self.resolved.lock().unwrap().get(path) {
+            return r.clone();
+        }
+        let r = std::fs::canonicalize(path).ok().filter(|p| p.is_file());
+        self.resolved
+            .lock()
+            .unwrap()
+            .insert(path.to_path_buf(), r.clone());
+        r
+    }
+}
+
 impl Engine {
     pub fn new(site: SiteEnv) -> Engine {
+        let canonical_root =
+            std::fs::canonicalize(&site.root).unwrap_or_else(|_| site.root.clone());
+        let canonical_includes =
+            std::fs::canonicalize(&site.includes_dir).unwrap_or_else(|_| site.includes_dir.clone());
         let shared = Arc::new(Shared {
             site,
             includes: Mutex::new(HashMap::new()),
             memo: Mutex::new(HashMap::new()),
+            resolved: Mutex::new(HashMap::new()),
+            canonical_root,
+            canonical_includes,
         });
         let mut env = Environment::empty();
         let syntax = minijinja::syntax::SyntaxConfig::builder()
@@ -985,9 +1013,9 @@ fn include(
     };
     let path = dir.join(name.trim_start_matches('/'));
     let shown_dir = crate::source::display_path(&dir);
-    let canon = match std::fs::canonicalize(&path) {
-        Ok(p) if p.is_file() => p,
-        _ => {
+    let canon = match rt.shared.resolve(&path) {
+        Some(p) => p,
+        None => {
             return Err(rt.fatal(
                 pos,
                 tag.len() + 3,
@@ -999,9 +1027,9 @@ fn include(
             ));
         }
     };
-    let root = std::fs::canonicalize(&site.root).unwrap_or_else(|_| site.root.clone());
-    let base_dir = std::fs::canonicalize(&dir).unwrap_or(dir.clone());
-    if !canon.starts_with(&root) || (!relative && !canon.starts_with(&base_dir)) {
+    let root = &rt.shared.canonical_root;
+    if !canon.starts_with(root) || (!relative && !canon.starts_with(&rt.shared.canonical_includes))
+    {
         return Err(rt.fatal(
             pos,
             tag.len() + 3,
