@@ -81,7 +81,7 @@ pub enum Command {
         site: SiteArgs,
     },
     /// Run a page's steps one by one: show, confirm, run, log (or --dry-run to only show them)
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Print a shell completion script
     Completions {
         #[arg(value_enum)]
@@ -130,6 +130,10 @@ pub struct RunArgs {
     /// Go on with the next step when one fails
     #[arg(long)]
     pub keep_going: bool,
+    /// Stop a step that runs longer than this (`90`, `90s`, `5m`, `1h`): SIGTERM to its
+    /// processes, SIGKILL 5 s later; it counts as failed (status 124) and can be resumed
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub timeout: Option<std::time::Duration>,
     /// The POSIX shell that runs the steps (default: the page's `runbook: {shell: ...}` front
     /// matter, else bash)
     #[arg(long, value_name = "SHELL")]
@@ -139,4 +143,28 @@ pub struct RunArgs {
     pub runs_dir: Option<PathBuf>,
     #[command(flatten)]
     pub site: SiteArgs,
+}
+
+/// `90`, `90s`, `1.5m`, `5m`, `1h`, `250ms`: a positive duration.
+pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let t = text.trim();
+    let (num, unit) = match t.find(|c: char| c.is_ascii_alphabetic()) {
+        Some(i) => t.split_at(i),
+        None => (t, "s"),
+    };
+    let n: f64 = num
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration (e.g. 90s, 5m, 1h)"))?;
+    let secs = match unit {
+        "ms" => n / 1000.0,
+        "s" => n,
+        "m" => n * 60.0,
+        "h" => n * 3600.0,
+        _ => return Err(format!("`{text}`: the unit is ms, s, m or h")),
+    };
+    if !(secs > 0.0 && secs.is_finite() && secs < 1e9) {
+        return Err(format!("`{text}`: a timeout must be more than zero"));
+    }
+    Ok(std::time::Duration::from_secs_f64(secs))
 }

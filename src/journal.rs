@@ -120,8 +120,15 @@ impl RunDir {
 
     /// An existing run directory, to append to (resume).
     pub fn open(path: &Path) -> Result<RunDir> {
-        let journal =
-            private_file(&path.join("journal.jsonl"), true).map_err(|e| Error::io(path, e))?;
+        let journal_path = path.join("journal.jsonl");
+        let mut journal = private_file(&journal_path, true).map_err(|e| Error::io(path, e))?;
+        // a line cut off by a kill is ended, so that the next event starts a line of its own
+        let text = std::fs::read(&journal_path).map_err(|e| Error::io(&journal_path, e))?;
+        if !text.is_empty() && !text.ends_with(b"\n") {
+            journal
+                .write_all(b"\n")
+                .map_err(|e| Error::io(&journal_path, e))?;
+        }
         let transcript =
             private_file(&path.join("transcript.md"), true).map_err(|e| Error::io(path, e))?;
         let id = path
@@ -156,7 +163,13 @@ impl RunDir {
         let mut line = serde_json::to_string(&event).unwrap_or_default();
         line.push('\n');
         let path = self.path.join("journal.jsonl");
-        self.journal
+        if failpoint_hit("journal-torn") {
+            // the fault tests: killed in the middle of a journal line
+            let _ = self.journal.write_all(&line.as_bytes()[..line.len() / 2]);
+            die();
+        }
+        let written = self
+            .journal
             .write_all(line.as_bytes())
             .and_then(|_| {
                 if durable {
@@ -165,7 +178,9 @@ impl RunDir {
                     Ok(())
                 }
             })
-            .map_err(|e| Error::io(path, e))
+            .map_err(|e| Error::io(path, e));
+        failpoint("journal-after");
+        written
     }
 
     /// Append to the Markdown transcript.
@@ -190,22 +205,73 @@ impl RunDir {
     }
 }
 
-/// The journal's events; a last line cut off by a crash is ignored (and reported).
+/// The journal's events; a line cut off by a crash (the last one, or one a resume ended) is
+/// left out, and reported by the flag.
 pub fn read_journal(path: &Path) -> Result<(Vec<Json>, bool)> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    Ok(parse_journal(&bytes))
+}
+
+/// The events of a journal's bytes (see `read_journal`); never fails, whatever the bytes.
+pub fn parse_journal(bytes: &[u8]) -> (Vec<Json>, bool) {
     let mut events = Vec::new();
     let mut cut = false;
-    for line in text.split_inclusive('\n') {
-        match serde_json::from_str::<Json>(line.trim_end()) {
-            Ok(v) if line.ends_with('\n') => events.push(v),
-            _ if line.trim().is_empty() => {}
-            _ => {
-                cut = true;
-                break;
-            }
+    for line in bytes.split_inclusive(|b| *b == b'\n') {
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        match serde_json::from_slice::<Json>(line) {
+            Ok(v) if line.ends_with(b"\n") && v.is_object() => events.push(v),
+            _ => cut = true,
         }
     }
-    Ok((events, cut))
+    (events, cut)
+}
+
+/// Fault injection for the fault tests (`tests/faults.rs`): `RUNBOOK_FAILPOINT=NAME:N` makes
+/// runbook SIGKILL itself the N-th time it reaches the point NAME (`journal-torn`: halfway
+/// through writing a journal line; `journal-after`: after a journal line; `step-before`,
+/// `step-running`, `step-exited`: before a step starts, while it runs, after it exited and
+/// before its end is recorded). Without the variable every point is a no-op.
+pub fn failpoint(name: &str) {
+    if failpoint_hit(name) {
+        die();
+    }
+}
+
+fn failpoint_hit(name: &str) -> bool {
+    static SPEC: std::sync::OnceLock<Option<(String, usize)>> = std::sync::OnceLock::new();
+    static HITS: Mutex<Vec<(String, usize)>> = Mutex::new(Vec::new());
+    let spec = SPEC.get_or_init(|| {
+        let v = std::env::var("RUNBOOK_FAILPOINT").ok()?;
+        let (n, k) = v.rsplit_once(':')?;
+        Some((n.to_string(), k.parse().ok()?))
+    });
+    let Some((want, nth)) = spec else {
+        return false;
+    };
+    if want != name {
+        return false;
+    }
+    let mut hits = HITS.lock().unwrap_or_else(|e| e.into_inner());
+    let count = match hits.iter_mut().find(|(n, _)| n == name) {
+        Some((_, c)) => {
+            *c += 1;
+            *c
+        }
+        None => {
+            hits.push((name.to_string(), 1));
+            1
+        }
+    };
+    count == *nth
+}
+
+fn die() {
+    // SAFETY: kill(2) on our own pid: the fault the tests want, as `kill -9` from outside
+    unsafe {
+        libc::kill(libc::getpid(), libc::SIGKILL);
+    }
 }
 
 /// Where runbook's own tracing log goes while a run is in progress (the run's `runbook.log`).
@@ -255,6 +321,14 @@ mod tests {
         std::fs::write(&p, "{\"a\":1}\n{\"b\":2}\n{\"c\":").unwrap();
         let (events, cut) = read_journal(&p).unwrap();
         assert_eq!(events.len(), 2);
+        assert!(cut);
+    }
+
+    #[test]
+    fn a_cut_line_in_the_middle_loses_only_itself() {
+        let (events, cut) = parse_journal(b"{\"a\":1}\n{\"b\":\n{\"c\":3}\n[1]\n\xff\n");
+        assert_eq!(events.len(), 2);
+        assert_eq!(events[1]["c"], 3);
         assert!(cut);
     }
 }

@@ -495,9 +495,8 @@ fn resume_after_kill_9_in_the_middle_of_a_step() {
     }
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
-    // runbook died with its step still sleeping: that process is not runbook's to clean up
-    // any more (a SIGKILL leaves no chance); stop it so the test leaves nothing behind
-    crate::test::kill_all("sleep 29.317");
+    // runbook died with its step still sleeping: the resume stops it (below)
+    assert!(!crate::test::processes("sleep 29.317").is_empty());
     // a journal line cut in half, as a kill during a write would leave it
     let run = std::fs::read_dir(state.join("runbook/runs"))
         .unwrap()
@@ -516,6 +515,13 @@ fn resume_after_kill_9_in_the_middle_of_a_step() {
     let stderr = String::from_utf8_lossy(&again.stderr);
     assert_eq!(again.status.code(), Some(0), "{stderr}");
     assert!(stderr.contains("last line was cut off"), "{stderr}");
+    let left = crate::test::processes("sleep 29.317");
+    crate::test::kill_all("sleep 29.317");
+    assert!(
+        left.is_empty(),
+        "the killed run's step still runs: {left:?}"
+    );
+    assert!(stderr.contains("still running: stopped them"), "{stderr}");
     let journal = std::fs::read_to_string(run.join("journal.jsonl")).unwrap();
     assert_eq!(
         String::from_utf8_lossy(&again.stdout),

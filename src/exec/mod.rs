@@ -202,6 +202,7 @@ pub fn run_plan(
         "shell": shell_of(args),
         "lax": args.lax,
         "keep_going": args.keep_going,
+        "timeout": args.timeout.map(|t| t.as_secs_f64()),
         "selection": {
             "sections": selection.sections,
             "steps": selection.steps,
@@ -271,6 +272,10 @@ pub struct History {
     pub secrets_after: HashMap<String, Vec<String>>,
     pub secret_setter: HashMap<String, String>,
     pub cut: bool,
+    /// A step that started and has no end: runbook stopped while it ran (id, process marker).
+    pub in_doubt: Option<(String, String)>,
+    /// The journal records the end of the run.
+    pub ended: bool,
 }
 
 pub fn history(run_dir: &Path) -> Result<History> {
@@ -281,17 +286,22 @@ pub fn history(run_dir: &Path) -> Result<History> {
         .cloned()
         .ok_or_else(|| {
             Error::Usage(format!(
-                "{} has no run-start in its journal",
+                "{}: runbook was stopped before the run started (its journal has no run-start): nothing ran, start the run again",
                 crate::source::display_path(run_dir)
             ))
         })?;
     let mut done = BTreeSet::new();
     let mut secrets_after = HashMap::new();
     let mut secret_setter = HashMap::new();
+    let mut in_doubt = None;
     for e in &events {
         let id = e["id"].as_str().unwrap_or("").to_string();
         match (e["event"].as_str(), e["decision"].as_str()) {
+            (Some("step-start"), _) => {
+                in_doubt = Some((id.clone(), e["token"].as_str().unwrap_or("").to_string()));
+            }
             (Some("step-end"), _) => {
+                in_doubt = None;
                 let names: Vec<String> = e["secret_names"]
                     .as_array()
                     .map(|a| {
@@ -322,6 +332,8 @@ pub fn history(run_dir: &Path) -> Result<History> {
         secrets_after,
         secret_setter,
         cut,
+        in_doubt,
+        ended: events.last().is_some_and(|e| e["event"] == "run-end"),
     })
 }
 
@@ -338,10 +350,33 @@ pub fn resume(args: &RunArgs, run_ref: &str, color: bool) -> Result<i32> {
             "the journal's last line was cut off (runbook was killed while writing it): read up to it"
         );
     }
+    if let Some((id, token)) = &h.in_doubt {
+        // runbook was killed while this step ran: what the step left running is stopped
+        // before anything runs again, and the step itself runs again
+        let stopped = if token.is_empty() {
+            0
+        } else {
+            shell::stop_leftovers(token, shell::KILL_GRACE)
+        };
+        eprintln!(
+            "step {id} was running when runbook stopped: its outcome is unknown, so it runs again{}",
+            if stopped > 0 {
+                format!(" ({stopped} of its processes were still running: stopped them)")
+            } else {
+                String::new()
+            }
+        );
+    }
     let page_path = PathBuf::from(h.start["page"].as_str().unwrap_or(""));
     let mut args = args.clone();
     args.lax = args.lax || h.start["lax"] == true;
     args.keep_going = args.keep_going || h.start["keep_going"] == true;
+    if args.timeout.is_none() {
+        args.timeout = h.start["timeout"]
+            .as_f64()
+            .filter(|t| *t > 0.0)
+            .map(std::time::Duration::from_secs_f64);
+    }
     if let Some(sh) = h.start["shell"].as_str() {
         args.shell = Some(sh.to_string());
     }
@@ -437,6 +472,10 @@ pub fn resume(args: &RunArgs, run_ref: &str, color: bool) -> Result<i32> {
         }
     }
     let Some(first) = steps.iter().position(|p| !h.done.contains(&p.step.id)) else {
+        if !h.ended {
+            // killed after its last step: the journal gets the end it did not get
+            RunDir::open(&run_dir)?.record_durable(json!({"event": "run-end", "result": "ok"}))?;
+        }
         eprintln!("every step of this run already succeeded: nothing to resume");
         return Ok(EXIT_OK);
     };
@@ -608,7 +647,10 @@ fn execute(
         }
         attempt += 1;
         let begin = journal::now_rfc3339();
-        run.record(json!({"event": "step-start", "id": p.step.id, "command": secrets.mask(&command), "decision": "run", "attempt": attempt}))?;
+        // marks every process of this execution of the step, to find them all if it must stop
+        let token = format!("{}:{}:{}:{attempt}", run.id, p.step.id, std::process::id());
+        journal::failpoint("step-before");
+        run.record(json!({"event": "step-start", "id": p.step.id, "command": secrets.mask(&command), "decision": "run", "attempt": attempt, "token": token}))?;
         tracing::info!(step = %p.step.id, "step started");
         // the transcript keeps the start and the end of a long output (all of it is on screen)
         let mut captured = Capture::default();
@@ -617,8 +659,15 @@ fn execute(
             &state,
             &command,
             &secrets,
-            cx.interactive,
-            &mut |pid| CHILD.store(pid as i32, Ordering::SeqCst),
+            &shell::Launch {
+                terminal: cx.interactive,
+                token: &token,
+                timeout: args.timeout,
+            },
+            &mut |pid| {
+                CHILD.store(pid as i32, Ordering::SeqCst);
+                journal::failpoint("step-running");
+            },
             &mut |chunk| {
                 let _ = stdout.write_all(chunk);
                 let _ = stdout.flush();
@@ -628,6 +677,24 @@ fn execute(
         CHILD.store(0, Ordering::SeqCst);
         let outcome =
             outcome.map_err(|e| Error::Usage(format!("cannot start `{}`: {e}", shell_of(args))))?;
+        journal::failpoint("step-exited");
+        // Ctrl-C on the step's own terminal reaches it, not runbook
+        let interrupted = INTERRUPTED.swap(false, Ordering::SeqCst)
+            || (cx.interactive && (outcome.signal == Some(libc::SIGINT) || outcome.status == 130));
+        // a step that was stopped leaves nothing running: not a background child that
+        // ignored the signal, nor one that moved to a process group or session of its own
+        let leftovers = if interrupted || outcome.timed_out {
+            shell::stop_leftovers(&token, std::time::Duration::from_secs(2))
+        } else {
+            0
+        };
+        if outcome.timed_out {
+            eprintln!(
+                "step {} ran longer than --timeout {:?}: stopped",
+                p.step.id,
+                args.timeout.unwrap_or_default()
+            );
+        }
         if let Some(new_state) = outcome.state {
             for v in shell::secret_values(&new_state.secret) {
                 secrets.add(&v);
@@ -641,9 +708,6 @@ fn execute(
             }
             state = new_state;
         }
-        // Ctrl-C on the step's own terminal reaches it, not runbook
-        let interrupted = INTERRUPTED.swap(false, Ordering::SeqCst)
-            || (cx.interactive && (outcome.signal == Some(libc::SIGINT) || outcome.status == 130));
         run.record(json!({
             "event": "step-end",
             "id": p.step.id,
@@ -654,6 +718,8 @@ fn execute(
             "status": outcome.status,
             "signal": outcome.signal,
             "interrupted": interrupted,
+            "timed_out": outcome.timed_out,
+            "leftovers_stopped": leftovers,
             "output_bytes": outcome.output_bytes,
             "secret_names": state.secret_names,
         }))?;

@@ -162,9 +162,30 @@ impl State {
     }
 }
 
+/// The variable that marks every process of one step's execution (`RUN-ID:STEP-ID:ATTEMPT`):
+/// what `stop_leftovers` looks for. It is set afresh for each step, never carried over.
+pub const STEP_ENV: &str = "RUNBOOK_STEP";
+
+/// How long a step has after SIGTERM (timeout) before its process group gets SIGKILL.
+pub const KILL_GRACE: Duration = Duration::from_secs(5);
+
+/// How a step is started: on a terminal or not, what marks its processes, and how long it
+/// may take.
+#[derive(Default)]
+pub struct Launch<'a> {
+    /// Run on a pty of its own, in its own session, with runbook's keyboard relayed to it.
+    pub terminal: bool,
+    /// Value of `RUNBOOK_STEP` in the step's environment.
+    pub token: &'a str,
+    pub timeout: Option<Duration>,
+}
+
 pub struct Outcome {
-    /// Exit status of the step's script; 128+N when killed by signal N.
+    /// Exit status of the step's script; 128+N when killed by signal N; 124 on a timeout
+    /// (as timeout(1)).
     pub status: i32,
+    /// The step ran past its `--timeout` and was stopped.
+    pub timed_out: bool,
     pub signal: Option<i32>,
     pub output_bytes: usize,
     pub elapsed: Duration,
@@ -203,14 +224,13 @@ impl Shell {
 
     /// Run `command` after restoring `state`. Output (stdout and stderr, in order) goes to
     /// `sink` as it comes, masked; the process's pid (also its process group) is given to
-    /// `started`, for signals. With `terminal`, the step runs on a pty of its own, in its own
-    /// session, with runbook's keyboard relayed to it.
+    /// `started`, for signals. See `Launch` for the rest.
     pub fn run(
         &self,
         state: &State,
         command: &str,
         secrets: &Secrets,
-        terminal: bool,
+        launch: &Launch,
         started: &mut dyn FnMut(u32),
         sink: &mut dyn FnMut(&[u8]),
     ) -> io::Result<Outcome> {
@@ -218,9 +238,16 @@ impl Shell {
         let (mut snap_r, snap_w) = io::pipe()?;
         let (rfd, wfd) = (restore_r.as_raw_fd(), snap_w.as_raw_fd());
         let mut cmd = Command::new(&self.program);
+        if !launch.token.is_empty() {
+            cmd.env(STEP_ENV, launch.token);
+        }
         // where the step's output comes from: a pipe, or the pty's master side
         let output: OwnedFd;
-        let pty = if terminal { Some(pty::open()?) } else { None };
+        let pty = if launch.terminal {
+            Some(pty::open()?)
+        } else {
+            None
+        };
         match &pty {
             Some(p) => {
                 cmd.stdin(Stdio::from(p.slave.try_clone()?))
@@ -344,6 +371,10 @@ impl Shell {
         // SAFETY: pidfd_open takes a pid and flags and returns a new fd or -1
         let pidfd =
             unsafe { libc::syscall(libc::SYS_pidfd_open, child.id() as libc::pid_t, 0) } as i32;
+        let group = child.id() as libc::pid_t;
+        // past the timeout: SIGTERM to the step's group, then SIGKILL after the grace period
+        let mut timed_out = false;
+        let mut killed = false;
         let mut read_output = |out_open: &mut bool,
                                output_bytes: &mut usize,
                                pending: &mut Vec<u8>|
@@ -387,7 +418,24 @@ impl Shell {
                     revents: 0,
                 },
             ];
-            let timeout = if pidfd >= 0 { 1000 } else { 20 };
+            let mut timeout = if pidfd >= 0 { 1000 } else { 20 };
+            if let Some(limit) = launch.timeout {
+                let elapsed = start.elapsed();
+                if !timed_out && elapsed >= limit {
+                    timed_out = true;
+                    // SAFETY: kill(2) on the step's own process group
+                    unsafe { libc::kill(-group, libc::SIGTERM) };
+                } else if timed_out && !killed && elapsed >= limit + KILL_GRACE {
+                    killed = true;
+                    // SAFETY: as above
+                    unsafe { libc::kill(-group, libc::SIGKILL) };
+                }
+                let next = if timed_out { limit + KILL_GRACE } else { limit };
+                let left = next.saturating_sub(elapsed).as_millis() as i32;
+                if !killed {
+                    timeout = timeout.min(left.max(1));
+                }
+            }
             // SAFETY: fds is a valid array of pollfd for the duration of the call (negative
             // fds are ignored by poll)
             unsafe {
@@ -435,10 +483,15 @@ impl Shell {
             let _ = w.join();
         }
         let signal = status.signal();
-        let code = status.code().unwrap_or_else(|| 128 + signal.unwrap_or(0));
+        let code = if timed_out {
+            124
+        } else {
+            status.code().unwrap_or_else(|| 128 + signal.unwrap_or(0))
+        };
         let state = (!snapshot.is_empty()).then(|| self.split(&String::from_utf8_lossy(&snapshot)));
         Ok(Outcome {
             status: code,
+            timed_out,
             signal,
             output_bytes,
             elapsed,
@@ -586,7 +639,60 @@ fn is_posix_special(name: &str) -> bool {
         name,
         "PPID" | "PWD" | "OLDPWD" | "IFS" | "OPTIND" | "LINENO" | "PS1" | "PS2" | "PS4" | "_"
     ) || name.starts_with("__rb_")
+        || name == STEP_ENV
         || name.is_empty()
+}
+
+/// Stop every process still marked with a step's `token` (a step that was interrupted,
+/// timed out, or ran on when runbook was killed), whatever process group or session it moved
+/// to: SIGTERM, then SIGKILL for those still there after `grace`. Returns how many there were.
+pub fn stop_leftovers(token: &str, grace: Duration) -> usize {
+    let marked = || marked_processes(token);
+    let first = marked();
+    for pid in &first {
+        // SAFETY: kill(2) on a process that carries this step's marker
+        unsafe { libc::kill(*pid, libc::SIGTERM) };
+    }
+    let until = Instant::now() + grace;
+    loop {
+        let left = marked();
+        if left.is_empty() {
+            break;
+        }
+        if Instant::now() >= until {
+            for pid in left {
+                // SAFETY: as above
+                unsafe { libc::kill(pid, libc::SIGKILL) };
+            }
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    first.len()
+}
+
+/// Live processes (not zombies) whose environment holds `RUNBOOK_STEP=token`.
+fn marked_processes(token: &str) -> Vec<libc::pid_t> {
+    let needle = format!("{STEP_ENV}={token}");
+    let me = std::process::id() as libc::pid_t;
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<libc::pid_t>().ok())
+        .filter(|pid| *pid != me)
+        .filter(|pid| {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            // the state follows the command name in parentheses
+            let state = stat.rsplit_once(')').map(|(_, r)| r.trim_start());
+            !matches!(state.and_then(|s| s.chars().next()), Some('Z' | 'X') | None)
+        })
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/environ"))
+                .map(|env| env.split(|b| *b == 0).any(|v| v == needle.as_bytes()))
+                .unwrap_or(false)
+        })
+        .collect()
 }
 
 /// The values of secret variables in a `declare -p` text: every double-quoted string.
@@ -628,7 +734,7 @@ mod tests {
                 state,
                 cmd,
                 &Secrets::default(),
-                false,
+                &Launch::default(),
                 &mut |_| {},
                 &mut |b| out.extend_from_slice(b),
             )
