@@ -20,6 +20,8 @@ pub const CONFIG_NAMES: [&str; 2] = ["site.yaml", "_config.yml"];
 #[derive(Debug)]
 pub struct LazyData {
     dir: PathBuf,
+    /// The site root: data files that resolve outside it (symlinks) are not read.
+    root: PathBuf,
     cell: OnceLock<DataResult>,
 }
 
@@ -31,7 +33,8 @@ impl LazyData {
     pub fn load(&self) -> &DataResult {
         self.cell.get_or_init(|| {
             let mut warnings = Vec::new();
-            match load_data(&self.dir, &mut warnings) {
+            let root = std::fs::canonicalize(&self.root).unwrap_or_else(|_| self.root.clone());
+            match load_data(&self.dir, &root, &mut warnings) {
                 Ok(v) => Ok((v, warnings)),
                 Err(Error::Input(d)) => Err(d),
                 Err(e) => Err(vec![Diagnostic::error("unreadable-data", e.to_string())]),
@@ -374,6 +377,7 @@ impl Site {
         let data_dir = root.join(get_str(&config, "data_dir").unwrap_or_else(|| "_data".into()));
         let data = Arc::new(LazyData {
             dir: data_dir,
+            root: root.clone(),
             cell: OnceLock::new(),
         });
         let includes_dir =
@@ -824,7 +828,7 @@ fn scan_collection(root: &Path, dir: &Path, label: &str, out: &mut Vec<Entry>) {
 }
 
 /// `_data/`: YAML, JSON and CSV files (and folders of them) as nested maps.
-fn load_data(dir: &Path, warnings: &mut Vec<Diagnostic>) -> Result<Value, Error> {
+fn load_data(dir: &Path, root: &Path, warnings: &mut Vec<Diagnostic>) -> Result<Value, Error> {
     let mut pairs: Vec<(Value, Value)> = Vec::new();
     let Ok(rd) = std::fs::read_dir(dir) else {
         return Ok(Value::from_pairs(pairs));
@@ -838,7 +842,23 @@ fn load_data(dir: &Path, warnings: &mut Vec<Diagnostic>) -> Result<Value, Error>
             continue;
         }
         if item.file_type().is_ok_and(|t| t.is_dir()) {
-            pairs.push((Value::from(name), load_data(&path, warnings)?));
+            pairs.push((Value::from(name), load_data(&path, root, warnings)?));
+            continue;
+        }
+        // a symlink may point anywhere: a page must not read files outside its site
+        if item.file_type().is_ok_and(|t| t.is_symlink())
+            && !std::fs::canonicalize(&path).is_ok_and(|t| t.starts_with(root))
+        {
+            warnings.push(
+                Diagnostic::warning(
+                    "data-outside-site",
+                    format!(
+                        "{}: links outside the site; not read",
+                        crate::source::display_path(&path)
+                    ),
+                )
+                .hint("data files must be inside the site root (copy the file into _data)"),
+            );
             continue;
         }
         let stem = path

@@ -7,4 +7,5 @@ mod markdown;
 mod pty;
 mod render;
 mod run;
+mod secrets;
 mod test;

@@ -1,0 +1,288 @@
+//! Secrets and trust: secret values never reach a file or the screen; run files are private;
+//! `render`, `list`, `check` and dry runs execute nothing; templates read nothing outside the
+//! site.
+
+use crate::pty::Screen;
+use crate::test::{Output, Test};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+/// Every file under `dir`, recursively.
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(files_under(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+fn assert_nowhere(out: &Output, secrets: &[&str]) {
+    assert_nowhere_in(&out.dir, &out.stdout, &out.stderr, secrets);
+}
+
+fn assert_nowhere_in(dir: &Path, stdout: &str, stderr: &str, secrets: &[&str]) {
+    let runs = dir.join("state/runbook/runs");
+    let files = files_under(&runs);
+    assert!(files.len() >= 5, "{files:?}");
+    for f in files {
+        let text = String::from_utf8_lossy(&std::fs::read(&f).unwrap()).into_owned();
+        for s in secrets {
+            assert!(!text.contains(s), "{} holds {s}:\n{text}", f.display());
+        }
+    }
+    for s in secrets {
+        assert!(!stdout.contains(s), "stdout holds {s}:\n{stdout}");
+        assert!(!stderr.contains(s), "stderr holds {s}:\n{stderr}");
+    }
+}
+
+/// Credentials the way the seed page gets them: `eval $(ai-rc ...)`.
+const CREDS: &str = "#!/bin/sh\n\
+printf 'export DB_PASSWORD=%s\\n' \"'pw-AAAA1111'\"\n\
+printf 'export MY_SECRET=%s\\n' sec-BBBB2222\n\
+printf 'export SSH_KEY=%s\\n' key-CCCC3333\n";
+
+const ALL: [&str; 6] = [
+    "pw-AAAA1111",
+    "sec-BBBB2222",
+    "key-CCCC3333",
+    "tok-DDDD4444",
+    "pin-EEEE5555",
+    "val-FFFF6666",
+];
+
+#[test]
+fn every_kind_of_secret_stays_out_of_every_file_log_and_the_screen() {
+    let page = "# Creds\n\n\
+```bash\neval \"$(./creds)\"\nexport SITE_PIN=pin-EEEE5555\n```\n\n\
+Print them all, also cut in two by a pause (a secret split across reads):\n\n\
+```bash\necho \"$DB_PASSWORD $MY_SECRET $SSH_KEY $OPS_TOKEN $SITE_PIN\"\n\
+printf 'pw-AA'; sleep 0.2; printf 'AA1111\\n'\n\
+echo 'value <vault value>'\nenv | grep -c '^DB_PASSWORD=pw-AAAA1111$'\n```\n";
+    let out = Test::new()
+        .site("x: 1\n")
+        .page(page)
+        .script("creds", CREDS)
+        .env("OPS_TOKEN", "tok-DDDD4444")
+        .args(&[
+            "-vv",
+            "run",
+            "page.md",
+            "--yes",
+            "--secret",
+            "SITE_PIN",
+            "--secret",
+            "vault value",
+            "--set",
+            "vault value=val-FFFF6666",
+        ])
+        .run();
+    // the step saw the real values; the screen and the files show masks
+    assert_eq!(
+        out.stdout,
+        "******** ******** ******** ******** ********\n********\nvalue ********\n1\n"
+    );
+    assert_nowhere(&out, &ALL);
+    // the journal still says what happened, names and all
+    let run = files_under(&out.dir.join("state/runbook/runs"))
+        .into_iter()
+        .find(|p| p.ends_with("journal.jsonl"))
+        .unwrap();
+    let journal = std::fs::read_to_string(run).unwrap();
+    for name in ["DB_PASSWORD", "MY_SECRET", "SSH_KEY", "SITE_PIN"] {
+        assert!(journal.contains(&format!("\"{name}\"")), "{journal}");
+    }
+}
+
+#[test]
+fn a_failed_step_that_prints_secrets_and_its_resume_leak_nothing() {
+    let page = "# S\n\n```bash\neval \"$(./creds)\"\n```\n\n```bash\necho \"$MY_SECRET\"; test -f flag\n```\n\n```bash\necho \"done $SSH_KEY\"\n```\n";
+    let out = Test::new()
+        .site("x: 1\n")
+        .page(page)
+        .script("creds", CREDS)
+        .args(&["run", "page.md", "--yes"])
+        .status(1)
+        .stdout("********\n")
+        .run();
+    assert_nowhere(&out, &ALL);
+    std::fs::write(out.dir.join("flag"), "").unwrap();
+    let again = std::process::Command::new(env!("CARGO_BIN_EXE_runbook"))
+        .args(["-v", "run", "--resume", "--yes"])
+        .current_dir(&out.dir)
+        .env("XDG_STATE_HOME", out.dir.join("state"))
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&again.stdout),
+        String::from_utf8_lossy(&again.stderr),
+    );
+    assert_eq!(again.status.code(), Some(0), "{stderr}");
+    // the secrets were gone (memory only): the step that set them ran again
+    assert_eq!(stdout, "********\ndone ********\n", "{stderr}");
+    assert_nowhere_in(&out.dir, &stdout, &stderr, &ALL);
+}
+
+#[test]
+fn run_files_are_private() {
+    let out = Test::new()
+        .site("x: 1\n")
+        .page("# S\n\n```bash\nX=1; echo hi\n```\n")
+        .args(&["run", "page.md", "--yes"])
+        .run();
+    let runs = out.dir.join("state/runbook/runs");
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&runs), 0o700);
+    let run = std::fs::read_dir(&runs)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    assert_eq!(mode(&run), 0o700);
+    assert_eq!(mode(&run.join("state")), 0o700);
+    let files = files_under(&run);
+    assert!(files.len() >= 5, "{files:?}");
+    for f in files {
+        assert_eq!(mode(&f), 0o600, "{}", f.display());
+    }
+}
+
+#[test]
+fn a_prompted_secret_is_not_echoed_and_never_written() {
+    let t = Test::new()
+        .site("x: 1\n")
+        .page("# S\n\n```bash\nexport DB_PASSWORD=<db password>\necho \"got $DB_PASSWORD\"\n```\n");
+    let dir = t.path().to_path_buf();
+    let state = dir.join("state");
+    let mut s = Screen::start(
+        &dir,
+        &["run", "page.md", "--yes", "--secret", "db password"],
+        &[],
+    );
+    s.expect("value for <db password> (hidden):");
+    s.send("hunter2-typed-9999");
+    s.expect("got ********");
+    let (code, screen) = s.finish();
+    assert_eq!(code, 0, "{screen}");
+    assert!(!screen.contains("hunter2"), "echoed:\n{screen}");
+    for f in files_under(&state) {
+        let text = String::from_utf8_lossy(&std::fs::read(&f).unwrap()).into_owned();
+        assert!(
+            !text.contains("hunter2"),
+            "{} holds it:\n{text}",
+            f.display()
+        );
+    }
+}
+
+/// A page that would do harm if anything in it were executed while reading it.
+fn hostile_page(canary: &Path) -> String {
+    let c = canary.display();
+    format!(
+        "---\ntitle: \"$(touch {c}-front)\"\nrunbook: {{shell: \"sh -c 'touch {c}-shell'\"}}\n---\n\
+# Hostile `touch {c}-heading`\n\n\
+{{{{ \"x\" | append: \"$(touch {c}-liquid)\" }}}}\n\n\
+```bash\ntouch {c}-step; rm -rf \"$HOME/not-there\"\n```\n\n\
+    `touch {c}-indented`\n\n\
+<!-- ```bash\ntouch {c}-comment\n``` -->\n\n\
+```bash\nX=$(touch {c}-subst) `touch {c}-backtick` <host>\n```\n"
+    )
+}
+
+#[test]
+fn render_list_check_and_dry_run_execute_nothing_even_on_a_hostile_page() {
+    let t = Test::new();
+    let canary = t.path().join("canary");
+    let page = hostile_page(&canary);
+    let t = t.site("x: 1\n").page(&page);
+    let dir = t.path().to_path_buf();
+    let cases: [&[&str]; 6] = [
+        &["render", "page.md"],
+        &["render", "page.md", "--html"],
+        &["render", ".", "-o", "out"],
+        &["list", "page.md", "--json"],
+        &["check", "page.md"],
+        &[
+            "run",
+            "page.md",
+            "--dry-run",
+            "--set",
+            "host=$(touch canary-set)",
+        ],
+    ];
+    for args in cases {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_runbook"))
+            .args(args)
+            .current_dir(&dir)
+            .env("XDG_STATE_HOME", dir.join("state"))
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        let made: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with("canary"))
+            .collect();
+        assert!(made.is_empty(), "{args:?} executed something: {made:?}");
+    }
+    // and a dry run creates no run directory
+    assert!(!dir.join("state").exists());
+}
+
+#[test]
+fn templates_read_nothing_outside_the_site_nor_the_environment() {
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join("secret.txt"), "OUTSIDE-SECRET-1234\n").unwrap();
+    std::fs::write(outside.path().join("data.yml"), "v: OUTSIDE-DATA-5678\n").unwrap();
+    let o = outside.path().display().to_string();
+    let t = Test::new()
+        .site("x: 1\n")
+        .env("RB_ENV_CANARY", "ENV-VALUE-9012")
+        .file("_includes/ok.html", "inside\n");
+    std::os::unix::fs::symlink(
+        outside.path().join("secret.txt"),
+        t.path().join("_includes/link.html"),
+    )
+    .unwrap();
+    std::fs::create_dir_all(t.path().join("_data")).unwrap();
+    std::os::unix::fs::symlink(
+        outside.path().join("data.yml"),
+        t.path().join("_data/ext.yml"),
+    )
+    .unwrap();
+    let dir = t.path().to_path_buf();
+    let attempts = [
+        "{% include ../../../../../../etc/passwd %}".to_string(),
+        format!("{{% include {o}/secret.txt %}}"),
+        "{% include link.html %}".to_string(),
+        "{% include_relative ../../../../../../etc/passwd %}".to_string(),
+        "{{ site.data.ext.v }}".to_string(),
+        "{{ RB_ENV_CANARY }}{{ env.RB_ENV_CANARY }}{{ site.env.RB_ENV_CANARY }}{{ ENV.RB_ENV_CANARY }}{{ jekyll.environment }}".to_string(),
+    ];
+    for (i, a) in attempts.iter().enumerate() {
+        let name = format!("p{i}.md");
+        std::fs::write(dir.join(&name), format!("{{% include ok.html %}}{a}\n")).unwrap();
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_runbook"))
+            .args(["render", &name])
+            .current_dir(&dir)
+            .env("RB_ENV_CANARY", "ENV-VALUE-9012")
+            .output()
+            .unwrap();
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(!all.contains("panicked"), "{a}: {all}");
+        for leak in ["root:x:0", "OUTSIDE-SECRET", "OUTSIDE-DATA", "ENV-VALUE"] {
+            assert!(!all.contains(leak), "{a} read {leak}:\n{all}");
+        }
+    }
+}
