@@ -162,7 +162,8 @@ impl Diagnostic {
 pub enum Error {
     #[error("{0}")]
     Usage(String),
-    #[error("cannot read {}: {source}", crate::source::display_path(path))]
+    /// Reading or writing (a page, a run's journal on a full disk): say which file and why.
+    #[error("{}: {source}", crate::source::display_path(path))]
     Io {
         path: PathBuf,
         source: std::io::Error,

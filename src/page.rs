@@ -61,28 +61,29 @@ pub fn read_text(path: &Path) -> Result<Arc<SourceFile>, Error> {
         Ok(text) => Ok(SourceFile::new(path.to_path_buf(), text)),
         Err(e) => {
             let at = e.utf8_error().valid_up_to();
-            let bytes = e.into_bytes();
-            let line = bytes[..at].iter().filter(|b| **b == b'\n').count() + 1;
-            let col = at
-                - bytes[..at]
-                    .iter()
-                    .rposition(|b| *b == b'\n')
-                    .map(|p| p + 1)
-                    .unwrap_or(0)
-                + 1;
             Err(Error::Input(vec![
-                Diagnostic::error(
-                    "not-utf8",
-                    format!(
-                        "{}:{line}:{col}: is not valid UTF-8 (byte 0x{:02x})",
-                        crate::source::display_path(path),
-                        bytes[at]
-                    ),
-                )
-                .hint("save the file as UTF-8 (e.g. `iconv -f latin1 -t utf-8`)"),
+                Diagnostic::error("not-utf8", not_utf8_message(path, e.as_bytes(), at))
+                    .hint("save the file as UTF-8 (e.g. `iconv -f latin1 -t utf-8`)"),
             ]))
         }
     }
+}
+
+/// `file:line:column: is not valid UTF-8 (byte 0x..)` for the first bad byte at `at`.
+pub fn not_utf8_message(path: &Path, bytes: &[u8], at: usize) -> String {
+    let line = bytes[..at].iter().filter(|b| **b == b'\n').count() + 1;
+    let col = at
+        - bytes[..at]
+            .iter()
+            .rposition(|b| *b == b'\n')
+            .map(|p| p + 1)
+            .unwrap_or(0)
+        + 1;
+    format!(
+        "{}:{line}:{col}: is not valid UTF-8 (byte 0x{:02x})",
+        crate::source::display_path(path),
+        bytes.get(at).copied().unwrap_or(0)
+    )
 }
 
 /// Split `---\n yaml \n---\n body` the way Jekyll's `YAML_FRONT_MATTER_REGEXP` does:

@@ -14,6 +14,13 @@ use saphyr_parser::{Event, Parser, ScalarStyle, Span};
 use std::collections::HashMap;
 use std::sync::Arc;
 
+/// Nodes that aliases may add to one document when expanded. Values behind an alias are
+/// shared, not copied, but rendering, `jsonify` or `list --json` walk them in full, so a
+/// "billion laughs" (9 anchors of 9 aliases each: 9^9 strings) would take minutes and
+/// gigabytes. Psych shares them too and has no limit (Jekyll then renders them in full, for
+/// as long as that takes); real configs expand a few hundred nodes at most.
+pub const MAX_ALIAS_EXPANSION: u64 = 1_000_000;
+
 /// Where a YAML text sits inside its file, to report errors at the right place.
 pub struct YamlSource<'a> {
     pub file: &'a Arc<SourceFile>,
@@ -28,6 +35,8 @@ pub fn load(src: &YamlSource) -> Result<(Value, Vec<Diagnostic>), Diagnostic> {
     let mut loader = Loader {
         src,
         anchors: HashMap::new(),
+        expanded: 0,
+        aliased: 0,
         warnings: Vec::new(),
         events: Parser::new_from_str(src.text),
     };
@@ -37,7 +46,12 @@ pub fn load(src: &YamlSource) -> Result<(Value, Vec<Diagnostic>), Diagnostic> {
 
 struct Loader<'a, 'b> {
     src: &'b YamlSource<'a>,
-    anchors: HashMap<usize, Value>,
+    /// Each anchor's value and its size in nodes once expanded.
+    anchors: HashMap<usize, (Value, u64)>,
+    /// Nodes read so far, aliases counted as the nodes they stand for.
+    expanded: u64,
+    /// Of those, nodes added by aliases (bounded by MAX_ALIAS_EXPANSION).
+    aliased: u64,
     warnings: Vec<Diagnostic>,
     events: Parser<'b, saphyr_parser::StrInput<'b>>,
 }
@@ -97,16 +111,39 @@ impl<'a, 'b> Loader<'a, 'b> {
         let Some((ev, span)) = self.next()? else {
             return Ok(Node::End);
         };
+        let before = self.expanded;
+        if matches!(
+            ev,
+            Event::Scalar(..) | Event::SequenceStart(..) | Event::MappingStart(..)
+        ) {
+            self.expanded += 1;
+        }
         Ok(match ev {
             Event::Scalar(text, style, anchor, tag) => {
                 let v = resolve_scalar(&text, style, tag.as_deref().map(|t| t.suffix.as_str()));
                 if anchor > 0 {
-                    self.anchors.insert(anchor, v.clone());
+                    self.anchors.insert(anchor, (v.clone(), 1));
                 }
                 Node::Value(v)
             }
             Event::Alias(id) => match self.anchors.get(&id) {
-                Some(v) => Node::Value(v.clone()),
+                Some((v, size)) => {
+                    let (v, size) = (v.clone(), *size);
+                    self.expanded += size;
+                    self.aliased += size;
+                    if self.aliased > MAX_ALIAS_EXPANSION {
+                        let off = self.offset(&span);
+                        return Err(Diagnostic::error(
+                            "invalid-yaml",
+                            format!(
+                                "YAML aliases expand to more than {MAX_ALIAS_EXPANSION} values"
+                            ),
+                        )
+                        .at(self.src.file, off)
+                        .hint("an alias of an alias of an alias… (\"billion laughs\"): write the values out"));
+                    }
+                    Node::Value(v)
+                }
                 None => {
                     let off = self.offset(&span);
                     return Err(Diagnostic::error(
@@ -123,7 +160,8 @@ impl<'a, 'b> Loader<'a, 'b> {
                 }
                 let v = Value::from(items);
                 if anchor > 0 {
-                    self.anchors.insert(anchor, v.clone());
+                    self.anchors
+                        .insert(anchor, (v.clone(), self.expanded - before));
                 }
                 Node::Value(v)
             }
@@ -168,7 +206,8 @@ impl<'a, 'b> Loader<'a, 'b> {
                 }
                 let v = Value::from_pairs(pairs);
                 if anchor > 0 {
-                    self.anchors.insert(anchor, v.clone());
+                    self.anchors
+                        .insert(anchor, (v.clone(), self.expanded - before));
                 }
                 Node::Value(v)
             }

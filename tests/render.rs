@@ -353,3 +353,39 @@ fn an_output_folder_that_cannot_be_made_leaves_nothing_behind() {
         names(&out.dir)
     );
 }
+
+#[test]
+fn an_include_rendered_once_per_build_gives_every_page_what_it_would_alone() {
+    let pure = "{% assign n = include.count | plus: 1 %}{% for i in (1..n) %}{{ i }}{% endfor %}|{{ include.t | upcase }}";
+    let reads_caller = "{{ who }}:{{ include.p }}";
+    let reads_page = "{{ page.title }}:{{ include.p }}";
+    let warns = "{{ include.missing.deep }}{{ include.p }}";
+    let page = |title: &str, who: &str| {
+        format!(
+            "---\ntitle: {title}\n---\n{{% assign who = \"{who}\" %}}\
+             {{% include pure.html count=2 t=\"x\" %}} n={{{{ n }}}}\n\
+             {{% include caller.html p=1 %}}\n{{% include page.html p=1 %}}\n\
+             {{% include warns.html p=1 %}}\n\
+             {{% for who in (7..8) %}}{{% include caller.html p=1 %}}{{% endfor %}}\n"
+        )
+    };
+    let out = Test::new()
+        .site("x: 1\n")
+        .file("_includes/pure.html", pure)
+        .file("_includes/caller.html", reads_caller)
+        .file("_includes/page.html", reads_page)
+        .file("_includes/warns.html", warns)
+        .file("src/a.md", page("A", "alice"))
+        .file("src/b.md", page("B", "bob"))
+        .args(&["render", "src", "-o", "out", "--site", "site.yaml"])
+        .run();
+    let read = |rel: &str| std::fs::read_to_string(out.dir.join("out").join(rel)).unwrap();
+    assert_eq!(read("a.md"), "123|X n=3\nalice:1\nA:1\n1\n7:18:1\n");
+    assert_eq!(read("b.md"), "123|X n=3\nbob:1\nB:1\n1\n7:18:1\n");
+    // an include that warns is rendered on each page, so each page gets its warning
+    let warned = out
+        .stderr
+        .matches("undefined variable `include.missing`")
+        .count();
+    assert_eq!(warned, 2, "{}", out.stderr);
+}

@@ -91,6 +91,10 @@ pub fn run(paths: &[PathBuf], json: bool, site_args: &SiteArgs) -> Result<i32> {
         let (site, engine) = &engines[&key];
         all.extend(check_page(engine, site, f));
     }
+    // a broken `_data` file is found by the check of the site and again by each page that
+    // reads it: one message is enough
+    let mut seen = std::collections::HashSet::new();
+    all.retain(|d| seen.insert((d.message.clone(), d.position())));
     if json {
         let items: Vec<serde_json::Value> = all.iter().map(Diagnostic::to_json).collect();
         println!(

@@ -11,10 +11,14 @@ use std::path::Path;
 
 pub fn run(path: &Path, json: bool, site_args: &SiteArgs) -> Result<i32> {
     if !path.is_file() {
-        return Err(Error::Usage(format!(
-            "{} is not a page",
-            crate::source::display_path(path)
-        )));
+        let shown = crate::source::display_path(path);
+        return Err(Error::Usage(if path.is_dir() {
+            format!("{shown} is a directory, not a page (`check` takes directories)")
+        } else if path.exists() {
+            format!("{shown} is not a page")
+        } else {
+            format!("{shown} does not exist")
+        }));
     }
     let (site, engine) = super::open_site(path, site_args)?;
     let doc = match document::load(&engine, &site, path, Mode::Lax) {

@@ -52,9 +52,10 @@ pub fn lex(src: &str) -> Result<Vec<(Tok, usize)>, SyntaxError> {
         }
         let start = i;
         // comparison
-        let two = &src[i..(i + 2).min(src.len())];
-        if matches!(two, "==" | "!=" | "<>" | "<=" | ">=") {
-            out.push((Tok::Cmp(two.to_string()), start));
+        // bytes: the next character may be multi-byte
+        let two = &b[i..(i + 2).min(b.len())];
+        if matches!(two, b"==" | b"!=" | b"<>" | b"<=" | b">=") {
+            out.push((Tok::Cmp(String::from_utf8_lossy(two).into_owned()), start));
             i += 2;
             continue;
         }

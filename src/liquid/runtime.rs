@@ -4,7 +4,7 @@
 use super::ast::{Expr, Filtered, Key, Node, Root};
 use super::filters::{self, FilterCtx};
 use super::parse::{self, ParseError, ParseWarning};
-use super::translate::translate;
+use super::translate::{self_contained, translate};
 use super::value::{self as lv, Special};
 use crate::error::{Diagnostic, Severity};
 use crate::source::SourceFile;
@@ -42,6 +42,16 @@ struct IncludeInfo {
     file: Arc<SourceFile>,
     warnings: Vec<ParseWarning>,
     error: Option<ParseError>,
+    /// Some(the variables it may assign) when its output depends only on its parameters
+    /// and the site (see `translate::self_contained`): then it is rendered once per build
+    /// for the same parameters.
+    pure: Option<Vec<String>>,
+}
+
+/// A self-contained include rendered once: its output and the variables it assigned.
+struct IncludeResult {
+    output: String,
+    assigns: Vec<(String, Value)>,
 }
 
 struct Shared {
@@ -49,6 +59,8 @@ struct Shared {
     includes: Mutex<HashMap<String, Arc<IncludeInfo>>>,
     /// Output of loops that depend on the site only, by fingerprint of their source.
     memo: Mutex<HashMap<String, Value>>,
+    /// Self-contained includes already rendered, by file and parameters.
+    include_memo: Mutex<HashMap<String, Arc<IncludeResult>>>,
     /// Include paths as written -> the file they resolve to (symlinks followed), or None
     /// when there is no such file: resolving costs a system call per path component.
     resolved: Mutex<HashMap<PathBuf, Option<PathBuf>>>,
@@ -100,6 +112,7 @@ impl Engine {
             site,
             includes: Mutex::new(HashMap::new()),
             memo: Mutex::new(HashMap::new()),
+            include_memo: Mutex::new(HashMap::new()),
             resolved: Mutex::new(HashMap::new()),
             canonical_root,
             canonical_includes,
@@ -120,10 +133,11 @@ impl Engine {
             let path = PathBuf::from(name);
             let bytes = std::fs::read(&path)
                 .map_err(|e| MjError::new(ErrorKind::TemplateNotFound, e.to_string()))?;
-            let text = String::from_utf8(bytes).map_err(|_| {
+            let text = String::from_utf8(bytes).map_err(|e| {
+                let at = e.utf8_error().valid_up_to();
                 MjError::new(
                     ErrorKind::BadInclude,
-                    format!("{} is not UTF-8 text", path.display()),
+                    crate::page::not_utf8_message(&path, e.as_bytes(), at),
                 )
             })?;
             let file = SourceFile::new(path, text);
@@ -132,6 +146,7 @@ impl Engine {
                     translate(&p.nodes, &file.text),
                     IncludeInfo {
                         file: file.clone(),
+                        pure: self_contained(&p.nodes),
                         warnings: p.warnings,
                         error: None,
                     },
@@ -142,6 +157,7 @@ impl Engine {
                         file: file.clone(),
                         warnings: vec![],
                         error: Some(e),
+                        pure: None,
                     },
                 ),
             };
@@ -177,10 +193,15 @@ impl Engine {
             .iter()
             .map(|w| {
                 let mut d = parse_warning(page.file, page.base, w, mode);
-                if let Some(kept) = &w.kept {
-                    // show what Jekyll prints for it, e.g. `ALICE`
+                // show what Jekyll prints for it, e.g. `ALICE`; only when the kept part is
+                // itself well-formed (`{{.State}}` keeps `.State`: probing it would recurse)
+                let probe_text = w.kept.as_ref().map(|kept| format!("{{{{ {kept} }}}}"));
+                if let Some(kept) = &w.kept
+                    && let Some(probe_text) = probe_text
+                        .filter(|t| parse::parse(t).is_ok_and(|p| p.warnings.is_empty()))
+                {
                     let probe = PageTemplate {
-                        file: &SourceFile::new(page.file.path.clone(), format!("{{{{ {kept} }}}}")),
+                        file: &SourceFile::new(page.file.path.clone(), probe_text),
                         base: 0,
                         page: page.page.clone(),
                     };
@@ -359,11 +380,22 @@ pub fn fail_render(diags: Vec<Diagnostic>) {
     CURRENT.with(|c| {
         if let Some(rt) = c.borrow().last() {
             let mut st = rt.state.lock().unwrap();
-            let mut it = diags.into_iter();
-            if st.fatal.is_none() {
-                st.fatal = it.next();
+            for d in diags {
+                // a broken `_data` file fails every lookup into site.data: report it once
+                let same = |o: &Diagnostic| {
+                    o.message == d.message
+                        && o.location.as_ref().map(|l| l.offset)
+                            == d.location.as_ref().map(|l| l.offset)
+                };
+                if st.fatal.as_ref().is_some_and(same) || st.diags.iter().any(same) {
+                    continue;
+                }
+                if st.fatal.is_none() {
+                    st.fatal = Some(d);
+                } else {
+                    st.diags.push(d);
+                }
             }
-            st.diags.extend(it);
         }
     });
 }
@@ -1102,6 +1134,27 @@ fn include(
         }
     };
     let info = info.expect("loader records every include");
+    // the same self-contained include with the same parameters: its output is known
+    let memo_key = memo_key(rt, &info, &key, has_params, &params, &bindings);
+    if let Some(k) = &memo_key
+        && let Some(done) = rt.shared.include_memo.lock().unwrap().get(k).cloned()
+    {
+        tracing::debug!(include = %key, "include output reused");
+        let mut st = rt.state.lock().unwrap();
+        for (name, v) in &done.assigns {
+            st.globals.insert(name.clone(), v.clone());
+        }
+        return Ok(Value::from(done.output.as_str()));
+    }
+    let before = memo_key.as_ref().map(|_| {
+        let st = rt.state.lock().unwrap();
+        let assigned = info.pure.as_deref().unwrap_or_default();
+        let values: Vec<Option<Value>> = assigned
+            .iter()
+            .map(|n| st.globals.get(n).cloned())
+            .collect();
+        (st.diags.len(), values)
+    });
     let mut scope: Vec<(String, Value)> = lv::map_pairs(&bindings)
         .into_iter()
         .map(|(k, v)| (lv::to_s(&k), v))
@@ -1121,10 +1174,96 @@ fn include(
         st.files.push((info.file.clone(), 0));
     }
     let out = template.render(Value::from_pairs(Vec::<(Value, Value)>::new()));
+    let mut st = rt.state.lock().unwrap();
+    st.scopes.pop();
+    st.files.pop();
+    // kept only when it reported nothing: a warning must show on every page that has it
+    if let (Some(k), Some((diags, values)), Ok(output)) = (memo_key, before, &out)
+        && st.diags.len() == diags
+        && st.fatal.is_none()
     {
-        let mut st = rt.state.lock().unwrap();
-        st.scopes.pop();
-        st.files.pop();
+        let assigned = info.pure.as_deref().unwrap_or_default();
+        let assigns = assigned
+            .iter()
+            .zip(values)
+            .filter_map(|(n, old)| {
+                let now = st.globals.get(n).cloned();
+                (now != old).then(|| now.map(|v| (n.clone(), v)))?
+            })
+            .collect();
+        tracing::debug!(include = %key, "include output kept for the build");
+        rt.shared.include_memo.lock().unwrap().insert(
+            k,
+            Arc::new(IncludeResult {
+                output: output.clone(),
+                assigns,
+            }),
+        );
     }
+    drop(st);
     out.map(Value::from)
+}
+
+/// The key under which an include's output is kept, when it can be: the include is
+/// self-contained, called at the top of a page (no loop or include around it whose variables
+/// it could see) with parameters that are plain data, and the page has not assigned `site`.
+fn memo_key(
+    rt: &Runtime,
+    info: &IncludeInfo,
+    file: &str,
+    has_params: bool,
+    params: &Value,
+    bindings: &Value,
+) -> Option<String> {
+    info.pure.as_ref()?;
+    if !has_params || !info.warnings.is_empty() || !lv::map_pairs(bindings).is_empty() {
+        return None;
+    }
+    {
+        let st = rt.state.lock().unwrap();
+        if !st.scopes.is_empty() || st.globals.contains_key("site") {
+            return None;
+        }
+    }
+    // the parameters are the map the tag builds: its values must be plain data
+    let mut key = format!("{file}\0");
+    for (k, v) in lv::map_pairs(params) {
+        if !plain_data(&k, &mut key, 0) || !plain_data(&v, &mut key, 0) {
+            return None;
+        }
+    }
+    Some(key)
+}
+
+/// Write `v` to `out` if it is plain data (nil, booleans, numbers, strings, and lists of
+/// those): a text that tells such values apart. False for anything else (maps may be the
+/// site's own lazy objects).
+fn plain_data(v: &Value, out: &mut String, depth: usize) -> bool {
+    use std::fmt::Write as _;
+    if depth > 8 {
+        return false;
+    }
+    match v.kind() {
+        ValueKind::Undefined | ValueKind::None => out.push('~'),
+        ValueKind::Bool => out.push(if v.is_true() { 'T' } else { 'F' }),
+        ValueKind::Number => {
+            let _ = write!(out, "#{v}");
+        }
+        ValueKind::String => {
+            let s = v.as_str().unwrap_or("");
+            let _ = write!(out, "s{}:{s}", s.len());
+        }
+        ValueKind::Seq if lv::special(v).is_none() => {
+            let items = lv::seq(v);
+            let _ = write!(out, "[{}:", items.len());
+            for item in &items {
+                if !plain_data(item, out, depth + 1) {
+                    return false;
+                }
+            }
+            out.push(']');
+        }
+        _ => return false,
+    }
+    true
 }

@@ -140,6 +140,119 @@ fn pure_loop(collection: &Expr, body: &[Node], locals: &mut Vec<String>) -> bool
     expr_ok(collection, locals) && nodes_ok(body, locals)
 }
 
+/// Whether an include's output depends only on its parameters and the site, so that the same
+/// include with the same parameters renders the same on every page of a build: everything it
+/// reads is `include`, `site`, its own loop variables, or a variable it assigned before (in
+/// the same block or one around it), and it has no side effect but its assigns (no counters,
+/// `cycle`, `ifchanged`, nested includes or links). Some(names it may assign) when it is.
+pub fn self_contained(nodes: &[Node]) -> Option<Vec<String>> {
+    fn expr_ok(e: &Expr, known: &[String]) -> bool {
+        match e {
+            Expr::Var(l) => {
+                matches!(&l.root, Root::Name(n) if known.contains(n))
+                    && l.keys.iter().all(|k| match k {
+                        Key::Dot(_) => true,
+                        Key::Index(i) => expr_ok(i, known),
+                    })
+            }
+            Expr::Range(a, b) => expr_ok(a, known) && expr_ok(b, known),
+            _ => true,
+        }
+    }
+    fn filtered_ok(f: &Filtered, known: &[String]) -> bool {
+        f.expr.as_ref().is_none_or(|e| expr_ok(e, known))
+            && f.filters.iter().all(|fl| {
+                fl.args.iter().all(|a| expr_ok(a, known))
+                    && fl.kwargs.iter().all(|(_, a)| expr_ok(a, known))
+            })
+    }
+    fn cond_ok(c: &Cond, known: &[String]) -> bool {
+        match c {
+            Cond::Test { left, right, .. } => {
+                expr_ok(left, known) && right.as_ref().is_none_or(|r| expr_ok(r, known))
+            }
+            Cond::And(a, b) | Cond::Or(a, b) => cond_ok(a, known) && cond_ok(b, known),
+        }
+    }
+    /// `known` grows with what this block assigns; a nested block's assigns stay in it.
+    fn block_ok(nodes: &[Node], known: &mut Vec<String>, assigned: &mut Vec<String>) -> bool {
+        let nested = |body: &[Node], known: &[String], assigned: &mut Vec<String>| {
+            block_ok(body, &mut known.to_vec(), assigned)
+        };
+        for n in nodes {
+            let ok = match n {
+                Node::Text(_) | Node::Break | Node::Continue => true,
+                Node::Output(f, _) => filtered_ok(f, known),
+                Node::Assign(name, f, _) => {
+                    let ok = filtered_ok(f, known);
+                    known.push(name.clone());
+                    assigned.push(name.clone());
+                    ok
+                }
+                Node::Capture(name, body, _) => {
+                    let ok = nested(body, known, assigned);
+                    known.push(name.clone());
+                    assigned.push(name.clone());
+                    ok
+                }
+                Node::If {
+                    branches,
+                    otherwise,
+                    ..
+                } => {
+                    branches
+                        .iter()
+                        .all(|(c, b)| cond_ok(c, known) && nested(b, known, assigned))
+                        && otherwise
+                            .as_ref()
+                            .is_none_or(|o| nested(o, known, assigned))
+                }
+                Node::Case(e, arms, _) => {
+                    expr_ok(e, known)
+                        && arms.iter().all(|a| match a {
+                            CaseArm::When(vs, b) => {
+                                vs.iter().all(|v| expr_ok(v, known)) && nested(b, known, assigned)
+                            }
+                            CaseArm::Else(b) => nested(b, known, assigned),
+                        })
+                }
+                Node::For {
+                    var,
+                    collection,
+                    body,
+                    otherwise,
+                    limit,
+                    offset,
+                    ..
+                } => {
+                    let mut inner = known.clone();
+                    inner.push(var.clone());
+                    inner.push("forloop".into());
+                    expr_ok(collection, known)
+                        && limit.as_ref().is_none_or(|e| expr_ok(e, known))
+                        && offset.as_ref().is_none_or(|e| expr_ok(e, known))
+                        && otherwise
+                            .as_ref()
+                            .is_none_or(|o| nested(o, known, assigned))
+                        && block_ok(body, &mut inner, assigned)
+                }
+                _ => false,
+            };
+            if !ok {
+                return false;
+            }
+        }
+        true
+    }
+    let mut known = vec!["include".to_string(), "site".to_string()];
+    let mut assigned = Vec::new();
+    block_ok(nodes, &mut known, &mut assigned).then(|| {
+        assigned.sort();
+        assigned.dedup();
+        assigned
+    })
+}
+
 /// A 128-bit fingerprint of a loop's source, naming its memoized output.
 fn fingerprint(text: &str) -> String {
     use std::hash::{Hash, Hasher};
