@@ -643,7 +643,8 @@ pub fn build(
                 )
             };
             return Err(format!(
-                "--set {name}: no placeholder or variable of that name in the selected steps ({list})"
+                "{}: --set {name}: no placeholder or variable of that name in the selected steps ({list})",
+                doc.page.file.display_path()
             ));
         }
     }
@@ -686,7 +687,8 @@ pub fn build(
         }
         functions.extend(defined_functions(&command));
         if check_path {
-            for cmd in command_words(&command) {
+            // the commands as written: a value filled in is an argument, never a command
+            for cmd in command_words(&step.code) {
                 if !functions.contains(&cmd) && !on_path(&cmd) && missing_cmds.insert(cmd.clone()) {
                     let file = &doc.page.file;
                     let (line, col) = (step.lines.0..=step.lines.1)

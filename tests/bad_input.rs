@@ -961,7 +961,6 @@ fn placeholder_value_with_shell_metacharacters_in_a_dry_run() {
 /// A newline inside a value is data, not a second command line: the pre-flight check of
 /// commands on PATH must not read `next` as a command.
 #[test]
-#[ignore = "plan.rs: the PATH pre-flight reads the filled command, so `next` from the value's second line is reported as a missing command"]
 fn a_newline_in_a_value_is_not_a_command_for_the_preflight() {
     Test::new()
         .site("x: 1\n")
@@ -973,7 +972,6 @@ fn a_newline_in_a_value_is_not_a_command_for_the_preflight() {
 }
 
 #[test]
-#[ignore = "plan.rs: the --set message does not name the page"]
 fn set_for_a_name_the_page_does_not_have() {
     Test::new()
         .site("x: 1\n")

@@ -209,17 +209,13 @@ fn leftovers(marker: &str) -> Vec<i32> {
     all
 }
 
-fn wait_for(dir: &Path, what: &str) {
+/// Wait (20 s at most) until `ready` holds.
+fn wait_until(what: &str, ready: impl Fn() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(20);
-    while !std::fs::read_to_string(dir.join("executions.log"))
-        .unwrap_or_default()
-        .contains(what)
-    {
+    while !ready() {
         assert!(Instant::now() < deadline, "never saw {what}");
         std::thread::sleep(Duration::from_millis(20));
     }
-    // the step's background children get a moment to start
-    std::thread::sleep(Duration::from_millis(200));
 }
 
 fn signal_stops_the_whole_tree(sig: i32, marker: &str) {
@@ -235,8 +231,8 @@ fn signal_stops_the_whole_tree(sig: i32, marker: &str) {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    wait_for(&dir, "started");
-    assert!(!leftovers(marker).is_empty(), "the step's processes run");
+    // all three of the step's processes run
+    wait_until("the step's processes", || leftovers(marker).len() == 3);
     // SAFETY: kill(2) on the runbook process this test started
     unsafe { libc::kill(child.id() as i32, sig) };
     let out = child.wait_with_output().unwrap();
@@ -341,10 +337,11 @@ fn a_step_still_running_from_a_killed_run_is_stopped_by_resume() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    wait_for(&dir, "started");
+    wait_until("the step's sleep", || {
+        !processes(&format!("sleep {marker}")).is_empty()
+    });
     child.kill().unwrap(); // SIGKILL: runbook gets no chance to stop its step
     child.wait().unwrap();
-    assert!(!processes(&format!("sleep {marker}")).is_empty());
     std::fs::write(
         dir.join("page.md"),
         "# S\n\n```bash\necho started >> \"$LOG\"\n```\n\n```bash\necho second >> \"$LOG\"\n```\n",

@@ -3,23 +3,14 @@
 use super::report;
 use crate::cli::SiteArgs;
 use crate::document::{self, Document};
-use crate::error::{EXIT_INPUT, EXIT_OK, Error, Result};
+use crate::error::{EXIT_INPUT, EXIT_OK, Result};
 use crate::liquid::Mode;
 use std::fmt::Write as _;
 use std::io::IsTerminal;
 use std::path::Path;
 
 pub fn run(path: &Path, json: bool, site_args: &SiteArgs) -> Result<i32> {
-    if !path.is_file() {
-        let shown = crate::source::display_path(path);
-        return Err(Error::Usage(if path.is_dir() {
-            format!("{shown} is a directory, not a page (`check` takes directories)")
-        } else if path.exists() {
-            format!("{shown} is not a page")
-        } else {
-            format!("{shown} does not exist")
-        }));
-    }
+    super::require_page(path)?;
     let (site, engine) = super::open_site(path, site_args)?;
     let doc = match document::load(&engine, &site, path, Mode::Lax) {
         Ok(d) => d,

@@ -51,6 +51,21 @@ pub fn open_site(
     Ok((site, engine))
 }
 
+/// A usage error unless `path` is a file: says whether it is missing or a directory.
+pub fn require_page(path: &Path) -> Result<()> {
+    if path.is_file() {
+        return Ok(());
+    }
+    let shown = crate::source::display_path(path);
+    Err(Error::Usage(if path.is_dir() {
+        format!("{shown} is a directory, not a page (`check` takes directories)")
+    } else if path.exists() {
+        format!("{shown} is not a page")
+    } else {
+        format!("{shown} does not exist")
+    }))
+}
+
 /// Print diagnostics on stderr (coloured on a terminal); with `-q`, errors only.
 pub fn report(diags: &[Diagnostic]) {
     let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();

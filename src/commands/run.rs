@@ -15,9 +15,7 @@ pub fn run(args: &RunArgs) -> Result<i32> {
         return crate::exec::resume(args, run_ref, color);
     }
     let page = args.page.as_deref().unwrap_or(std::path::Path::new(""));
-    if !page.is_file() {
-        return Err(Error::Usage(format!("{} is not a page", plan::shown(page))));
-    }
+    super::require_page(page)?;
     let values = plan::parse_sets(&args.set).map_err(Error::Usage)?;
     let (site, engine) = super::open_site(page, &args.site)?;
     let mode = if args.lax { Mode::Lax } else { Mode::Strict };

@@ -226,7 +226,19 @@ pub fn run_plan(
             crate::source::display_path(&run.path)
         ))
     );
-    execute(&cx, &mut run, &steps, 0, State::default(), secrets)
+    let result = execute(&cx, &mut run, &steps, 0, State::default(), secrets);
+    ended_by_error(&mut run, result)
+}
+
+/// A run that stopped on an error of runbook's own (a full disk, say) still says so in its
+/// journal, if the journal can take one more line; it stays resumable.
+fn ended_by_error(run: &mut RunDir, result: Result<i32>) -> Result<i32> {
+    if let Err(e) = &result {
+        tracing::error!(error = %e, "run stopped by an error");
+        let _ = run
+            .record_durable(json!({"event": "run-end", "result": "error", "error": e.to_string()}));
+    }
+    result
 }
 
 /// The run directory `run_ref` names: a path, an id under the runs directory, or `last`.
@@ -556,7 +568,8 @@ pub fn resume(args: &RunArgs, run_ref: &str, color: bool) -> Result<i32> {
             run.id, steps[from].step.id
         ))
     );
-    execute(&cx, &mut run, &steps, from, state, secrets)
+    let result = execute(&cx, &mut run, &steps, from, state, secrets);
+    ended_by_error(&mut run, result)
 }
 
 /// The shell state after the step at plan position `upto` (0-based): snapshots are written
