@@ -57,42 +57,43 @@ fn assigns_site(n: &Node) -> bool {
     }
 }
 
+/// `e` reads only variables whose root is in `known` (and nothing dynamic).
+fn expr_ok(e: &Expr, known: &[String]) -> bool {
+    match e {
+        Expr::Var(l) => {
+            matches!(&l.root, Root::Name(n) if known.contains(n))
+                && l.keys.iter().all(|k| match k {
+                    Key::Dot(_) => true,
+                    Key::Index(i) => expr_ok(i, known),
+                })
+        }
+        Expr::Range(a, b) => expr_ok(a, known) && expr_ok(b, known),
+        _ => true,
+    }
+}
+
+fn filtered_ok(f: &Filtered, known: &[String]) -> bool {
+    f.expr.as_ref().is_none_or(|e| expr_ok(e, known))
+        && f.filters.iter().all(|fl| {
+            fl.args.iter().all(|a| expr_ok(a, known))
+                && fl.kwargs.iter().all(|(_, a)| expr_ok(a, known))
+        })
+}
+
+fn cond_ok(c: &Cond, known: &[String]) -> bool {
+    match c {
+        Cond::Test { left, right, .. } => {
+            expr_ok(left, known) && right.as_ref().is_none_or(|r| expr_ok(r, known))
+        }
+        Cond::And(a, b) | Cond::Or(a, b) => cond_ok(a, known) && cond_ok(b, known),
+    }
+}
+
 /// Whether a loop's output depends only on the site (the same on every page of a build):
 /// its collection and everything in it read only `site`, its own loop variables and
-/// `forloop`, and it has no side effect (assign, capture, counters, includes).
+/// `forloop` (`locals` starts with those names), and it has no side effect (assign,
+/// capture, counters, includes).
 fn pure_loop(collection: &Expr, body: &[Node], locals: &mut Vec<String>) -> bool {
-    fn expr_ok(e: &Expr, locals: &[String]) -> bool {
-        match e {
-            Expr::Var(l) => {
-                let root_ok = match &l.root {
-                    Root::Name(n) => n == "site" || n == "forloop" || locals.contains(n),
-                    Root::Dynamic(_) => false,
-                };
-                root_ok
-                    && l.keys.iter().all(|k| match k {
-                        Key::Dot(_) => true,
-                        Key::Index(i) => expr_ok(i, locals),
-                    })
-            }
-            Expr::Range(a, b) => expr_ok(a, locals) && expr_ok(b, locals),
-            _ => true,
-        }
-    }
-    fn filtered_ok(f: &Filtered, locals: &[String]) -> bool {
-        f.expr.as_ref().is_none_or(|e| expr_ok(e, locals))
-            && f.filters.iter().all(|fl| {
-                fl.args.iter().all(|a| expr_ok(a, locals))
-                    && fl.kwargs.iter().all(|(_, a)| expr_ok(a, locals))
-            })
-    }
-    fn cond_ok(c: &Cond, locals: &[String]) -> bool {
-        match c {
-            Cond::Test { left, right, .. } => {
-                expr_ok(left, locals) && right.as_ref().is_none_or(|r| expr_ok(r, locals))
-            }
-            Cond::And(a, b) | Cond::Or(a, b) => cond_ok(a, locals) && cond_ok(b, locals),
-        }
-    }
     fn nodes_ok(nodes: &[Node], locals: &mut Vec<String>) -> bool {
         nodes.iter().all(|n| match n {
             Node::Text(_) | Node::Break | Node::Continue => true,
@@ -146,34 +147,6 @@ fn pure_loop(collection: &Expr, body: &[Node], locals: &mut Vec<String>) -> bool
 /// the same block or one around it), and it has no side effect but its assigns (no counters,
 /// `cycle`, `ifchanged`, nested includes or links). Some(names it may assign) when it is.
 pub fn self_contained(nodes: &[Node]) -> Option<Vec<String>> {
-    fn expr_ok(e: &Expr, known: &[String]) -> bool {
-        match e {
-            Expr::Var(l) => {
-                matches!(&l.root, Root::Name(n) if known.contains(n))
-                    && l.keys.iter().all(|k| match k {
-                        Key::Dot(_) => true,
-                        Key::Index(i) => expr_ok(i, known),
-                    })
-            }
-            Expr::Range(a, b) => expr_ok(a, known) && expr_ok(b, known),
-            _ => true,
-        }
-    }
-    fn filtered_ok(f: &Filtered, known: &[String]) -> bool {
-        f.expr.as_ref().is_none_or(|e| expr_ok(e, known))
-            && f.filters.iter().all(|fl| {
-                fl.args.iter().all(|a| expr_ok(a, known))
-                    && fl.kwargs.iter().all(|(_, a)| expr_ok(a, known))
-            })
-    }
-    fn cond_ok(c: &Cond, known: &[String]) -> bool {
-        match c {
-            Cond::Test { left, right, .. } => {
-                expr_ok(left, known) && right.as_ref().is_none_or(|r| expr_ok(r, known))
-            }
-            Cond::And(a, b) | Cond::Or(a, b) => cond_ok(a, known) && cond_ok(b, known),
-        }
-    }
     /// `known` grows with what this block assigns; a nested block's assigns stay in it.
     fn block_ok(nodes: &[Node], known: &mut Vec<String>, assigned: &mut Vec<String>) -> bool {
         let nested = |body: &[Node], known: &[String], assigned: &mut Vec<String>| {
@@ -436,7 +409,11 @@ impl Translator<'_> {
                     && limit.is_none()
                     && offset.is_none()
                     && otherwise.is_none()
-                    && pure_loop(collection, body, &mut vec![var.clone()]);
+                    && pure_loop(
+                        collection,
+                        body,
+                        &mut vec!["site".into(), "forloop".into(), var.clone()],
+                    );
                 let memo_key = memo.then(|| fingerprint(&self.src[(*pos).min(*end)..*end]));
                 if let Some(key) = &memo_key {
                     let _ = write!(
