@@ -389,3 +389,18 @@ fn an_include_rendered_once_per_build_gives_every_page_what_it_would_alone() {
         .count();
     assert_eq!(warned, 2, "{}", out.stderr);
 }
+
+#[test]
+fn an_output_folder_given_as_a_symlink_is_written_through() {
+    let t = Test::new()
+        .site("x: 3\n")
+        .file("src/a.md", "a {{ site.x }}\n");
+    std::fs::create_dir(t.path().join("real")).unwrap();
+    std::os::unix::fs::symlink(t.path().join("real"), t.path().join("link")).unwrap();
+    let out = t.args(&["render", "src", "-o", "link"]).run();
+    assert!(out.dir.join("link").is_symlink());
+    assert_eq!(
+        std::fs::read_to_string(out.dir.join("real/a.md")).unwrap(),
+        "a 3\n"
+    );
+}

@@ -191,7 +191,9 @@ impl Stage {
                 crate::source::display_path(out)
             )));
         }
+        // a symlink to a folder is written through, never replaced
         let fresh = match std::fs::read_dir(out) {
+            Ok(_) if out.is_symlink() => false,
             Ok(mut entries) => entries.next().is_none(),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => true,
             Err(e) => return Err(Error::io(out, e)),
