@@ -691,6 +691,9 @@ fn execute(
         let outcome =
             outcome.map_err(|e| Error::Usage(format!("cannot start `{}`: {e}", shell_of(args))))?;
         journal::failpoint("step-exited");
+        for v in &outcome.learned {
+            secrets.add(v);
+        }
         // Ctrl-C on the step's own terminal reaches it, not runbook
         let interrupted = INTERRUPTED.swap(false, Ordering::SeqCst)
             || (cx.interactive && (outcome.signal == Some(libc::SIGINT) || outcome.status == 130));

@@ -52,6 +52,8 @@ impl Secrets {
                 {
                     continue;
                 }
+                // the value ends where the shell word does (`export T=abc; next`)
+                let value = value.split([';', '&', '|', ')']).next().unwrap_or("");
                 let v = value.trim_matches(|c| c == '"' || c == '\'');
                 if !v.contains(['$', '`']) {
                     self.add(v);
@@ -95,6 +97,14 @@ impl Secrets {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn assigned_values_end_with_the_shell_word() {
+        let mut s = Secrets::default();
+        s.add_assigned("export B_TOKEN=zzzz9999; echo \"$B_TOKEN\"", &[]);
+        s.add_assigned("API_KEY='k-1234'&& next", &[]);
+        assert_eq!(s.mask("zzzz9999; k-1234"), "********; ********");
+    }
 
     #[test]
     fn names_and_masking() {

@@ -103,6 +103,47 @@ trap __rb_snap EXIT
     )
 }
 
+/// Secret-named variables a command mentions (`$OS_PASSWORD`, `printenv API_TOKEN`): the ones
+/// whose value a step could print in the same step that sets it.
+fn secret_words(command: &str, secret_names: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for w in command.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
+        let ident = w.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_');
+        if ident
+            && !w.starts_with("__rb_")
+            && is_secret_name(w, secret_names)
+            && !out.iter().any(|o| o == w)
+        {
+            out.push(w.to_string());
+        }
+    }
+    out
+}
+
+/// A bash DEBUG trap that, before each command of the step, sends the new values of the
+/// secret variables the step mentions to runbook (`target`), so that output printing them in
+/// the same step is masked too. It hides itself from `set -x`.
+fn secret_watch(names: &[String], target: &str) -> String {
+    format!(
+        r#"__rb_seen=
+__rb_watch() {{
+  {{ __rb_x=${{-//[^x]/}}; set +x; }} 2>/dev/null
+  for __rb_n in {names}; do
+    __rb_v=${{!__rb_n-}}
+    [ -n "$__rb_v" ] || continue
+    case $__rb_seen in *"|$__rb_v|"*) continue;; esac
+    __rb_seen="$__rb_seen|$__rb_v|"
+    printf '%s\0' "$__rb_v" >{target}
+  done
+  __rb_v=
+  [ -z "$__rb_x" ] || set -x
+}}
+trap '{{ __rb_watch; }} 2>/dev/null' DEBUG
+"#,
+        names = names.join(" ")
+    )
+}
+
 /// What runs after the command when it ends normally.
 const SNAPSHOT_AFTER: &str = "__rb_st=$?\n__rb_state\nexit \"$__rb_st\"\n";
 
@@ -191,6 +232,8 @@ pub struct Outcome {
     pub elapsed: Duration,
     /// The state after the step (None when the process left none, e.g. killed).
     pub state: Option<State>,
+    /// Secret values the step set while it ran (see `secret_watch`).
+    pub learned: Vec<String>,
 }
 
 pub struct Shell {
@@ -307,6 +350,17 @@ impl Shell {
                 });
             }
         }
+        // the secret variables the command mentions are watched while it runs (bash only)
+        let watched = if via_proc && self.is_bash() {
+            secret_words(command, &self.secret_names)
+        } else {
+            Vec::new()
+        };
+        let watch = if watched.is_empty() {
+            None
+        } else {
+            Some(io::pipe()?)
+        };
         let start = Instant::now();
         let mut child = cmd.spawn()?;
         drop(cmd); // closes the parent's copies of the child's ends
@@ -314,8 +368,19 @@ impl Shell {
         // with /proc the child opens our ends by name: they stay open until it has exited
         let keep_open = via_proc.then_some((restore_r, snap_w));
         started(child.id());
+        let (mut watch_r, watch_w) = match watch {
+            Some((r, w)) => (Some(r), Some(w)),
+            None => (None, None),
+        };
+        let watch_script = watch_w
+            .as_ref()
+            .map(|w| {
+                let target = format!("/proc/{}/fd/{}", std::process::id(), w.as_raw_fd());
+                secret_watch(&watched, &target)
+            })
+            .unwrap_or_default();
         let script = format!(
-            "{}{}{}\n{SNAPSHOT_AFTER}",
+            "{}{}{watch_script}{}\n{SNAPSHOT_AFTER}",
             state.restore_script(),
             snapshot_trap(self.is_bash(), &target),
             command.trim_end_matches('\n')
@@ -344,12 +409,33 @@ impl Shell {
         // may keep that open)
         pty::set_nonblocking(output.as_raw_fd())?;
         set_nonblocking(&snap_r)?;
+        if let Some(r) = &watch_r {
+            set_nonblocking(r)?;
+        }
+        // secrets known so far, and those the step sets as it runs
+        let known = std::cell::RefCell::new(secrets.clone());
+        let mut learned: Vec<String> = Vec::new();
+        let mut watch_buf: Vec<u8> = Vec::new();
+        // values the watch sent (NUL-terminated) become secrets before any output is read
+        let mut take_watched = |watch_r: &mut Option<io::PipeReader>| -> io::Result<()> {
+            if let Some(r) = watch_r.as_mut() {
+                drain(r, &mut buf2(), &mut |d| watch_buf.extend_from_slice(d))?;
+                while let Some(end) = watch_buf.iter().position(|b| *b == 0) {
+                    let v = String::from_utf8_lossy(&watch_buf[..end]).into_owned();
+                    watch_buf.drain(..=end);
+                    known.borrow_mut().add(&v);
+                    learned.push(v);
+                }
+            }
+            Ok(())
+        };
         let mut output_bytes = 0;
         let mut snapshot = Vec::new();
         let mut buf = [0u8; 16384];
         // hold back the tail that could be the start of a secret cut by the read
         let mut pending: Vec<u8> = Vec::new();
         let mut emit = |data: &[u8], pending: &mut Vec<u8>, last: bool| {
+            let secrets = known.borrow();
             pending.extend_from_slice(data);
             let keep = if secrets.is_empty() || last {
                 0
@@ -385,6 +471,9 @@ impl Shell {
                     Some(0) => break,
                     Some(n) => {
                         *output_bytes += n;
+                        // a secret the step set was sent before the output that prints it:
+                        // read after that output, the watch has it
+                        take_watched(&mut watch_r)?;
                         emit(&buf[..n], pending, false);
                     }
                 }
@@ -472,6 +561,7 @@ impl Shell {
             }
         }
         drop(keep_open);
+        drop(watch_w);
         drain(&mut snap_r, &mut buf2(), &mut |d| {
             snapshot.extend_from_slice(d)
         })?;
@@ -496,6 +586,7 @@ impl Shell {
             output_bytes,
             elapsed,
             state,
+            learned,
         })
     }
 
@@ -543,8 +634,8 @@ impl Shell {
                     }
                 }
                 "#rb-functions" => {
-                    // drop our own trap function: from its header to its closing brace
-                    if bare.starts_with("__rb_snap ()") {
+                    // drop our own functions (traps, the secret watch): header to closing brace
+                    if bare.starts_with("__rb_") && bare.trim_end().ends_with(" ()") {
                         section = "#rb-skip-function".into();
                         continue;
                     }
@@ -770,9 +861,11 @@ mod tests {
             "echo \"$X|$Y|$Z|$OS_PASSWORD|$PWD\"; f x; env | grep -c '^Y=2$'\nexit 3",
         );
         assert_eq!(o2.status, 3);
+        // the step mentions OS_PASSWORD: its value is watched, and masked as it is printed
+        assert_eq!(o2.learned, ["s3cret-pw"]);
         assert_eq!(
             out,
-            format!("a b|2|3|s3cret-pw|{}\nf:x\n1\n", dir.path().display())
+            format!("a b|2|3|********|{}\nf:x\n1\n", dir.path().display())
         );
         assert!(o2.state.is_some(), "exit still leaves a snapshot");
     }
