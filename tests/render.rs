@@ -404,3 +404,25 @@ fn an_output_folder_given_as_a_symlink_is_written_through() {
         "a 3\n"
     );
 }
+
+#[test]
+fn a_staging_folder_left_by_a_killed_render_is_cleared() {
+    // pid 2^22 + 1 is above Linux's pid_max: no such process
+    let out = Test::new()
+        .site("x: 1\n")
+        .file("src/a.md", "a\n")
+        .file(".out.runbook-4194305/a.md", "half\n")
+        .args(&["render", "src", "-o", "out"])
+        .run();
+    assert_eq!(
+        names(&out.dir)
+            .iter()
+            .filter(|n| n.contains("runbook-"))
+            .count(),
+        0
+    );
+    assert_eq!(
+        std::fs::read_to_string(out.dir.join("out/a.md")).unwrap(),
+        "a\n"
+    );
+}

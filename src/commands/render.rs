@@ -212,9 +212,17 @@ impl Stage {
         if let Some(p) = parent {
             std::fs::create_dir_all(p).map_err(|e| Error::io(p, e))?;
         }
-        let staging = parent
-            .unwrap_or(Path::new("."))
-            .join(format!(".{name}.runbook-{}", std::process::id()));
+        let dir = parent.unwrap_or(Path::new("."));
+        // what renders that were killed left behind (their process is gone)
+        let prefix = format!(".{name}.runbook-");
+        for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let file_name = e.file_name();
+            let pid = file_name.to_str().and_then(|n| n.strip_prefix(&prefix));
+            if pid.is_some_and(|p| !Path::new("/proc").join(p).exists()) {
+                let _ = std::fs::remove_dir_all(e.path());
+            }
+        }
+        let staging = dir.join(format!(".{name}.runbook-{}", std::process::id()));
         // a leftover of a killed render with the same pid
         let _ = std::fs::remove_dir_all(&staging);
         std::fs::create_dir(&staging).map_err(|e| Error::io(&staging, e))?;
