@@ -6,6 +6,8 @@ pub mod commands;
 pub mod document;
 pub mod error;
 pub mod exec;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod journal;
 pub mod linemap;
 pub mod liquid;

@@ -1,6 +1,7 @@
 //! The one integration test crate: every case runs the real binary on real files.
 mod bad_input;
 mod faults;
+mod fuzz;
 mod interactive;
 mod liquid;
 mod markdown;
