@@ -13,11 +13,13 @@ Examples:
   runbook check page.md --json                   the same for machines
   runbook run runbooks/hello.md                  step by step, asking before each
   runbook run page.md --dry-run --section setup  the commands of one recipe, run nothing
+  runbook run page.md --yes --timeout 10m        every step, none longer than 10 minutes
   runbook run --resume                           go on with the last run
 
 Exit status: 0 success (check: no problems; run: every step done),
 1 check found problems, a plan is not clean, or a step failed / the run was quit,
-2 usage error or unreadable input, 130 the run was interrupted.";
+2 usage error, unreadable input or an unwritable run directory,
+130 the run was interrupted. A step stopped by --timeout counts as failed (1).";
 
 #[derive(Parser, Debug)]
 #[command(name = "runbook", version, about = "Render, check and run operations pages from Jekyll docs sites", after_help = EXAMPLES)]
