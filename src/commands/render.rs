@@ -103,7 +103,7 @@ fn render_tree(
         .collect();
     // A new output tree is built in a hidden sibling folder and renamed into place at the
     // end: it appears whole or not at all, and each page is one plain write. Into a folder
-    // that already holds files, each page is replaced on its own (temp file + rename).
+    // that already exists, each page is replaced on its own (temp file + rename).
     let stage = Stage::new(out_dir)?;
     let root = stage.root();
     // every output folder once, before the workers write into them
@@ -177,7 +177,7 @@ fn render_tree(
 }
 
 /// Where a tree render writes: a staging folder renamed to the output folder when done (the
-/// output folder did not exist or was empty), or the output folder itself.
+/// output folder did not exist), or the output folder itself.
 struct Stage {
     out: PathBuf,
     staging: Option<PathBuf>,
@@ -191,10 +191,10 @@ impl Stage {
                 crate::source::display_path(out)
             )));
         }
-        // a symlink to a folder is written through, never replaced
-        let fresh = match std::fs::read_dir(out) {
-            Ok(_) if out.is_symlink() => false,
-            Ok(mut entries) => entries.next().is_none(),
+        // a folder that exists (even empty: it may be a mount point, or a symlink) is
+        // written into, never replaced
+        let fresh = match std::fs::symlink_metadata(out) {
+            Ok(_) => false,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => true,
             Err(e) => return Err(Error::io(out, e)),
         };
@@ -244,7 +244,7 @@ impl Stage {
         }
     }
 
-    /// Put the staged tree in place (an empty output folder is replaced).
+    /// Put the staged tree in place.
     fn finish(mut self) -> Result<()> {
         if let Some(staging) = self.staging.take() {
             std::fs::rename(&staging, &self.out).map_err(|e| {
