@@ -69,6 +69,8 @@ echo 'value <vault value>'\nenv | grep -c '^DB_PASSWORD=pw-AAAA1111$'\n```\n";
         .page(page)
         .script("creds", CREDS)
         .env("OPS_TOKEN", "tok-DDDD4444")
+        // everything runbook logs, on stderr and in the run's runbook.log
+        .env("RUST_LOG", "trace")
         .args(&[
             "-vv",
             "run",
