@@ -123,8 +123,7 @@ impl RunDir {
         let journal_path = path.join("journal.jsonl");
         let mut journal = private_file(&journal_path, true).map_err(|e| Error::io(path, e))?;
         // a line cut off by a kill is ended, so that the next event starts a line of its own
-        let text = std::fs::read(&journal_path).map_err(|e| Error::io(&journal_path, e))?;
-        if !text.is_empty() && !text.ends_with(b"\n") {
+        if !ends_with_newline(&journal_path).map_err(|e| Error::io(&journal_path, e))? {
             journal
                 .write_all(b"\n")
                 .map_err(|e| Error::io(&journal_path, e))?;
@@ -203,6 +202,19 @@ impl RunDir {
         }
         res.map_err(|e| Error::io(target, e))
     }
+}
+
+/// Whether a file is empty or ends with a newline (only its last byte is read).
+fn ends_with_newline(path: &Path) -> io::Result<bool> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut f = File::open(path)?;
+    if f.metadata()?.len() == 0 {
+        return Ok(true);
+    }
+    f.seek(SeekFrom::End(-1))?;
+    let mut last = [0u8; 1];
+    f.read_exact(&mut last)?;
+    Ok(last[0] == b'\n')
 }
 
 /// The journal's events; a line cut off by a crash (the last one, or one a resume ended) is
