@@ -126,7 +126,10 @@ fn secret_words(command: &str, secret_names: &[String]) -> Vec<String> {
 fn secret_watch(names: &[String], target: &str) -> String {
     format!(
         r#"__rb_seen=
+__rb_pid=$BASHPID
 __rb_watch() {{
+  # only the step's own shell: runbook closes the pipe when that shell has exited
+  [ "$BASHPID" = "$__rb_pid" ] || return 0
   {{ __rb_x=${{-//[^x]/}}; set +x; }} 2>/dev/null
   for __rb_n in {names}; do
     __rb_v=${{!__rb_n-}}
