@@ -94,10 +94,60 @@ fn cond_ok(c: &Cond, known: &[String]) -> bool {
 /// `forloop` (`locals` starts with those names), and it has no side effect (assign,
 /// capture, counters, includes).
 fn pure_loop(collection: &Expr, body: &[Node], locals: &mut Vec<String>) -> bool {
-    fn nodes_ok(nodes: &[Node], locals: &mut Vec<String>) -> bool {
-        nodes.iter().all(|n| match n {
+    let mut walk = ReadsOnly { assigns: None };
+    expr_ok(collection, locals) && walk.block(body, locals)
+}
+
+/// Whether an include's output depends only on its parameters and the site, so that the same
+/// include with the same parameters renders the same on every page of a build: everything it
+/// reads is `include`, `site`, its own loop variables, or a variable it assigned before (in
+/// the same block or one around it), and it has no side effect but its assigns (no counters,
+/// `cycle`, `ifchanged`, nested includes or links). Some(names it may assign) when it is.
+pub fn self_contained(nodes: &[Node]) -> Option<Vec<String>> {
+    let mut walk = ReadsOnly {
+        assigns: Some(Vec::new()),
+    };
+    let ok = walk.block(nodes, &mut vec!["include".to_string(), "site".to_string()]);
+    let mut assigned = walk.assigns.unwrap_or_default();
+    ok.then(|| {
+        assigned.sort();
+        assigned.dedup();
+        assigned
+    })
+}
+
+/// A walk over a template that reads only known variables and has no side effect but, when
+/// `assigns` is Some, `assign`/`capture` (whose names it collects).
+struct ReadsOnly {
+    assigns: Option<Vec<String>>,
+}
+
+impl ReadsOnly {
+    /// `known` grows with what this block assigns; a nested block's assigns stay in it.
+    fn block(&mut self, nodes: &[Node], known: &mut Vec<String>) -> bool {
+        nodes.iter().all(|n| self.node(n, known))
+    }
+
+    fn nested(&mut self, nodes: &[Node], known: &[String]) -> bool {
+        self.block(nodes, &mut known.to_vec())
+    }
+
+    /// An `assign`/`capture` of `name`: allowed only when assigns are collected.
+    fn assign(&mut self, name: &str, known: &mut Vec<String>) -> bool {
+        let Some(assigns) = &mut self.assigns else {
+            return false;
+        };
+        assigns.push(name.to_string());
+        known.push(name.to_string());
+        true
+    }
+
+    fn node(&mut self, n: &Node, known: &mut Vec<String>) -> bool {
+        match n {
             Node::Text(_) | Node::Break | Node::Continue => true,
-            Node::Output(f, _) => filtered_ok(f, locals),
+            Node::Output(f, _) => filtered_ok(f, known),
+            Node::Assign(name, f, _) => filtered_ok(f, known) && self.assign(name, known),
+            Node::Capture(name, body, _) => self.nested(body, known) && self.assign(name, known),
             Node::If {
                 branches,
                 otherwise,
@@ -105,16 +155,16 @@ fn pure_loop(collection: &Expr, body: &[Node], locals: &mut Vec<String>) -> bool
             } => {
                 branches
                     .iter()
-                    .all(|(c, b)| cond_ok(c, locals) && nodes_ok(b, locals))
-                    && otherwise.as_ref().is_none_or(|o| nodes_ok(o, locals))
+                    .all(|(c, b)| cond_ok(c, known) && self.nested(b, known))
+                    && otherwise.as_ref().is_none_or(|o| self.nested(o, known))
             }
             Node::Case(e, arms, _) => {
-                expr_ok(e, locals)
+                expr_ok(e, known)
                     && arms.iter().all(|a| match a {
                         CaseArm::When(vs, b) => {
-                            vs.iter().all(|v| expr_ok(v, locals)) && nodes_ok(b, locals)
+                            vs.iter().all(|v| expr_ok(v, known)) && self.nested(b, known)
                         }
-                        CaseArm::Else(b) => nodes_ok(b, locals),
+                        CaseArm::Else(b) => self.nested(b, known),
                     })
             }
             Node::For {
@@ -126,104 +176,18 @@ fn pure_loop(collection: &Expr, body: &[Node], locals: &mut Vec<String>) -> bool
                 offset,
                 ..
             } => {
-                let ok = expr_ok(collection, locals)
-                    && limit.as_ref().is_none_or(|e| expr_ok(e, locals))
-                    && offset.as_ref().is_none_or(|e| expr_ok(e, locals))
-                    && otherwise.as_ref().is_none_or(|o| nodes_ok(o, locals));
-                locals.push(var.clone());
-                let ok = ok && nodes_ok(body, locals);
-                locals.pop();
-                ok
+                let mut inner = known.to_vec();
+                inner.push(var.clone());
+                inner.push("forloop".into());
+                expr_ok(collection, known)
+                    && limit.as_ref().is_none_or(|e| expr_ok(e, known))
+                    && offset.as_ref().is_none_or(|e| expr_ok(e, known))
+                    && otherwise.as_ref().is_none_or(|o| self.nested(o, known))
+                    && self.block(body, &mut inner)
             }
             _ => false,
-        })
-    }
-    expr_ok(collection, locals) && nodes_ok(body, locals)
-}
-
-/// Whether an include's output depends only on its parameters and the site, so that the same
-/// include with the same parameters renders the same on every page of a build: everything it
-/// reads is `include`, `site`, its own loop variables, or a variable it assigned before (in
-/// the same block or one around it), and it has no side effect but its assigns (no counters,
-/// `cycle`, `ifchanged`, nested includes or links). Some(names it may assign) when it is.
-pub fn self_contained(nodes: &[Node]) -> Option<Vec<String>> {
-    /// `known` grows with what this block assigns; a nested block's assigns stay in it.
-    fn block_ok(nodes: &[Node], known: &mut Vec<String>, assigned: &mut Vec<String>) -> bool {
-        let nested = |body: &[Node], known: &[String], assigned: &mut Vec<String>| {
-            block_ok(body, &mut known.to_vec(), assigned)
-        };
-        for n in nodes {
-            let ok = match n {
-                Node::Text(_) | Node::Break | Node::Continue => true,
-                Node::Output(f, _) => filtered_ok(f, known),
-                Node::Assign(name, f, _) => {
-                    let ok = filtered_ok(f, known);
-                    known.push(name.clone());
-                    assigned.push(name.clone());
-                    ok
-                }
-                Node::Capture(name, body, _) => {
-                    let ok = nested(body, known, assigned);
-                    known.push(name.clone());
-                    assigned.push(name.clone());
-                    ok
-                }
-                Node::If {
-                    branches,
-                    otherwise,
-                    ..
-                } => {
-                    branches
-                        .iter()
-                        .all(|(c, b)| cond_ok(c, known) && nested(b, known, assigned))
-                        && otherwise
-                            .as_ref()
-                            .is_none_or(|o| nested(o, known, assigned))
-                }
-                Node::Case(e, arms, _) => {
-                    expr_ok(e, known)
-                        && arms.iter().all(|a| match a {
-                            CaseArm::When(vs, b) => {
-                                vs.iter().all(|v| expr_ok(v, known)) && nested(b, known, assigned)
-                            }
-                            CaseArm::Else(b) => nested(b, known, assigned),
-                        })
-                }
-                Node::For {
-                    var,
-                    collection,
-                    body,
-                    otherwise,
-                    limit,
-                    offset,
-                    ..
-                } => {
-                    let mut inner = known.clone();
-                    inner.push(var.clone());
-                    inner.push("forloop".into());
-                    expr_ok(collection, known)
-                        && limit.as_ref().is_none_or(|e| expr_ok(e, known))
-                        && offset.as_ref().is_none_or(|e| expr_ok(e, known))
-                        && otherwise
-                            .as_ref()
-                            .is_none_or(|o| nested(o, known, assigned))
-                        && block_ok(body, &mut inner, assigned)
-                }
-                _ => false,
-            };
-            if !ok {
-                return false;
-            }
         }
-        true
     }
-    let mut known = vec!["include".to_string(), "site".to_string()];
-    let mut assigned = Vec::new();
-    block_ok(nodes, &mut known, &mut assigned).then(|| {
-        assigned.sort();
-        assigned.dedup();
-        assigned
-    })
 }
 
 /// A 128-bit fingerprint of a loop's source, naming its memoized output.
