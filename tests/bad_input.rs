@@ -1027,12 +1027,7 @@ fn runs_directory_that_fills_up() {
     }
     let t = Test::new().site("x: 1\n").page(&page);
     let dir = t.path().to_path_buf();
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_runbook"));
-    cmd.args(["run", "page.md", "--yes"])
-        .current_dir(&dir)
-        .env_remove("RUST_LOG")
-        .env("NO_COLOR", "1")
-        .env("XDG_STATE_HOME", dir.join("state"));
+    let mut cmd = crate::test::runbook_in(&dir, &["run", "page.md", "--yes"]);
     // SAFETY: only async-signal-safe calls between fork and exec
     unsafe {
         cmd.pre_exec(|| {
@@ -1053,13 +1048,7 @@ fn runs_directory_that_fills_up() {
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("state/runbook/runs/"), "{stderr}");
     assert!(stderr.contains("File too large"), "{stderr}");
-    let runs = dir.join("state/runbook/runs");
-    let run = std::fs::read_dir(&runs)
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
+    let run = crate::test::the_run(&dir);
     let journal = std::fs::read_to_string(run.join("journal.jsonl")).unwrap();
     let lines: Vec<&str> = journal.lines().collect();
     // every complete line is JSON (a cut-off last line is what resume ignores)
@@ -1069,11 +1058,7 @@ fn runs_directory_that_fills_up() {
     let done = journal.matches("\"step-end\"").count();
     assert!(done < 20, "the limit did not stop the run");
     // room again: resume runs the rest
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_runbook"))
-        .args(["run", "--resume", "--yes"])
-        .current_dir(&dir)
-        .env("NO_COLOR", "1")
-        .env("XDG_STATE_HOME", dir.join("state"))
+    let out = crate::test::runbook_in(&dir, &["run", "--resume", "--yes"])
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);

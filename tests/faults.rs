@@ -2,9 +2,9 @@
 //! and after each step, halfway through and after every journal line), then resumed; SIGINT
 //! and SIGTERM stopping a step's whole process tree; `--timeout`.
 
-use crate::test::{Test, processes};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use crate::test::{Test, processes, runbook_in, the_run};
+use std::path::Path;
+use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
 
 /// Four steps; each appends its name to $LOG (one line per execution) and changes the state
@@ -20,27 +20,13 @@ const FOUR_STEPS: &str = "# Four\n\n\
 const LINES: usize = 10;
 
 fn runbook(dir: &Path, args: &[&str], failpoint: Option<&str>) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_runbook"));
-    cmd.args(args)
-        .current_dir(dir)
-        .env_remove("RUST_LOG")
-        .env("NO_COLOR", "1")
-        .env("XDG_STATE_HOME", dir.join("state"))
-        .env("LOG", dir.join("executions.log"))
+    let mut cmd = runbook_in(dir, args);
+    cmd.env("LOG", dir.join("executions.log"))
         .stdin(Stdio::null());
     if let Some(f) = failpoint {
         cmd.env("RUNBOOK_FAILPOINT", f);
     }
     cmd.output().unwrap()
-}
-
-fn the_run(dir: &Path) -> PathBuf {
-    std::fs::read_dir(dir.join("state/runbook/runs"))
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path()
 }
 
 fn events(run: &Path) -> Vec<serde_json::Value> {
@@ -221,10 +207,7 @@ fn wait_until(what: &str, ready: impl Fn() -> bool) {
 fn signal_stops_the_whole_tree(sig: i32, marker: &str) {
     let t = Test::new().site("x: 1\n").page(&stubborn_step(marker));
     let dir = t.path().to_path_buf();
-    let child = Command::new(env!("CARGO_BIN_EXE_runbook"))
-        .args(["run", "page.md", "--yes"])
-        .current_dir(&dir)
-        .env("XDG_STATE_HOME", dir.join("state"))
+    let child = runbook_in(&dir, &["run", "page.md", "--yes"])
         .env("LOG", dir.join("executions.log"))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -327,10 +310,7 @@ fn a_step_still_running_from_a_killed_run_is_stopped_by_resume() {
     );
     let t = Test::new().site("x: 1\n").page(&page);
     let dir = t.path().to_path_buf();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_runbook"))
-        .args(["run", "page.md", "--yes"])
-        .current_dir(&dir)
-        .env("XDG_STATE_HOME", dir.join("state"))
+    let mut child = runbook_in(&dir, &["run", "page.md", "--yes"])
         .env("LOG", dir.join("executions.log"))
         .stdin(Stdio::null())
         .stdout(Stdio::null())

@@ -1,6 +1,6 @@
 //! `runbook run`: dry runs, real runs with carried state, journal and secrets.
 
-use crate::test::{Output, Test, corpus};
+use crate::test::{Output, Test, corpus, runbook_in, the_run};
 use std::path::Path;
 
 fn root() -> &'static Path {
@@ -42,14 +42,7 @@ fn calls(out: &Output) -> String {
 }
 
 fn journal(out: &Output) -> Vec<serde_json::Value> {
-    let runs = out.dir.join("state/runbook/runs");
-    let run = std::fs::read_dir(&runs)
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
-    std::fs::read_to_string(run.join("journal.jsonl"))
+    std::fs::read_to_string(the_run(&out.dir).join("journal.jsonl"))
         .unwrap()
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
@@ -57,13 +50,7 @@ fn journal(out: &Output) -> Vec<serde_json::Value> {
 }
 
 fn run_dir(out: &Output) -> std::path::PathBuf {
-    let runs = out.dir.join("state/runbook/runs");
-    std::fs::read_dir(&runs)
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path()
+    the_run(&out.dir)
 }
 
 fn seed_run(section: &str, sets: &[&str]) -> Output {
@@ -409,23 +396,14 @@ pub(crate) fn fail_until_flag(
 
 /// `runbook run --resume --yes` in `dir` (whose state dir holds the runs), with $FLAG set.
 fn resume_yes(dir: &Path, flag: &Path) -> std::process::Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_runbook"))
-        .args(["run", "--resume", "--yes"])
-        .current_dir(dir)
-        .env("XDG_STATE_HOME", dir.join("state"))
+    runbook_in(dir, &["run", "--resume", "--yes"])
         .env("FLAG", flag)
         .output()
         .unwrap()
 }
 
 fn succeeded_once(out_dir: &Path) {
-    let runs = out_dir.join("state/runbook/runs");
-    let run = std::fs::read_dir(&runs)
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
+    let run = the_run(out_dir);
     let text = std::fs::read_to_string(run.join("journal.jsonl")).unwrap();
     let mut ok: std::collections::HashMap<String, usize> = Default::default();
     for line in text.lines() {
@@ -469,10 +447,7 @@ fn resume_after_kill_9_in_the_middle_of_a_step() {
     let dir = t.path().to_path_buf();
     let flag = dir.join("flag");
     let state = dir.join("state");
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_runbook"))
-        .args(["run", "page.md", "--yes"])
-        .current_dir(&dir)
-        .env("XDG_STATE_HOME", &state)
+    let mut child = runbook_in(&dir, &["run", "page.md", "--yes"])
         .env("FLAG", &flag)
         .env("NAP", "29.317")
         .stdout(std::process::Stdio::null())

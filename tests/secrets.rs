@@ -3,7 +3,7 @@
 //! site.
 
 use crate::pty::Screen;
-use crate::test::{Output, Test};
+use crate::test::{Output, Test, runbook_in, the_run};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
@@ -114,10 +114,7 @@ fn a_failed_step_that_prints_secrets_and_its_resume_leak_nothing() {
         .run();
     assert_nowhere(&out, &ALL);
     std::fs::write(out.dir.join("flag"), "").unwrap();
-    let again = std::process::Command::new(env!("CARGO_BIN_EXE_runbook"))
-        .args(["-v", "run", "--resume", "--yes"])
-        .current_dir(&out.dir)
-        .env("XDG_STATE_HOME", out.dir.join("state"))
+    let again = runbook_in(&out.dir, &["-v", "run", "--resume", "--yes"])
         .output()
         .unwrap();
     let (stdout, stderr) = (
@@ -140,12 +137,7 @@ fn run_files_are_private() {
     let runs = out.dir.join("state/runbook/runs");
     let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode(&runs), 0o700);
-    let run = std::fs::read_dir(&runs)
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
+    let run = the_run(&out.dir);
     assert_eq!(mode(&run), 0o700);
     assert_eq!(mode(&run.join("state")), 0o700);
     let files = files_under(&run);
@@ -219,12 +211,7 @@ fn render_list_check_and_dry_run_execute_nothing_even_on_a_hostile_page() {
         ],
     ];
     for args in cases {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_runbook"))
-            .args(args)
-            .current_dir(&dir)
-            .env("XDG_STATE_HOME", dir.join("state"))
-            .output()
-            .unwrap();
+        let out = runbook_in(&dir, args).output().unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
         let made: Vec<String> = std::fs::read_dir(&dir)
@@ -271,9 +258,7 @@ fn templates_read_nothing_outside_the_site_nor_the_environment() {
     for (i, a) in attempts.iter().enumerate() {
         let name = format!("p{i}.md");
         std::fs::write(dir.join(&name), format!("{{% include ok.html %}}{a}\n")).unwrap();
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_runbook"))
-            .args(["render", &name])
-            .current_dir(&dir)
+        let out = runbook_in(&dir, &["render", &name])
             .env("RB_ENV_CANARY", "ENV-VALUE-9012")
             .output()
             .unwrap();

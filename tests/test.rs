@@ -112,12 +112,8 @@ impl Test {
 
     /// Run the binary in the test directory and check every expectation.
     pub fn run(self) -> Output {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_runbook"));
-        cmd.args(&self.args)
-            .current_dir(self.dir.path())
-            .env_remove("RUST_LOG")
-            .env("NO_COLOR", "1")
-            .env("XDG_STATE_HOME", self.dir.path().join("state"));
+        let args: Vec<&str> = self.args.iter().map(String::as_str).collect();
+        let mut cmd = runbook_in(self.dir.path(), &args);
         for (k, v) in &self.env {
             cmd.env(k, v);
         }
@@ -167,6 +163,28 @@ impl Test {
         }
         o
     }
+}
+
+/// runbook with `args` in `dir`, as `Test::run` starts it: its runs under `dir/state`, no
+/// colour, no RUST_LOG from the caller.
+pub fn runbook_in(dir: &Path, args: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_runbook"));
+    cmd.args(args)
+        .current_dir(dir)
+        .env_remove("RUST_LOG")
+        .env("NO_COLOR", "1")
+        .env("XDG_STATE_HOME", dir.join("state"));
+    cmd
+}
+
+/// The directory of the one run under `dir/state` (a test's runs folder).
+pub fn the_run(dir: &Path) -> PathBuf {
+    std::fs::read_dir(dir.join("state/runbook/runs"))
+        .expect("a runs folder")
+        .next()
+        .expect("a run")
+        .expect("a readable entry")
+        .path()
 }
 
 /// Render `page` (with `site`) and expect exactly `expected` on stdout.
