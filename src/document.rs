@@ -45,17 +45,21 @@ pub fn render(
     mode: Mode,
 ) -> Result<RenderedPage, Vec<Diagnostic>> {
     // a tree render has usually read the page already, for `site.pages`
-    let loaded = site.index.loaded_page(path).map(Ok);
-    let page = loaded
-        .unwrap_or_else(|| page::load(path))
-        .map_err(|e| match e {
-            Error::Input(d) => d,
-            other => vec![Diagnostic::error("unreadable", other.to_string())],
-        })?;
+    let (page, page_value) = match site.index.loaded_page(path) {
+        Some(loaded) => loaded,
+        None => {
+            let page = page::load(path).map_err(|e| match e {
+                Error::Input(d) => d,
+                other => vec![Diagnostic::error("unreadable", other.to_string())],
+            })?;
+            let value = site.page_value(&page);
+            (page, value)
+        }
+    };
     let tmpl = PageTemplate {
         file: &page.file,
         base: page.body_start,
-        page: site.page_value(&page),
+        page: page_value,
     };
     let rendered = engine.render(&tmpl, mode)?;
     let mut diagnostics = page.warnings.clone();

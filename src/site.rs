@@ -444,9 +444,6 @@ impl Site {
     /// The `page` variable for a page file of this site (computed from the page alone: the
     /// rest of the site is read only if a template asks for it).
     pub fn page_value(&self, page: &Page) -> Value {
-        if let Some(v) = self.index.loaded_value(page) {
-            return v;
-        }
         let abs = std::path::absolute(&page.file.path).unwrap_or(page.file.path.clone());
         if let Ok(rel) = abs.strip_prefix(&self.root) {
             let rel = rel.to_string_lossy().to_string();
@@ -525,17 +522,12 @@ impl LazyIndex {
         }
     }
 
-    /// A page as the index read it, if the index has been built (it is never built for this).
-    pub fn loaded_page(&self, path: &Path) -> Option<Page> {
+    /// A page as the index read it, and its `page` value, if the index has been built (it is
+    /// never built for this).
+    pub fn loaded_page(&self, path: &Path) -> Option<(Page, Value)> {
         let index = self.cell.get()?;
         let abs = std::path::absolute(path).ok()?;
-        index.loaded.get(&abs).map(|(p, _)| p.clone())
-    }
-
-    /// The `page` value of a page that the index read (the very same file text).
-    fn loaded_value(&self, page: &Page) -> Option<Value> {
-        let (p, v) = self.cell.get()?.loaded.get(&page.file.path)?;
-        Arc::ptr_eq(&p.file, &page.file).then(|| v.clone())
+        index.loaded.get(&abs).cloned()
     }
 
     pub fn get(&self) -> &SiteIndex {
