@@ -241,17 +241,15 @@ fn check_model(markdown: &str, rb: &runbook::Runbook) {
         assert!(step.lines.1 <= lines, "step ends past the input");
         let spans = check_spans(&step.code);
         let mut values = HashMap::new();
-        for (i, p) in step.placeholders.iter().enumerate() {
+        for p in &step.placeholders {
             assert!(p.line >= 1 && p.column >= 1);
-            let _ = i;
             values.insert(p.name.clone(), format!("v'\"$`{}", p.name));
         }
         for s in &spans {
             values.insert(s.name.clone(), "a b;$(x)".to_string());
         }
-        let (filled, missing) = crate::plan::fill(step, &values);
+        let (_, missing) = crate::plan::fill(step, &values);
         assert!(missing.is_empty(), "a placeholder with a value is missing");
-        let _ = filled;
         let (_, missing) = crate::plan::fill(step, &HashMap::new());
         assert_eq!(
             missing.is_empty(),
@@ -277,7 +275,7 @@ fn check_spans(code: &str) -> Vec<runbook::PlaceholderSpan> {
     spans
 }
 
-/// The journal reader (`run --resume`, `run --list`): the events of a run directory's
+/// The journal reader (`run --resume`): the events of a run directory's
 /// `journal.jsonl`, and what a resume makes of them.
 pub fn journal(data: &[u8]) {
     if data.len() > MAX_INPUT {
