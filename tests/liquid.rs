@@ -1,10 +1,10 @@
 //! Liquid behaviour beyond the byte-for-byte conformance cases: diagnostics and modes.
 
-use crate::test::{Test, corpus, renders};
+use crate::test::{Test, renders, seed_page};
 
 #[test]
 fn seed_malformed_tag_renders_like_jekyll_and_warns_with_location() {
-    let page = corpus().join("sites/alisw+alisw.github.io/infrastructure-mesos.markdown");
+    let page = seed_page();
     let out = Test::new()
         .args(&["render", page.to_str().unwrap()])
         .stdout_contains("    eval $(ALICE)\n")

@@ -197,9 +197,58 @@ pub fn renders(site: &str, page: &str, expected: &str) {
         .run();
 }
 
-/// The shared corpus beside the repository.
-pub fn corpus() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus")
+/// The seed page (alisw.github.io's `infrastructure-mesos.markdown`) in its fixture site.
+pub fn seed_page() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/seed/site/infrastructure-mesos.markdown")
+}
+
+/// `run --dry-run --lax` on every page (`.md`, `.markdown`, outside `_includes/`) under `roots`,
+/// with a command on PATH that would leave a canary if it ran: no page panics or fails (exit 0,
+/// or 1 for placeholders without values), nothing ran, no run directory was made. Returns the
+/// number of pages.
+pub fn dry_run_executes_nothing(roots: &[PathBuf]) -> usize {
+    let canary = "/tmp/runbook-canary-must-not-exist";
+    let t = Test::new().script("bin/touchme", &format!("#!/bin/sh\ntouch {canary}\n"));
+    let mut pages = Vec::new();
+    let mut stack = roots.to_vec();
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap_or_else(|e| panic!("{}: {e}", d.display())) {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "md" || x == "markdown")
+                && !p.to_string_lossy().contains("/_includes/")
+            {
+                pages.push(p);
+            }
+        }
+    }
+    let _ = std::fs::remove_file(canary);
+    let bin = t.path().join("bin");
+    for page in &pages {
+        let out = Command::new(env!("CARGO_BIN_EXE_runbook"))
+            .args(["run", page.to_str().unwrap(), "--dry-run", "--lax"])
+            .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
+            .env("XDG_STATE_HOME", t.path().join("state"))
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("panicked"), "{}: {stderr}", page.display());
+        let code = out.status.code().unwrap();
+        // 0: clean, or nothing to run; 1: placeholders without values
+        assert!(
+            matches!(code, 0 | 1),
+            "{}: exit {code}: {stderr}",
+            page.display()
+        );
+    }
+    assert!(!Path::new(canary).exists(), "a dry run executed a command");
+    assert!(
+        !t.path().join("state").exists(),
+        "a dry run created a run directory"
+    );
+    pages.len()
 }
 
 /// Processes whose command line is exactly `cmdline` (words separated by spaces), from /proc.
