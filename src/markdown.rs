@@ -929,12 +929,16 @@ impl<'a> Builder<'a> {
 mod tests {
     use super::*;
 
-    fn golden(rel: &str) -> String {
-        let path = format!(
-            "{}/../shared/corpus/golden/{rel}",
-            env!("CARGO_MANIFEST_DIR")
-        );
+    /// A file under `tests/fixtures/`: the seed page's Jekyll output, or a page written
+    /// for these tests.
+    fn fixture(rel: &str) -> String {
+        let path = format!("{}/tests/fixtures/{rel}", env!("CARGO_MANIFEST_DIR"));
         std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    }
+
+    /// The seed page as Jekyll renders it.
+    fn seed() -> String {
+        fixture("seed/golden/infrastructure-mesos.markdown")
     }
 
     fn codes(blocks: &[Block]) -> Vec<&CodeBlock> {
@@ -961,7 +965,7 @@ mod tests {
 
     #[test]
     fn seed_page_headings_and_indented_blocks() {
-        let src = golden("alisw+alisw.github.io/infrastructure-mesos.markdown");
+        let src = seed();
         let blocks = parse(&src);
         let hs = headings(&blocks);
         assert_eq!(
@@ -1008,7 +1012,7 @@ mod tests {
 
     #[test]
     fn prose_introduces_blocks() {
-        let src = golden("alisw+alisw.github.io/infrastructure-mesos.markdown");
+        let src = seed();
         let blocks = parse(&src);
         let i = blocks
             .iter()
@@ -1063,75 +1067,90 @@ mod tests {
     }
 
     #[test]
-    fn ial_after_heading_sets_id_on_real_page() {
-        let src = golden("alisw+alisw.github.io@b32e9a6d/infrastructure-mesos.markdown");
+    fn ial_after_heading_sets_id() {
+        let src = fixture("pages/ial-headings.md");
         let blocks = parse(&src);
         let hs = headings(&blocks);
-        assert!(hs.contains(&(2, "Creating a master", "create-master")));
-        assert!(hs.contains(&(
-            2,
-            "Getting access to the OpenStack / Puppet infrastructure",
-            "setup"
-        )));
+        assert_eq!(
+            hs,
+            vec![
+                (
+                    1,
+                    "Looking after the batch cluster",
+                    "looking-after-the-batch-cluster"
+                ),
+                (
+                    2,
+                    "Getting access to the cloud / configuration tools",
+                    "access"
+                ),
+                (2, "Adding a scheduler node", "add-scheduler"),
+                (2, "Draining a worker", "drain-worker"),
+            ]
+        );
         // The IAL line is not prose.
         assert!(
             !blocks
                 .iter()
                 .any(|b| matches!(b, Block::Prose { text, .. } if text.contains("{:")))
         );
-        // Fenced blocks inside list items keep their language.
+        // Fenced blocks keep their language, at the top level and inside list items
+        // (bulleted and numbered).
         let cs = codes(&blocks);
-        let eval = cs
+        let eval: Vec<_> = cs
             .iter()
-            .find(|c| c.text == "eval $(ai-rc \"ALICE Release Testing\")\n")
+            .filter(|c| c.text == "eval $(cloud-env \"Example Project\")\n")
+            .collect();
+        assert_eq!(eval.len(), 2);
+        let drain = cs
+            .iter()
+            .find(|c| c.text == "batchctl drain <worker>\n")
             .unwrap();
-        assert_eq!(eval.lang.as_deref(), Some("bash"));
-        assert!(eval.fenced);
+        for c in eval.into_iter().chain([drain]) {
+            assert_eq!(c.lang.as_deref(), Some("bash"), "{c:?}");
+            assert!(c.fenced);
+        }
     }
 
     #[test]
-    fn ial_language_on_hpc_carpentry_page() {
-        let src = golden("hpc-carpentry+hpc-intro/_episodes/12-cluster.md");
-        let blocks = parse(&src);
-        let cs = codes(&blocks);
+    fn ial_language_in_lesson_block_quotes() {
+        let src = fixture("pages/queue-lesson.md");
+        let cs = codes(&parse(&src)).into_iter().cloned().collect::<Vec<_>>();
         // `> {: .language-bash}` after a fence inside a block quote.
         let sinfo = cs
             .iter()
-            .find(|c| c.text.contains("sinfo -n aci-377"))
+            .find(|c| c.text.contains("sinfo -n node04"))
             .unwrap();
         assert_eq!(sinfo.lang.as_deref(), Some("bash"));
         assert_eq!(sinfo.attrs.classes, vec!["language-bash".to_string()]);
         assert_eq!(sinfo.info, "");
-        let src = golden("hpc-carpentry+hpc-intro/_episodes/13-scheduler.md");
-        let cs = codes(&parse(&src)).into_iter().cloned().collect::<Vec<_>>();
         let nano = cs
             .iter()
-            .find(|c| c.text.contains("nano example-job.sh"))
+            .find(|c| c.text.contains("nano greet-job.sh"))
             .unwrap();
         assert_eq!(nano.lang.as_deref(), Some("bash"));
         let out = cs
             .iter()
-            .find(|c| c.text == "Submitted batch job 36855\n")
+            .find(|c| c.text == "Submitted batch job 4127\n")
             .unwrap();
         assert_eq!(out.lang.as_deref(), Some("output"));
         // Doubly nested block quote.
         let sol = cs
             .iter()
-            .find(|c| c.text == "[yourUsername@gra-login1 ~]$ ./example-job.sh\n")
+            .find(|c| c.text == "[learner@hpc-head ~]$ ./greet-job.sh\n")
             .unwrap();
         assert_eq!(sol.lang.as_deref(), Some("bash"));
         // Every fenced block of the lesson is followed by a language IAL,
-        // except one whose IAL is malformed in the page (`> > : .bash}`).
+        // except one whose IAL is malformed (`> > : .bash}`).
         let unlabelled = cs.iter().filter(|c| c.lang.is_none()).collect::<Vec<_>>();
         assert_eq!(unlabelled.len(), 1, "{unlabelled:#?}");
-        assert_eq!(
-            unlabelled[0].text,
-            "[yourUsername@gra-login1 ~]$ man sbatch\n"
-        );
+        assert_eq!(unlabelled[0].text, "[learner@hpc-head ~]$ man squeue\n");
         // The `<figure>` element is raw HTML for kramdown, blank lines included:
         // its indented `<a href="">` line is not a code block.
         assert!(!cs.iter().any(|c| c.text.contains("<a href")));
+        // ... and hides nothing after it: every fence of the lesson is a block.
         assert!(cs.len() > 20);
+        assert_eq!(cs.len(), src.matches("```").count() / 2);
     }
 
     #[test]
@@ -1196,9 +1215,40 @@ mod tests {
     }
 
     #[test]
-    fn real_comment_in_nomad_page_hides_nothing_else() {
-        let src = golden("alisw+alisw.github.io@567f5cfb/infrastructure-nomad.md");
-        let blocks = parse(&src);
+    fn comment_before_template_block_hides_nothing_else() {
+        let src = r#"## Secrets in jobs
+
+A job reads its secrets from Vault with a `template` block in its task:
+
+<!-- The braces below are escaped in the source so that Jekyll leaves them alone. -->
+
+```hcl
+template {
+  data = <<-EOT
+    {{ with secret "kv/data/app-settings" }}
+    DB_PASSWORD={{ .Data.data.db_password | toJSON }}
+    {{ end }}
+    EOT
+  destination = "${NOMAD_SECRETS_DIR}/app.env"
+  env         = true
+}
+```
+
+The policy that lets the job read it:
+
+```json
+{
+  "path": { "kv/data/app-settings": { "capabilities": ["read"] } }
+}
+```
+
+Load the policy with:
+
+```bash
+vault policy write app-settings app-settings.hcl
+```
+"#;
+        let blocks = parse(src);
         let cs = codes(&blocks);
         let hcl = cs
             .iter()
@@ -1206,9 +1256,10 @@ mod tests {
             .unwrap();
         assert!(
             hcl.text
-                .contains("{{ with secret \"kv/data/my-secret-name\" }}")
+                .contains("{{ with secret \"kv/data/app-settings\" }}")
         );
         assert!(cs.iter().any(|c| c.lang.as_deref() == Some("json")));
+        assert_eq!(cs.len(), 3);
     }
 
     #[test]

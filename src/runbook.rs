@@ -1299,13 +1299,15 @@ fn decide(
 mod tests {
     use super::*;
 
-    fn corpus(rel: &str) -> String {
-        let path = format!("{}/../shared/corpus/{rel}", env!("CARGO_MANIFEST_DIR"));
+    /// A file under `tests/fixtures/`: the seed page's Jekyll output, or a page written
+    /// for these tests.
+    fn fixture(rel: &str) -> String {
+        let path = format!("{}/tests/fixtures/{rel}", env!("CARGO_MANIFEST_DIR"));
         std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
     }
 
     fn seed() -> (String, Runbook) {
-        let src = corpus("golden/alisw+alisw.github.io/infrastructure-mesos.markdown");
+        let src = fixture("seed/golden/infrastructure-mesos.markdown");
         let rb = build(&src, &ModelOptions::default());
         (src, rb)
     }
@@ -1463,23 +1465,23 @@ mod tests {
         assert_eq!(s.prose, "Check it:");
         assert_eq!(s.lines, (3, 13));
 
-        // The real aurora page: a bash block with a prompt and output.
-        let src = corpus("golden/alisw+alisw.github.io@b32e9a6d/infrastructure-aurora.markdown");
+        // A client guide: a bash block with a prompt and output.
+        let src = fixture("pages/job-client.md");
         let rb = build(&src, &ModelOptions::default());
         let s = rb
             .steps()
-            .find(|s| s.raw.starts_with("$ aurora_admin"))
+            .find(|s| s.raw.starts_with("$ skyq-admin"))
             .unwrap();
-        assert_eq!(s.code, "aurora_admin get_cluster_config build\n");
+        assert_eq!(s.code, "skyq-admin show-config main\n");
         assert!(s.runnable);
         // Unlabelled indented transcript with indented output lines.
         let s = rb
             .steps()
-            .find(|s| s.raw.starts_with("$ aurora job create"))
+            .find(|s| s.raw.starts_with("$ skyq job create"))
             .unwrap();
         assert_eq!(
             s.code,
-            "aurora job create build/mesostest/devel/hello hello.aurora\n"
+            "skyq job create main/demo/devel/sleepy sleepy.skyq\n"
         );
         assert!(s.runnable, "{}", s.why);
         assert_eq!(
@@ -1493,7 +1495,7 @@ mod tests {
             .unwrap();
         assert!(!s.runnable);
         assert!(
-            s.why.contains("line 75 looks like `key: value`"),
+            s.why.contains("line 23 looks like `key: value`"),
             "{}",
             s.why
         );
@@ -1501,7 +1503,7 @@ mod tests {
         // A file path alone is not a command.
         let s = rb
             .steps()
-            .find(|s| s.raw == "ali-marathon/aurora/hello.aurora\n")
+            .find(|s| s.raw == "skyq-jobs/examples/sleepy.skyq\n")
             .unwrap();
         assert!(!s.runnable);
         let json = rb
@@ -1513,22 +1515,22 @@ mod tests {
     }
 
     #[test]
-    fn bracket_prompts_on_hpc_carpentry_page() {
-        let src = corpus("golden/hpc-carpentry+hpc-intro/_episodes/13-scheduler.md");
+    fn bracket_prompts_in_lesson() {
+        let src = fixture("pages/queue-lesson.md");
         let rb = build(&src, &ModelOptions::default());
         let s = rb
             .steps()
-            .find(|s| s.raw.contains("nano example-job.sh"))
+            .find(|s| s.raw.contains("nano greet-job.sh"))
             .unwrap();
         assert_eq!(s.lang.as_deref(), Some("bash"));
         assert!(s.runnable);
         assert_eq!(
             s.code,
-            "nano example-job.sh\nchmod +x example-job.sh\ncat example-job.sh\n"
+            "nano greet-job.sh\nchmod u+x greet-job.sh\ncat greet-job.sh\n"
         );
         let out = rb
             .steps()
-            .find(|s| s.raw == "Submitted batch job 36855\n")
+            .find(|s| s.raw == "Submitted batch job 4127\n")
             .unwrap();
         assert!(!out.runnable);
         assert_eq!(out.why, "language `output` is not shell");
@@ -1568,15 +1570,35 @@ mod tests {
         let s = one(md);
         assert_eq!(names(&s), vec!["repo", "here", "after"]);
         assert!(s.runnable);
-        // Real page: Nomad templates and heredocs.
-        let src =
-            corpus("golden/alisw+alisw.github.io@567f5cfb/infrastructure-nomad-host.markdown");
-        let rb = build(&src, &ModelOptions::default());
+        // A page's recipe: heredocs in a fenced block inside a numbered list item, one
+        // writing an apt source with `<...>` in a comment, one a config with a Nomad template.
+        let md = r#"## Setting up a worker outside the cloud
+
+1. Add the vendor's package repository and the agent's configuration:
+   ```bash
+   curl -fsSL https://pkg.example.org/key.asc | gpg --dearmor -o /usr/share/keyrings/example.gpg
+   cat << EOF > /etc/apt/sources.list.d/example.list
+   # Added on <date> by <your name>.
+   deb [signed-by=/usr/share/keyrings/example.gpg] https://pkg.example.org/apt $(lsb_release -cs) main
+   EOF
+   cat > /etc/example/agent.hcl <<'EOF'
+   name     = "{{ env "attr.unique.hostname" }}"
+   data_dir = "<data dir>"
+   EOF
+   apt update
+   apt install example-agent
+   ```
+2. Start the agent:
+   ```bash
+   systemctl enable --now example-agent
+   ```
+"#;
+        let rb = build(md, &ModelOptions::default());
         let s = rb
             .steps()
             .find(|s| {
                 s.raw
-                    .contains("cat << EOF > /etc/apt/sources.list.d/hashicorp.list")
+                    .contains("cat << EOF > /etc/apt/sources.list.d/example.list")
             })
             .unwrap();
         assert!(s.runnable);
