@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Render every page of ../shared/corpus/sites/ with its site and compare it byte for byte with
-# what Jekyll produced (../shared/corpus/golden/). Prints `N/M pages identical` and a diff for
-# each mismatch. Pages whose output passes through `markdownify` (kramdown HTML, which no other
-# Markdown engine reproduces) are listed as such and excluded from M; every other page must match.
+# Render every page of the corpus's sites/ ($CORPUS, else $RUNBOOK_CORPUS, else ../shared/corpus)
+# and of tests/fixtures/*/site with its site and compare it byte for byte with what Jekyll
+# produced (golden/). Prints `N/M pages identical` and a diff for each mismatch. Pages whose
+# output passes through `markdownify` (kramdown HTML, which no other Markdown engine reproduces)
+# are listed as such and excluded from M; every other page must match.
 set -uo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
-corpus=${CORPUS:-$here/../shared/corpus}
+corpus=${CORPUS:-${RUNBOOK_CORPUS:-$here/../shared/corpus}}
 bin=${RUNBOOK:-$here/target/debug/runbook}
 [ -x "$bin" ] || { echo "conformance: $bin not built" >&2; exit 2; }
 [ -d "$corpus/golden" ] || { echo "conformance: no corpus at $corpus" >&2; exit 2; }
