@@ -15,6 +15,7 @@ pub mod markdown;
 pub mod page;
 pub mod plan;
 pub mod runbook;
+pub mod shell;
 pub mod site;
 pub mod source;
 pub mod yaml;

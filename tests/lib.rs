@@ -6,6 +6,7 @@ mod interactive;
 mod liquid;
 mod markdown;
 mod pty;
+mod quoting;
 mod render;
 mod run;
 mod secrets;
