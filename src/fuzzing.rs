@@ -248,11 +248,14 @@ fn check_model(markdown: &str, rb: &runbook::Runbook) {
         for s in &spans {
             values.insert(s.name.clone(), "a b;$(x)".to_string());
         }
-        let (_, missing) = crate::plan::fill(step, &values);
-        assert!(missing.is_empty(), "a placeholder with a value is missing");
-        let (_, missing) = crate::plan::fill(step, &HashMap::new());
+        let filled = crate::plan::fill(step, &values);
+        assert!(
+            filled.missing.is_empty(),
+            "a placeholder with a value is missing"
+        );
+        let filled = crate::plan::fill(step, &HashMap::new());
         assert_eq!(
-            missing.is_empty(),
+            filled.missing.is_empty(),
             spans.is_empty(),
             "missing placeholders without values"
         );
@@ -262,9 +265,9 @@ fn check_model(markdown: &str, rb: &runbook::Runbook) {
     }
 }
 
-/// `placeholder_spans` points at `<name>` in the text, in order, without overlaps.
-fn check_spans(code: &str) -> Vec<runbook::PlaceholderSpan> {
-    let spans = runbook::placeholder_spans(code);
+/// The lexer's placeholders point at `<name>` in the text, in order, without overlaps.
+fn check_spans(code: &str) -> Vec<crate::shell::Placeholder> {
+    let spans = crate::shell::lex(code).placeholders;
     let mut last = 0;
     for s in &spans {
         assert!(s.start >= last && s.start < s.end && s.end <= code.len());

@@ -15,7 +15,8 @@
 
 use crate::document::Document;
 use crate::error::{Diagnostic, Severity};
-use crate::runbook::{self, Section, Step};
+use crate::runbook::{Section, Step};
+use crate::shell;
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 
@@ -166,415 +167,175 @@ pub fn select<'a>(
     Ok(out)
 }
 
-/// Quote `value` for bash so that it is one word whatever it holds.
-pub fn shell_quote(value: &str) -> String {
-    if !value.is_empty()
-        && value
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./:@%+=,".contains(c))
-    {
-        return value.to_string();
-    }
-    format!("'{}'", value.replace('\'', r"'\''"))
+/// A step's command with the values it has filled in.
+#[derive(Debug, Clone, Default)]
+pub struct Fill {
+    pub command: String,
+    /// Placeholders still without a value.
+    pub missing: Vec<Missing>,
+    /// Placeholders whose value cannot be placed where they sit, and why.
+    pub refused: Vec<(Missing, String)>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Ctx {
-    Plain,
-    Single,
-    Double,
-}
-
-/// The quoting context at each byte offset of interest, with `$(...)` nesting.
-fn context_at(code: &str, at: usize) -> Ctx {
-    let mut stack = vec![Ctx::Plain];
-    let b = code.as_bytes();
-    let mut i = 0;
-    while i < at.min(b.len()) {
-        let top = *stack.last().unwrap_or(&Ctx::Plain);
-        match (top, b[i]) {
-            (Ctx::Single, b'\'') => {
-                stack.pop();
-            }
-            (Ctx::Single, _) => {}
-            (_, b'\\') => i += 1,
-            (Ctx::Plain, b'\'') => stack.push(Ctx::Single),
-            (Ctx::Plain, b'"') => stack.push(Ctx::Double),
-            (Ctx::Double, b'"') => {
-                stack.pop();
-            }
-            (_, b'$') if b.get(i + 1) == Some(&b'(') => {
-                stack.push(Ctx::Plain);
-                i += 1;
-            }
-            (Ctx::Plain, b')') if stack.len() > 1 => {
-                stack.pop();
-            }
-            (Ctx::Plain, b'#') if i == 0 || b[i - 1].is_ascii_whitespace() => {
-                // a comment: skip to the end of the line
-                while i < b.len() && b[i] != b'\n' {
-                    i += 1;
-                }
-                continue;
-            }
-            _ => {}
+/// Fill the placeholders of a step's command that have a value in `values` (by name, or by
+/// the variable they are assigned to), each written for its quoting context.
+pub fn fill(step: &Step, values: &HashMap<String, String>) -> Fill {
+    let filled = shell::fill(&step.code, |p| {
+        values
+            .get(&p.name)
+            .or_else(|| p.assigned_to.as_ref().and_then(|a| values.get(a)))
+            .cloned()
+    });
+    // the model's placeholders are the same lexer's, in the same order: they give the place
+    // in the page and the hint
+    let lexed = shell::lex(&step.code);
+    let meta = |p: &shell::Placeholder| -> Missing {
+        let i = lexed
+            .placeholders
+            .iter()
+            .position(|q| q.start == p.start)
+            .unwrap_or(usize::MAX);
+        let m = step.placeholders.get(i).filter(|m| m.name == p.name);
+        Missing {
+            set_name: p.assigned_to.clone().unwrap_or_else(|| p.name.clone()),
+            name: p.name.clone(),
+            hint: m.and_then(|m| m.hint.clone()),
+            line: m.map(|m| m.line).unwrap_or(step.lines.0),
+            column: m.map(|m| m.column).unwrap_or(1),
         }
-        i += 1;
-    }
-    *stack.last().unwrap_or(&Ctx::Plain)
-}
-
-/// `value` written so that, placed at a spot of context `ctx`, the shell reads it literally.
-fn quoted_for(ctx: Ctx, value: &str) -> String {
-    match ctx {
-        Ctx::Plain => shell_quote(value),
-        // close the single quotes, add the quoted value, open them again
-        Ctx::Single => format!("'{}'", shell_quote(value)),
-        Ctx::Double => {
-            let mut o = String::new();
-            for c in value.chars() {
-                if matches!(c, '\\' | '"' | '$' | '`') {
-                    o.push('\\');
-                }
-                o.push(c);
-            }
-            o
+    };
+    let mut missing: Vec<Missing> = Vec::new();
+    for p in &filled.missing {
+        if !missing.iter().any(|m| m.name == p.name) {
+            missing.push(meta(p));
         }
     }
-}
-
-/// Fill the placeholders of `code` that have a value in `values` (by name, or by the
-/// variable they are assigned to). Returns the command and the placeholders left.
-pub fn fill(step: &Step, values: &HashMap<String, String>) -> (String, Vec<Missing>) {
-    let code = &step.code;
-    let mut out = String::with_capacity(code.len());
-    let mut last = 0;
-    let mut missing = Vec::new();
-    for (i, span) in runbook::placeholder_spans(code).into_iter().enumerate() {
-        let meta = step.placeholders.get(i).filter(|p| p.name == span.name);
-        let assigned = meta.and_then(|p| p.assigned_to.clone());
-        let value = values
-            .get(&span.name)
-            .or_else(|| assigned.as_ref().and_then(|a| values.get(a)));
-        match value {
-            Some(v) => {
-                out.push_str(&code[last..span.start]);
-                out.push_str(&quoted_for(context_at(code, span.start), v));
-                last = span.end;
-            }
-            None => {
-                if !missing.iter().any(|m: &Missing| m.name == span.name) {
-                    missing.push(Missing {
-                        set_name: assigned.clone().unwrap_or_else(|| span.name.clone()),
-                        name: span.name.clone(),
-                        hint: meta.and_then(|p| p.hint.clone()),
-                        line: meta.map(|p| p.line).unwrap_or(step.lines.0),
-                        column: meta.map(|p| p.column).unwrap_or(1),
-                    });
-                }
-            }
-        }
+    let refused = filled
+        .refused
+        .iter()
+        .map(|(p, why)| (meta(p), why.clone()))
+        .collect();
+    Fill {
+        command: filled.text,
+        missing,
+        refused,
     }
-    out.push_str(&code[last..]);
-    (out, missing)
 }
 
-/// Variables a command assigns (`NAME=`, `export NAME=`, `read NAME`, `for NAME in`).
+/// Variables a command assigns (`NAME=`, `export NAME=`, `read NAME`, `for NAME in`...).
 pub fn assigned_vars(code: &str) -> BTreeSet<String> {
-    let mut out = BTreeSet::new();
-    for line in code.lines() {
-        for cmd in line.split([';', '&', '|']) {
-            let mut words = cmd.split_whitespace().peekable();
-            while let Some(w) = words.next() {
-                let w = w.trim_start_matches('(');
-                if matches!(w, "export" | "local" | "declare" | "readonly" | "typeset") {
-                    continue;
-                }
-                if w == "read" {
-                    for v in words.by_ref() {
-                        if !v.starts_with('-') && is_name(v) {
-                            out.insert(v.to_string());
-                        }
-                    }
-                    break;
-                }
-                if w == "for" {
-                    if let Some(v) = words.next().filter(|v| is_name(v)) {
-                        out.insert(v.to_string());
-                    }
-                    break;
-                }
-                match w.split_once('=') {
-                    Some((name, _)) if is_name(name) => {
-                        out.insert(name.to_string());
-                    }
-                    _ => break,
-                }
-            }
-        }
-    }
-    out
+    shell::lex(code)
+        .assigns
+        .into_iter()
+        .map(|a| a.name)
+        .collect()
 }
 
-/// Variables a command reads (`$NAME`, `${NAME...}`), outside single quotes.
+/// Variables a command reads (`$NAME`, `${NAME...}`, names in arithmetic).
 pub fn used_vars(code: &str) -> BTreeSet<String> {
-    let mut out = BTreeSet::new();
-    let b = code.as_bytes();
-    let mut i = 0;
-    let mut single = false;
-    while i < b.len() {
-        match b[i] {
-            b'\'' => single = !single,
-            b'\\' if !single => i += 1,
-            b'$' if !single => {
-                let start = if b.get(i + 1) == Some(&b'{') {
-                    i + 2
-                } else {
-                    i + 1
-                };
-                let len = b[start.min(b.len())..]
-                    .iter()
-                    .take_while(|c| c.is_ascii_alphanumeric() || **c == b'_')
-                    .count();
-                if len > 0 && !b[start].is_ascii_digit() {
-                    out.insert(code[start..start + len].to_string());
-                }
-            }
-            _ => {}
-        }
-        i += 1;
-    }
-    out
+    shell::lex(code).reads.into_iter().map(|v| v.name).collect()
 }
 
-fn is_name(s: &str) -> bool {
-    let mut c = s.chars();
-    c.next()
-        .is_some_and(|f| f.is_ascii_alphabetic() || f == '_')
-        && c.all(|x| x.is_ascii_alphanumeric() || x == '_')
-}
-
-/// Whether a command can set variables no one can list before it runs.
-fn sets_runtime_env(code: &str) -> bool {
-    code.lines().any(|l| {
-        let t = l.trim_start();
-        t.starts_with("eval ") || t.starts_with("source ") || t.starts_with(". ")
-    })
-}
-
+/// Shell builtins and keywords: never looked for on PATH.
 const SHELL_WORDS: &[&str] = &[
-    "if", "then", "else", "elif", "fi", "for", "while", "until", "do", "done", "case", "esac",
-    "in", "function", "select", "time", "{", "}", "[[", "]]", "!", "cd", "echo", "export", "eval",
-    "source", ".", "exit", "return", "set", "unset", "read", "local", "declare", "readonly",
-    "typeset", "shift", "test", "[", "printf", "pwd", "true", "false", ":", "alias", "builtin",
-    "command", "exec", "trap", "wait", "type", "ulimit", "umask", "pushd", "popd", "let", "shopt",
-    "hash", "jobs", "fg", "bg", "kill", "getopts", "break", "continue",
+    "if",
+    "then",
+    "else",
+    "elif",
+    "fi",
+    "for",
+    "while",
+    "until",
+    "do",
+    "done",
+    "case",
+    "esac",
+    "in",
+    "function",
+    "select",
+    "time",
+    "{",
+    "}",
+    "[[",
+    "]]",
+    "!",
+    "cd",
+    "echo",
+    "export",
+    "eval",
+    "source",
+    ".",
+    "exit",
+    "return",
+    "set",
+    "unset",
+    "read",
+    "local",
+    "declare",
+    "readonly",
+    "typeset",
+    "shift",
+    "test",
+    "[",
+    "printf",
+    "pwd",
+    "true",
+    "false",
+    ":",
+    "alias",
+    "builtin",
+    "command",
+    "exec",
+    "trap",
+    "wait",
+    "type",
+    "ulimit",
+    "umask",
+    "pushd",
+    "popd",
+    "let",
+    "shopt",
+    "hash",
+    "jobs",
+    "fg",
+    "bg",
+    "kill",
+    "getopts",
+    "break",
+    "continue",
+    "mapfile",
+    "readarray",
+    "dirs",
+    "disown",
+    "enable",
+    "help",
+    "history",
+    "logout",
+    "suspend",
+    "times",
+    "caller",
+    "compgen",
+    "complete",
+    "compopt",
+    "bind",
+    "fc",
+    "unalias",
 ];
 
-/// Functions a command defines (`name() {` or `function name`).
-fn defined_functions(code: &str) -> BTreeSet<String> {
-    let mut out = BTreeSet::new();
-    for line in code.lines() {
-        let t = line.trim_start();
-        if let Some(rest) = t.strip_prefix("function ") {
-            if let Some(n) = rest
-                .split(|c: char| c.is_whitespace() || c == '(' || c == '{')
-                .next()
-                .filter(|n| !n.is_empty())
-            {
-                out.insert(n.to_string());
-            }
-        } else if let Some((name, _)) = t.split_once("()")
-            && is_name(name.trim())
-        {
-            out.insert(name.trim().to_string());
-        }
-    }
-    out
-}
-
-/// Lines of a script without heredoc bodies and with `\` continuations joined.
-fn logical_lines(code: &str) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    let mut heredoc: Option<String> = None;
-    let mut continued = false;
-    for line in code.lines() {
-        if let Some(end) = &heredoc {
-            if line.trim() == end {
-                heredoc = None;
-            }
-            continue;
-        }
-        if let Some(i) = line
-            .find("<<")
-            .filter(|i| line.as_bytes().get(i + 2) != Some(&b'<'))
-        {
-            let d: String = line[i + 2..]
-                .trim_start_matches(['-', '~'])
-                .trim_start()
-                .chars()
-                .take_while(|c| !c.is_whitespace() && !matches!(c, ';' | '|' | '&' | ')'))
-                .filter(|c| !matches!(c, '\'' | '"' | '\\'))
-                .collect();
-            if !d.is_empty() {
-                heredoc = Some(d);
-            }
-        }
-        let text = line.strip_suffix('\\').unwrap_or(line);
-        if continued {
-            if let Some(last) = out.last_mut() {
-                last.push(' ');
-                last.push_str(text);
-            }
-        } else {
-            out.push(text.to_string());
-        }
-        continued = line.ends_with('\\');
-    }
-    out
-}
-
-/// The command words of a shell text: the first word of each simple command, also inside
-/// `$(...)` and after `|`, `;`, `&&`, `||`; not assignments, keywords, words in quotes,
-/// redirection targets, comments or heredoc bodies.
+/// The commands a shell text runs that could be looked for on PATH: static command words
+/// (also inside `$(...)`, backticks, after `|`, `;`, `&&`, `||` and behind `sudo`, `env`...),
+/// not builtins, keywords, paths, globs or computed words.
 pub fn command_words(code: &str) -> BTreeSet<String> {
-    let mut out = BTreeSet::new();
-    for line in logical_lines(code) {
-        let b: Vec<char> = line.chars().collect();
-        // quoting contexts: false = plain, true = inside double quotes
-        let mut stack: Vec<bool> = vec![false];
-        let mut at_cmd = true;
-        let mut after_redirect = false;
-        let mut i = 0;
-        while i < b.len() {
-            let in_double = *stack.last().unwrap_or(&false);
-            let c = b[i];
-            if in_double {
-                match c {
-                    '\\' => i += 1,
-                    '"' => {
-                        stack.pop();
-                    }
-                    '$' if b.get(i + 1) == Some(&'(') => {
-                        stack.push(false);
-                        at_cmd = true;
-                        i += 1;
-                    }
-                    _ => {}
-                }
-                i += 1;
-                continue;
-            }
-            match c {
-                ' ' | '\t' => {
-                    i += 1;
-                    continue;
-                }
-                '#' => break,
-                ';' | '&' | '|' | '(' | '`' => {
-                    at_cmd = true;
-                    i += 1;
-                    continue;
-                }
-                ')' => {
-                    if stack.len() > 1 {
-                        stack.pop();
-                    }
-                    at_cmd = false;
-                    i += 1;
-                    continue;
-                }
-                '<' | '>' => {
-                    after_redirect = true;
-                    i += 1;
-                    while i < b.len() && matches!(b[i], '<' | '>' | '&') {
-                        i += 1;
-                    }
-                    continue;
-                }
-                _ => {}
-            }
-            // a word: up to whitespace or an operator, quotes included
-            let start = i;
-            let mut quoted = false;
-            let mut word = String::new();
-            while i < b.len() {
-                let c = b[i];
-                if c == '$' && b.get(i + 1) == Some(&'(') {
-                    break;
-                }
-                if matches!(
-                    c,
-                    ' ' | '\t' | ';' | '&' | '|' | '(' | ')' | '<' | '>' | '`'
-                ) {
-                    break;
-                }
-                if c == '"' && start == i {
-                    // a word starting a double-quoted string: its content is not a command
-                    stack.push(true);
-                    quoted = true;
-                    i += 1;
-                    break;
-                }
-                if c == '\'' {
-                    quoted = true;
-                    i += 1;
-                    while i < b.len() && b[i] != '\'' {
-                        i += 1;
-                    }
-                } else if c == '\\' {
-                    i += 1;
-                } else {
-                    word.push(c);
-                }
-                i += 1;
-            }
-            if after_redirect {
-                after_redirect = false;
-                continue;
-            }
-            if b.get(i) == Some(&'$') && b.get(i + 1) == Some(&'(') {
-                stack.push(false);
-                at_cmd = true;
-                i += 2;
-                continue;
-            }
-            if !at_cmd || word.is_empty() {
-                continue;
-            }
-            if word.contains('=') && is_name(word.split('=').next().unwrap_or("")) {
-                continue; // VAR=value before the command
-            }
-            if SHELL_WORDS.contains(&word.as_str()) {
-                // keywords keep the command position; other builtins take it
-                at_cmd = matches!(
-                    word.as_str(),
-                    "if" | "then"
-                        | "else"
-                        | "elif"
-                        | "do"
-                        | "while"
-                        | "until"
-                        | "!"
-                        | "{"
-                        | "time"
-                        | "exec"
-                        | "command"
-                        | "builtin"
-                );
-                continue;
-            }
-            at_cmd = false;
-            if quoted
-                || word.starts_with(['$', '-', '[', '{', '}', '.', '/', '~'])
-                || word.contains(['$', '=', '*', '?'])
-            {
-                continue;
-            }
-            out.insert(word);
-        }
-    }
-    out
+    shell::lex(code)
+        .command_names()
+        .filter(|w| {
+            !w.is_empty()
+                && !SHELL_WORDS.contains(w)
+                && !w.contains(['/', '=', '*', '?', '$'])
+                && !w.starts_with(['-', '.', '~', '[', '{', '}'])
+        })
+        .map(String::from)
+        .collect()
 }
 
 fn on_path(cmd: &str) -> bool {
@@ -654,8 +415,13 @@ pub fn build(
     let mut functions: BTreeSet<String> = BTreeSet::new();
     let mut missing_cmds: BTreeSet<String> = BTreeSet::new();
     for (section, step) in &chosen {
-        let (command, missing) = fill(step, values);
-        let used = used_vars(&command);
+        let Fill {
+            command,
+            missing,
+            refused,
+        } = fill(step, values);
+        let lexed = shell::lex(&command);
+        let used: BTreeSet<String> = lexed.reads.iter().map(|v| v.name.clone()).collect();
         let set_by_earlier = used
             .iter()
             .filter_map(|v| setters.get(v).map(|s| (v.clone(), s.clone())))
@@ -685,7 +451,31 @@ pub fn build(
                 .hint(hint),
             );
         }
-        functions.extend(defined_functions(&command));
+        for (m, why) in &refused {
+            let file = &doc.page.file;
+            let line = file.line_text(m.line);
+            let col = line
+                .char_indices()
+                .nth(m.column.saturating_sub(1))
+                .map(|(i, _)| i)
+                .unwrap_or(0);
+            problems.push(
+                Diagnostic::error(
+                    "value-refused",
+                    format!(
+                        "the value given for `<{}>` in step {} cannot be used there: {why}",
+                        m.name, step.id
+                    ),
+                )
+                .at(file, file.line_start(m.line) + col)
+                .width(m.name.chars().count() + 2)
+                .hint(format!(
+                    "pass another value with --set '{}=VALUE'",
+                    m.set_name
+                )),
+            );
+        }
+        functions.extend(lexed.functions.iter().cloned());
         if check_path {
             // the commands as written: a value filled in is an argument, never a command
             for cmd in command_words(&step.code) {
@@ -706,11 +496,14 @@ pub fn build(
                 }
             }
         }
-        for v in assigned_vars(&command) {
-            setters.insert(v, step.id.clone());
+        for a in &lexed.assigns {
+            setters.insert(a.name.clone(), step.id.clone());
         }
         let runtime_env_from = runtime_env.clone();
-        if sets_runtime_env(&command) {
+        if lexed
+            .command_names()
+            .any(|c| matches!(c, "eval" | "source" | "."))
+        {
             runtime_env.push(step.id.clone());
         }
         steps.push(Planned {
@@ -751,23 +544,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn quoting_by_context() {
-        assert_eq!(shell_quote("abc-1"), "abc-1");
-        assert_eq!(shell_quote("a b"), "'a b'");
-        assert_eq!(shell_quote("it's"), r"'it'\''s'");
-        assert_eq!(shell_quote("$(rm -rf /); x"), "'$(rm -rf /); x'");
-        assert_eq!(shell_quote(""), "''");
-        let code = "echo \"x <a>\" 'y <b>' <c> \"$(f <d>)\"";
-        assert_eq!(context_at(code, code.find("<a>").unwrap()), Ctx::Double);
-        assert_eq!(context_at(code, code.find("<b>").unwrap()), Ctx::Single);
-        assert_eq!(context_at(code, code.find("<c>").unwrap()), Ctx::Plain);
-        assert_eq!(context_at(code, code.find("<d>").unwrap()), Ctx::Plain);
-        assert_eq!(quoted_for(Ctx::Double, "a\"$b"), "a\\\"\\$b");
-        // inside '...': close, quoted value, reopen
-        assert_eq!(quoted_for(Ctx::Single, "a b"), "''a b''");
-    }
-
-    #[test]
     fn variables_and_commands() {
         let code = "MACHINE_NAME=x\nexport ZONE=a # comment\nread -r ANSWER\nfor h in a b; do ssh $h; done\n";
         let a = assigned_vars(code);
@@ -787,8 +563,11 @@ mod tests {
             ["ai-bs-vm", "ai-rc", "cat", "grep", "openstack"]
         );
         let c = command_words(
-            "echo \"has $(count_words greeting.txt) words\" > out.txt 2>&1 # wc x\nif true; then uptime; fi",
+            "echo \"has $(count_words greeting.txt) words\" > out.txt 2>&1 # wc x\nif true; then uptime; fi\nsudo -u root systemctl restart x\n",
         );
-        assert_eq!(c.into_iter().collect::<Vec<_>>(), ["count_words", "uptime"]);
+        assert_eq!(
+            c.into_iter().collect::<Vec<_>>(),
+            ["count_words", "sudo", "systemctl", "uptime"]
+        );
     }
 }

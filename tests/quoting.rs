@@ -322,3 +322,50 @@ fn known_attacks_are_data() {
         check(dir.path(), v).unwrap_or_else(|e| panic!("{e}"));
     }
 }
+
+/// The issue's attacks through `runbook run`: the values arrive as data, nothing else runs,
+/// and what cannot be data is refused before anything runs.
+#[test]
+fn run_fills_values_as_data_in_backticks_heredocs_and_defaults() {
+    use crate::test::Test;
+    let page = "# Steps\n\n```bash\naddr=`printf '%s' <host name>`\nprintf '[%s]\\n' \"$addr\" \"`echo <words>`\" \"${FALLBACK:-<default>}\"\ncat > conf.txt <<EOF\nserver = <host name>\nEOF\ncat conf.txt\n```\n";
+    let out = Test::new()
+        .site("x: 1\n")
+        .page(page)
+        .args(&[
+            "run",
+            "page.md",
+            "--yes",
+            "--set",
+            "host name=x`;touch CANARY;`",
+            "--set",
+            "words=$(touch CANARY) '\"",
+            "--set",
+            "default=a}b'c",
+        ])
+        .stdout_contains(
+            "[x`;touch CANARY;`]\n[$(touch CANARY) '\"]\n[a}b'c]\nserver = x`;touch CANARY;`\n",
+        )
+        .run();
+    assert!(!out.dir.join("CANARY").exists(), "a value ran");
+    // arithmetic can only hold a number: refused before anything runs, located
+    let out = Test::new()
+        .site("x: 1\n")
+        .page("# Steps\n\n```bash\ntouch started\necho $(( <count> + 1 ))\n```\n")
+        .args(&[
+            "run",
+            "page.md",
+            "--yes",
+            "--set",
+            "count=a[$(touch CANARY)]",
+        ])
+        .status(1)
+        .stderr_contains("page.md:5:10")
+        .stderr_contains("must be a whole number")
+        .run();
+    assert!(!out.dir.join("CANARY").exists());
+    assert!(
+        !out.dir.join("started").exists(),
+        "nothing runs on a refused value"
+    );
+}

@@ -39,25 +39,15 @@ impl Secrets {
         }
     }
 
-    /// Literal values a command assigns to secret-named variables (`export API_TOKEN=abc`),
-    /// known before it runs, so that the step's own output is masked too.
+    /// Literal values a command assigns to secret-named variables (`export API_TOKEN=abc`,
+    /// `DB_PASSWORD="correct horse battery staple"`), known before it runs, so that the
+    /// step's own output is masked too. The shell lexer decides where a value ends.
     pub fn add_assigned(&mut self, command: &str, extra: &[String]) {
-        for line in command.lines() {
-            for word in line.split_whitespace() {
-                let Some((name, value)) = word.split_once('=') else {
-                    continue;
-                };
-                if !is_secret_name(name, extra)
-                    || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-                {
-                    continue;
-                }
-                // the value ends where the shell word does (`export T=abc; next`)
-                let value = value.split([';', '&', '|', ')']).next().unwrap_or("");
-                let v = value.trim_matches(|c| c == '"' || c == '\'');
-                if !v.contains(['$', '`']) {
-                    self.add(v);
-                }
+        for a in crate::shell::lex(command).assigns {
+            if is_secret_name(&a.name, extra)
+                && let Some(v) = a.value
+            {
+                self.add(&v);
             }
         }
     }
@@ -103,7 +93,12 @@ mod tests {
         let mut s = Secrets::default();
         s.add_assigned("export B_TOKEN=zzzz9999; echo \"$B_TOKEN\"", &[]);
         s.add_assigned("API_KEY='k-1234'&& next", &[]);
-        assert_eq!(s.mask("zzzz9999; k-1234"), "********; ********");
+        s.add_assigned("DB_PASSWORD=\"correct horse battery staple\" cmd", &[]);
+        s.add_assigned("export DEPLOY_TOKEN=$'line1\\nline2' OTHER=x", &[]);
+        assert_eq!(
+            s.mask("zzzz9999; k-1234; correct horse battery staple"),
+            "********; ********; ********"
+        );
     }
 
     #[test]
