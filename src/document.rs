@@ -169,3 +169,32 @@ fn unclosed_fences(page: &Page, rendered: &str, map: &LineMap, first: usize) -> 
     }
     out
 }
+
+/// Control characters in a page (ESC sequences, CR, backspace, other C0/C1, bidi overrides):
+/// a terminal does not show them, so a command holding one is not what it looks like. A CR
+/// that ends a line of a CRLF file is a line ending, not one of them.
+pub fn control_characters(
+    file: &std::sync::Arc<crate::source::SourceFile>,
+) -> Vec<crate::error::Diagnostic> {
+    let text = &file.text;
+    let mut out = Vec::new();
+    for (i, c) in text.char_indices() {
+        if !crate::shell::invisible(c) || (c == '\r' && text[i + 1..].starts_with('\n')) {
+            continue;
+        }
+        out.push(
+            crate::error::Diagnostic::error(
+                "control-character",
+                format!(
+                    "control character `{}` (U+{:04X}) in the page: a terminal does not show it, so the text around it is not what it looks like",
+                    crate::shell::display(&c.to_string()),
+                    c as u32
+                ),
+            )
+            .at(file, i)
+            .width(1)
+            .hint("remove it; runbook shows it escaped, but other readers of the page do not"),
+        );
+    }
+    out
+}

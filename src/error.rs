@@ -106,7 +106,7 @@ impl Diagnostic {
         let _ = writeln!(
             out,
             "{bold}{c}{label}{reset}{bold}: {}{reset}",
-            self.message
+            crate::shell::display(&self.message)
         );
         if let Some(loc) = &self.location {
             let (line, col) = loc.line_col();
@@ -119,19 +119,24 @@ impl Diagnostic {
             );
             let text = loc.file.line_text(line);
             let gutter = line.to_string().len();
-            let shown: String = text
-                .chars()
-                .map(|c| if c == '\t' { ' ' } else { c })
-                .collect();
-            let avail = shown.chars().count().saturating_sub(col - 1).max(1);
+            // control characters in the page are shown escaped (`\e`), so the snippet shows
+            // what is there and the terminal is not driven by it; the caret follows
+            let show =
+                |s: &str| -> String { crate::shell::display(&s.replace('\t', " ")).into_owned() };
+            let before: String = text.chars().take(col - 1).collect();
+            let pad = show(&before).chars().count();
+            let shown = show(text);
+            let marked: String = text.chars().skip(col - 1).take(self.width.max(1)).collect();
+            let avail = shown.chars().count().saturating_sub(pad).max(1);
+            let width = show(&marked).chars().count().max(1);
             let _ = writeln!(out, "{blue}{:gutter$} |{reset}", "");
             let _ = writeln!(out, "{blue}{line} |{reset} {shown}");
             let _ = writeln!(
                 out,
                 "{blue}{:gutter$} |{reset} {}{c}{}{reset}",
                 "",
-                " ".repeat(col - 1),
-                "^".repeat(self.width.min(avail))
+                " ".repeat(pad),
+                "^".repeat(width.min(avail))
             );
         }
         if let Some(hint) = &self.hint {

@@ -338,17 +338,19 @@ pub fn command_words(code: &str) -> BTreeSet<String> {
         .collect()
 }
 
-fn on_path(cmd: &str) -> bool {
+/// Whether `cmd` is an executable file: on PATH, or at the path it names.
+pub fn on_path(cmd: &str) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    let executable = |p: &Path| {
+        std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    };
+    if cmd.contains('/') {
+        return executable(Path::new(cmd));
+    }
     let Some(path) = std::env::var_os("PATH") else {
         return false;
     };
-    std::env::split_paths(&path).any(|d| {
-        let p = d.join(cmd);
-        std::fs::metadata(&p).is_ok_and(|m| {
-            use std::os::unix::fs::PermissionsExt;
-            m.is_file() && m.permissions().mode() & 0o111 != 0
-        })
-    })
+    std::env::split_paths(&path).any(|d| executable(&d.join(cmd)))
 }
 
 /// What `--set` accepts for these steps: placeholder texts and the variables they are assigned to.
@@ -390,6 +392,18 @@ pub fn build(
             d.severity = Severity::Warning;
         }
         problems.push(d);
+    }
+    // control characters in what will run: shown escaped, and said
+    for d in crate::document::control_characters(&doc.page.file) {
+        let line = d.position().map(|p| p.1).unwrap_or(0);
+        if chosen
+            .iter()
+            .any(|(_, st)| (st.lines.0..=st.lines.1).contains(&line))
+        {
+            let mut d = d;
+            d.severity = Severity::Warning;
+            problems.push(d);
+        }
     }
     // every --set must name something in the selection
     let known = names(&chosen);

@@ -538,6 +538,75 @@ fn front_matter_chooses_the_shell() {
         .args(&["run", "page.md", "--yes", "--shell", "bash"])
         .stdout("bash\n")
         .run();
+    // the dry run and each step say which shell runs them
+    let page = "---\nrunbook:\n  shell: sh\n---\n# S\n\n```bash\necho hi\n```\n";
+    Test::new()
+        .site("x: 1\n")
+        .page(page)
+        .args(&["run", "page.md", "--dry-run"])
+        .stdout_contains("steps run in `sh`, chosen by the page's front matter")
+        .run();
+    // a shell that is not there: refused before a run directory exists
+    let out = Test::new()
+        .site("x: 1\n")
+        .page("---\nrunbook:\n  shell: no-such-shell\n---\n# S\n\n```bash\necho hi\n```\n")
+        .args(&["run", "page.md", "--yes"])
+        .status(2)
+        .stderr_contains("names the shell `no-such-shell`, which is not installed here")
+        .run();
+    assert!(!out.dir.join("state").exists(), "no run directory");
+    Test::new()
+        .site("x: 1\n")
+        .page("---\nrunbook:\n  shell: no-such-shell\n---\n# S\n\n```bash\necho hi\n```\n")
+        .args(&["run", "page.md", "--dry-run"])
+        .status(1)
+        .stderr_contains("not installed here")
+        .run();
+}
+
+#[test]
+fn control_characters_are_shown_and_reported() {
+    // `touch PWNED; echo ok # ESC[2K CR df -h /` looks like `df -h /` on a terminal
+    let page = "# Disk\n\n```bash\ntouch PWNED; echo ok # \u{1b}[2K\r df -h /\n```\n";
+    let shown = "touch PWNED; echo ok # \\e[2K\\r df -h /";
+    Test::new()
+        .site("x: 1\n")
+        .page(page)
+        .args(&["list", "page.md"])
+        .stdout_contains(shown)
+        .run();
+    Test::new()
+        .site("x: 1\n")
+        .page(page)
+        .args(&["run", "page.md", "--dry-run"])
+        .stdout_contains(&format!("    {shown}\n"))
+        .stderr_contains("page.md:4:24")
+        .stderr_contains("control character `\\e`")
+        .run();
+    Test::new()
+        .site("x: 1\n")
+        .page(page)
+        .args(&["check", "page.md"])
+        .status(1)
+        .stderr_contains("page.md:4:24")
+        .stderr_contains("page.md:4:28")
+        .stderr_contains("control character `\\r`")
+        .run();
+    let out = Test::new()
+        .site("x: 1\n")
+        .page(page)
+        .args(&["run", "page.md", "--yes"])
+        .stderr_contains(&format!("    {shown}\n"))
+        .run();
+    let transcript = std::fs::read_to_string(the_run(&out.dir).join("transcript.md")).unwrap();
+    assert!(transcript.contains(shown), "{transcript}");
+    assert!(!transcript.contains('\u{1b}'), "{transcript}");
+    // a CRLF page is not full of control characters
+    Test::new()
+        .site("x: 1\n")
+        .page("# Disk\r\n\r\n```bash\r\ndf -h /\r\n```\r\n")
+        .args(&["check", "page.md"])
+        .run();
 }
 
 #[test]

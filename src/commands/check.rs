@@ -17,6 +17,7 @@ pub fn check_page(engine: &Engine, site: &Site, path: &Path) -> Vec<Diagnostic> 
     };
     let mut out = doc.diagnostics;
     let file = &doc.page.file;
+    out.extend(crate::document::control_characters(file));
     for step in doc.runbook.steps().filter(|s| s.runnable) {
         for p in &step.placeholders {
             let line = file.line_text(p.line);

@@ -5,6 +5,7 @@ use crate::cli::SiteArgs;
 use crate::document::{self, Document};
 use crate::error::{EXIT_INPUT, EXIT_OK, Result};
 use crate::liquid::Mode;
+use crate::shell::display;
 use std::fmt::Write as _;
 use std::io::IsTerminal;
 use std::path::Path;
@@ -105,9 +106,9 @@ pub fn to_text(doc: &Document, color: bool) -> String {
             "\n{bold}{} {}{reset}  {dim}#{} line {}, {} step{} ({} runnable){reset}",
             "#".repeat(s.level.max(1) as usize),
             if s.title.is_empty() {
-                "(top of page)"
+                std::borrow::Cow::Borrowed("(top of page)")
             } else {
-                &s.title
+                display(&s.title)
             },
             s.id,
             s.line,
@@ -116,8 +117,9 @@ pub fn to_text(doc: &Document, color: bool) -> String {
             runnable
         );
         for st in &s.steps {
-            let first = st.code.lines().next().unwrap_or("");
-            let more = st.code.lines().count().saturating_sub(1);
+            let shown = display(st.code.trim_end_matches('\n'));
+            let first = shown.split('\n').next().unwrap_or("");
+            let more = shown.split('\n').count().saturating_sub(1);
             let mark = if st.runnable {
                 format!("{green}run {reset}")
             } else {

@@ -6,6 +6,7 @@ use crate::document::{self, Document};
 use crate::error::{EXIT_INPUT, EXIT_OK, EXIT_PROBLEMS, Error, Result, Severity};
 use crate::liquid::Mode;
 use crate::plan::{self, Plan, Selection};
+use crate::shell::display;
 use std::fmt::Write as _;
 use std::io::IsTerminal;
 
@@ -44,7 +45,27 @@ pub fn run(args: &RunArgs) -> Result<i32> {
             return Ok(EXIT_OK);
         }
     }
-    let plan = plan::build(&doc, &selection, &values, true).map_err(Error::Usage)?;
+    let mut plan = plan::build(&doc, &selection, &values, true).map_err(Error::Usage)?;
+    // the page may name its shell: `runbook: {shell: zsh}`; --shell wins
+    let page_shell = doc
+        .page
+        .front_value(&["runbook", "shell"])
+        .filter(|v| !crate::liquid::value::is_nil(v))
+        .map(|v| crate::liquid::value::to_s(&v));
+    let (shell, chosen_by) = match (&args.shell, &page_shell) {
+        (Some(s), _) => (s.clone(), Some("--shell")),
+        (None, Some(s)) => (
+            s.clone(),
+            Some("the page's front matter (runbook: {shell: ...})"),
+        ),
+        (None, None) => ("bash".to_string(), None),
+    };
+    let shell_missing = (!plan::on_path(&shell)).then(|| {
+        format!(
+            "{} names the shell `{shell}`, which is not installed here (not an executable on PATH): install it, or choose another with --shell",
+            chosen_by.unwrap_or("runbook")
+        )
+    });
     if plan.steps.is_empty() {
         report(&plan.problems);
         eprintln!(
@@ -54,7 +75,14 @@ pub fn run(args: &RunArgs) -> Result<i32> {
         return Ok(EXIT_OK);
     }
     if args.dry_run {
-        print!("{}", dry_run_text(&doc, &plan, color));
+        if let Some(msg) = &shell_missing {
+            plan.problems.push(crate::error::Diagnostic::error(
+                "shell-not-found",
+                msg.clone(),
+            ));
+        }
+        let shown_shell = chosen_by.map(|by| (shell.as_str(), by));
+        print!("{}", dry_run_text(&doc, &plan, shown_shell, color));
         report(&plan.problems);
         let errors = plan
             .problems
@@ -70,20 +98,23 @@ pub fn run(args: &RunArgs) -> Result<i32> {
         }
         return Ok(EXIT_OK);
     }
-    // the page may name its shell: `runbook: {shell: zsh}`
-    let mut args = args.clone();
-    if args.shell.is_none() {
-        args.shell = doc
-            .page
-            .front_value(&["runbook", "shell"])
-            .filter(|v| !crate::liquid::value::is_nil(v))
-            .map(|v| crate::liquid::value::to_s(&v));
+    // before anything is created: the shell must exist
+    if let Some(msg) = shell_missing {
+        return Err(Error::Usage(msg));
     }
+    let mut args = args.clone();
+    args.shell = Some(shell);
     crate::exec::run_plan(&doc, &plan, &selection, &args, color)
 }
 
 /// The dry run: every selected step in order, resolved, nothing executed.
-pub fn dry_run_text(doc: &Document, plan: &Plan, color: bool) -> String {
+/// `shell`: the shell the steps run in and who chose it, when not runbook's default.
+pub fn dry_run_text(
+    doc: &Document,
+    plan: &Plan,
+    shell: Option<(&str, &str)>,
+    color: bool,
+) -> String {
     let (bold, dim, yellow, cyan, reset) = if color {
         ("\x1b[1m", "\x1b[2m", "\x1b[33m", "\x1b[36m", "\x1b[0m")
     } else {
@@ -97,6 +128,9 @@ pub fn dry_run_text(doc: &Document, plan: &Plan, color: bool) -> String {
         doc.page.file.display_path(),
         if n == 1 { "" } else { "s" }
     );
+    if let Some((shell, by)) = shell {
+        let _ = writeln!(o, "{yellow}steps run in `{shell}`{reset}, chosen by {by}");
+    }
     let mut section = None;
     for (k, p) in plan.steps.iter().enumerate() {
         if section != Some(&p.section_id) {
@@ -104,7 +138,8 @@ pub fn dry_run_text(doc: &Document, plan: &Plan, color: bool) -> String {
             let _ = writeln!(
                 o,
                 "\n{bold}## {}{reset}  {dim}#{}{reset}",
-                p.section_title, p.section_id
+                display(&p.section_title),
+                p.section_id
             );
         }
         let _ = writeln!(
@@ -116,9 +151,10 @@ pub fn dry_run_text(doc: &Document, plan: &Plan, color: bool) -> String {
             p.step.lines.0
         );
         if !p.step.prose.is_empty() {
-            let _ = writeln!(o, "{dim}{}{reset}", p.step.prose);
+            let _ = writeln!(o, "{dim}{}{reset}", display(&p.step.prose));
         }
-        for line in p.command.lines() {
+        // control characters shown as escapes: what is on the screen is what would run
+        for line in display(p.command.trim_end_matches('\n')).split('\n') {
             let mut shown = line.to_string();
             if color {
                 for m in &p.missing {

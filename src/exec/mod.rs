@@ -12,6 +12,7 @@ use crate::document::Document;
 use crate::error::{EXIT_OK, EXIT_PROBLEMS, Error, Result};
 use crate::journal::{self, RunDir};
 use crate::plan::{self, Plan, Planned, Selection};
+use crate::shell::display;
 use prompt::{Choice, Term};
 use secrets::Secrets;
 use serde_json::{Value as Json, json};
@@ -78,7 +79,7 @@ impl<'a> Ctx<'a> {
         Ok(Ctx {
             args,
             interactive,
-            term: Term::new(color),
+            term: Term::new(color).with_shell(shell_of(args)),
         })
     }
 
@@ -650,7 +651,7 @@ fn execute(
                 run.transcript(&format!(
                     "\n### {} (skipped)\n\n```bash\n{}\n```\n",
                     p.step.id,
-                    secrets.mask(command.trim_end())
+                    display(&secrets.mask(command.trim_end()))
                 ))?;
                 k += 1;
                 continue;
@@ -749,7 +750,7 @@ fn execute(
             } else {
                 format!("{}\n\n", p.step.prose)
             },
-            secrets.mask(command.trim_end()),
+            display(&secrets.mask(command.trim_end())),
             out_text,
             if out_text.is_empty() || out_text.ends_with('\n') {
                 ""

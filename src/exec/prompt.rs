@@ -2,6 +2,7 @@
 
 use crate::error::{Error, Result};
 use crate::plan::Planned;
+use crate::shell::display;
 use std::io::{BufRead, Write};
 use std::path::Path;
 use std::time::Duration;
@@ -17,6 +18,8 @@ pub enum Choice {
 
 pub struct Term {
     color: bool,
+    /// The shell steps run in, when it is not bash: said with each step.
+    shell: Option<String>,
 }
 
 fn read_line() -> Result<Option<String>> {
@@ -52,7 +55,16 @@ fn read_hidden() -> Result<Option<String>> {
 
 impl Term {
     pub fn new(color: bool) -> Term {
-        Term { color }
+        Term { color, shell: None }
+    }
+
+    /// Steps run in `shell`: the step prompt says so when it is not bash.
+    pub fn with_shell(mut self, shell: &str) -> Term {
+        let bash = std::path::Path::new(shell)
+            .file_name()
+            .is_some_and(|n| n == "bash");
+        self.shell = (!bash).then(|| shell.to_string());
+        self
     }
 
     fn paint(&self, code: &str, s: &str) -> String {
@@ -74,23 +86,27 @@ impl Term {
             "\n{} {}  {}\n",
             self.paint(
                 "1",
-                &format!("[{k}/{n}] {} > {}", p.section_title, p.step.id)
+                &format!("[{k}/{n}] {} > {}", display(&p.section_title), p.step.id)
             ),
             self.dim(&format!("{:02}:{:02} elapsed", secs / 60, secs % 60)),
             self.dim(&format!("line {}", p.step.lines.0))
         );
+        if let Some(shell) = &self.shell {
+            o.push_str(&self.paint("33", &format!("runs in `{shell}` (not bash)\n")));
+        }
         if !p.step.prose.is_empty() {
-            o.push_str(&p.step.prose);
+            o.push_str(&display(&p.step.prose));
             o.push('\n');
         }
         o.push_str(&self.command_text(command));
         eprint!("{o}");
     }
 
+    /// A command as it will run: control characters shown as escapes (`\e`, `\r`), so a
+    /// terminal cannot hide part of it.
     fn command_text(&self, command: &str) -> String {
-        command
-            .trim_end()
-            .lines()
+        display(command.trim_end_matches('\n'))
+            .split('\n')
             .map(|line| format!("    {}\n", self.paint("36", line)))
             .collect()
     }
@@ -247,9 +263,9 @@ impl Term {
             "\n{} in step {step}:",
             self.paint("1", &format!("<{name}>"))
         );
-        eprintln!("    {}", self.paint("36", line));
+        eprintln!("    {}", self.paint("36", &display(line)));
         if let Some(h) = hint {
-            eprintln!("    {}", self.dim(&format!("hint: {h}")));
+            eprintln!("    {}", self.dim(&format!("hint: {}", display(h))));
         }
         loop {
             eprint!(

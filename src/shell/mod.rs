@@ -60,4 +60,4 @@ mod quote;
 pub use lex::{
     Assign, CommandWord, Context, Lexed, Lexer, LineInfo, Placeholder, Quoting, Var, lex,
 };
-pub use quote::{Filled, display, fill, has_control, quote, shell_quote};
+pub use quote::{Filled, display, fill, has_control, invisible, quote, shell_quote};

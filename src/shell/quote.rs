@@ -174,7 +174,7 @@ pub fn fill(code: &str, value: impl Fn(&Placeholder) -> Option<String>) -> Fille
 
 /// Whether `c` changes what a terminal shows without being seen: C0 controls but tab and
 /// newline, DEL, C1 controls, and the Unicode bidirectional overrides and isolates.
-fn invisible(c: char) -> bool {
+pub fn invisible(c: char) -> bool {
     (c.is_control() && c != '\n' && c != '\t')
         || matches!(c, '\u{200e}' | '\u{200f}' | '\u{061c}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
