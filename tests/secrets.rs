@@ -294,3 +294,104 @@ set -x\nexport API_TOKEN=tok-DDDD4444\nprintenv API_TOKEN\nset +x\n```\n\n\
     assert_nowhere(&out, &ALL);
     assert!(!out.stdout.contains("__rb"), "{}", out.stdout);
 }
+
+/// The leaks the issue names, each through a real run: a multi-line secret (on a pipe and
+/// on a pty, where a newline is CR LF), a passphrase with spaces, a placeholder assigned to a
+/// secret-named variable, and secrets around long UTF-8 and non-UTF-8 output.
+#[test]
+fn multi_line_spaced_and_placeholder_secrets_never_show() {
+    let key = "-----BEGIN KEY-----\nQUJDREVGR0hJSktM\nTU5PUFFSU1RVVldY\n-----END KEY-----";
+    let page = "# Deploy\n\n```bash\nexport DEPLOY_KEY=\"$(cat key)\"\necho \"$DEPLOY_KEY\"\nhead -2 key | tail -1\nDB_PASSWORD=\"correct horse battery staple\"\necho \"pw: $DB_PASSWORD\"\nexport VAULT_PASSWORD=<vault pass>\necho \"v: $VAULT_PASSWORD\"\nprintf 'é%.0s' $(seq 3000); printf '\\xff\\xfe\\n'\n```\n";
+    let out = Test::new()
+        .site("x: 1\n")
+        .page(page)
+        .file("key", key)
+        .args(&["run", "page.md", "--yes", "--set", "vault pass=vp-GGGG7777"])
+        .run();
+    let secrets = [
+        "QUJDREVGR0hJSktM",
+        "TU5PUFFSU1RVVldY",
+        "correct horse",
+        "battery staple",
+        "vp-GGGG7777",
+    ];
+    assert_nowhere(&out, &secrets);
+    assert!(out.stdout.contains("pw: ********"), "{}", out.stdout);
+    assert!(out.stdout.contains("v: ********"), "{}", out.stdout);
+    // output around the secrets is untouched: 3,000 é, then the two non-UTF-8 bytes
+    let raw = std::fs::read(the_run(&out.dir).join("transcript.md")).unwrap();
+    let text = String::from_utf8_lossy(&raw);
+    assert!(text.contains(&"é".repeat(3000)), "UTF-8 output was altered");
+    assert!(!text.contains('\u{fffd}') || text.matches('\u{fffd}').count() == 2);
+    let values = std::fs::read_to_string(the_run(&out.dir).join("values.json")).unwrap();
+    assert!(!values.contains("vault pass"), "{values}");
+
+    // on a terminal a newline is CR LF: the multi-line secret is masked there too
+    let t = Test::new().site("x: 1\n").page(page).file("key", key);
+    let mut s = Screen::start(
+        t.path(),
+        &["run", "page.md", "--yes", "--set", "vault pass=vp-GGGG7777"],
+        &[],
+    );
+    s.expect("run ok");
+    let (code, screen) = s.finish();
+    assert_eq!(code, 0, "{screen}");
+    for secret in secrets {
+        assert!(
+            !screen.contains(secret),
+            "the screen shows {secret}:\n{screen}"
+        );
+    }
+    assert_nowhere_in(t.path(), "", "", &secrets);
+}
+
+#[test]
+fn a_short_secret_is_refused_not_left_unmasked() {
+    Test::new()
+        .site("x: 1\n")
+        .page("# S\n\n```bash\nlogin --pin <pin>\n```\n")
+        .args(&[
+            "run", "page.md", "--yes", "--secret", "pin", "--set", "pin=123",
+        ])
+        .status(2)
+        .stderr_contains("the value given for the secret `pin` has 3 characters: at least 4")
+        .run();
+}
+
+#[test]
+fn the_editor_never_sees_a_secret() {
+    let t = Test::new()
+        .site("x: 1\n")
+        .page("# S\n\n```bash\necho \"token <api token>\"\n```\n")
+        // an "editor" that keeps a copy of what it was given, then changes the command
+        .script(
+            "edit.sh",
+            "#!/bin/sh\ncat \"$1\" >> seen.txt\nsed -i 's/token/TOKEN/' \"$1\"\n",
+        );
+    let dir = t.path().to_path_buf();
+    let editor = dir.join("edit.sh");
+    let env = [("VISUAL", editor.to_str().unwrap())];
+    let mut s = Screen::start(
+        &dir,
+        &[
+            "run",
+            "page.md",
+            "--secret",
+            "api token",
+            "--set",
+            "api token=tk-HHHH8888",
+        ],
+        &env,
+    );
+    s.expect("Run this step?");
+    s.send("e");
+    s.expect("echo \"TOKEN ********\"");
+    s.expect("Run this step?");
+    s.send("y");
+    s.expect("TOKEN ********");
+    let (code, screen) = s.finish();
+    assert_eq!(code, 0, "{screen}");
+    let seen = std::fs::read_to_string(dir.join("seen.txt")).unwrap();
+    assert!(seen.contains("[[secret 1]]"), "{seen}");
+    assert_nowhere_in(&dir, &screen, "", &["tk-HHHH8888"]);
+}

@@ -88,8 +88,22 @@ impl<'a> Ctx<'a> {
     }
 }
 
+/// The names (`--set` keys) of the plan's secret placeholders: named as secrets, or assigned
+/// to a secret-named variable (`export DB_PASSWORD=<db pass>`).
+fn secret_placeholders(cx: &Ctx, plan: &Plan) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for p in plan.steps.iter().flat_map(|p| &p.step.placeholders) {
+        if cx.secret(&p.name) || p.assigned_to.as_deref().is_some_and(|a| cx.secret(a)) {
+            out.insert(p.name.clone());
+            out.extend(p.assigned_to.clone());
+        }
+    }
+    out
+}
+
 /// Values for every placeholder of the plan: `values` first, then asked for in a terminal
-/// (once per name). Secret ones are added to `secrets`.
+/// (once per name). Secret ones are added to `secrets`; a secret too short to be masked is
+/// refused.
 fn complete_values(
     cx: &Ctx,
     doc: &Document,
@@ -97,6 +111,7 @@ fn complete_values(
     mut values: HashMap<String, String>,
     secrets: &mut Secrets,
 ) -> Result<HashMap<String, String>> {
+    let secret_names = secret_placeholders(cx, plan);
     for p in &plan.steps {
         for m in &p.missing {
             if values.contains_key(&m.name) || values.contains_key(&m.set_name) {
@@ -109,7 +124,7 @@ fn complete_values(
                     m.name, m.set_name
                 )));
             }
-            let secret = cx.secret(&m.name) || cx.secret(&m.set_name);
+            let secret = secret_names.contains(&m.name);
             // the line as it will run (Liquid resolved), else as written in the page
             let needle = format!("<{}>", m.name);
             let context = p
@@ -127,8 +142,12 @@ fn complete_values(
         }
     }
     for (k, v) in &values {
-        if cx.secret(k) {
-            secrets.add(v);
+        if (cx.secret(k) || secret_names.contains(k)) && !secrets.add(v) {
+            return Err(Error::Usage(format!(
+                "the value given for the secret `{k}` has {} characters: at least {} are needed to mask it in the output without hiding ordinary text",
+                v.chars().count(),
+                secrets::MIN_LEN
+            )));
         }
     }
     Ok(values)
@@ -184,9 +203,10 @@ pub fn run_plan(
     journal::log_to(&run.path)?;
     install_signal_handlers();
     tracing::info!(run = %run.id, page = %doc.page.file.display_path(), steps = steps.len(), "run started");
+    let secret_names = secret_placeholders(&cx, plan);
     let public_values: serde_json::Map<String, Json> = values
         .iter()
-        .filter(|(k, _)| !cx.secret(k))
+        .filter(|(k, _)| !cx.secret(k) && !secret_names.contains(*k))
         .map(|(k, v)| (k.clone(), json!(secrets.mask(v))))
         .collect();
     run.write_private(
@@ -627,7 +647,7 @@ fn execute(
         } else {
             loop {
                 match term.choose()? {
-                    Choice::Edit => match term.edit(&command, &run.path)? {
+                    Choice::Edit => match edit_masked(term, &secrets, &command, &run.path)? {
                         Some(edited) => {
                             command = edited;
                             secrets.add_assigned(&command, &args.secret);
@@ -693,7 +713,7 @@ fn execute(
             outcome.map_err(|e| Error::Usage(format!("cannot start `{}`: {e}", shell_of(args))))?;
         journal::failpoint("step-exited");
         for v in &outcome.learned {
-            secrets.add(v);
+            secrets.add_bytes(v);
         }
         // Ctrl-C on the step's own terminal reaches it, not runbook
         let interrupted = INTERRUPTED.swap(false, Ordering::SeqCst)
@@ -791,7 +811,9 @@ fn execute(
                         continue;
                     }
                     Choice::Edit => {
-                        edited = Some(term.edit(&command, &run.path)?.unwrap_or(command));
+                        edited = Some(
+                            edit_masked(term, &secrets, &command, &run.path)?.unwrap_or(command),
+                        );
                         continue;
                     }
                     Choice::Skip => {
@@ -823,6 +845,20 @@ fn execute(
         ))
     );
     Ok(exit)
+}
+
+/// Edit a command in the operator's editor without its secrets reaching the editor's file:
+/// each is a `[[secret N]]` token there, put back after.
+fn edit_masked(
+    term: &Term,
+    secrets: &Secrets,
+    command: &str,
+    run_dir: &Path,
+) -> Result<Option<String>> {
+    let (text, tokens) = secrets.tokenize(command);
+    Ok(term
+        .edit(&text, run_dir)?
+        .map(|edited| secrets::detokenize(&edited, &tokens)))
 }
 
 /// A step's output for the transcript: the first and the last `Capture::HALF` bytes.

@@ -283,6 +283,10 @@ impl Term {
             match v {
                 None => return Err(Error::Usage(format!("no value given for <{name}>"))),
                 Some(v) if v.is_empty() => eprintln!("a value is needed (Ctrl-D to give up)"),
+                Some(v) if secret && v.len() < super::secrets::MIN_LEN => eprintln!(
+                    "a secret must have at least {} characters to be masked in the output without hiding ordinary text: type it again",
+                    super::secrets::MIN_LEN
+                ),
                 Some(v) => return Ok(v),
             }
         }

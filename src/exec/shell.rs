@@ -10,7 +10,7 @@
 //! variables stay in memory, the rest is the snapshot written (0600) in the run directory.
 
 use super::pty;
-use super::secrets::{Secrets, is_secret_name};
+use super::secrets::{Masker, Secrets, is_secret_name};
 use std::collections::{HashMap, HashSet};
 use std::io::{self, IsTerminal, Read, Write};
 use std::os::fd::AsRawFd;
@@ -236,7 +236,7 @@ pub struct Outcome {
     /// The state after the step (None when the process left none, e.g. killed).
     pub state: Option<State>,
     /// Secret values the step set while it ran (see `secret_watch`).
-    pub learned: Vec<String>,
+    pub learned: Vec<Vec<u8>>,
 }
 
 pub struct Shell {
@@ -417,16 +417,15 @@ impl Shell {
         }
         // secrets known so far, and those the step sets as it runs
         let known = std::cell::RefCell::new(secrets.clone());
-        let mut learned: Vec<String> = Vec::new();
+        let mut learned: Vec<Vec<u8>> = Vec::new();
         let mut watch_buf: Vec<u8> = Vec::new();
         // values the watch sent (NUL-terminated) become secrets before any output is read
         let mut take_watched = |watch_r: &mut Option<io::PipeReader>| -> io::Result<()> {
             if let Some(r) = watch_r.as_mut() {
                 drain(r, &mut buf2(), &mut |d| watch_buf.extend_from_slice(d))?;
                 while let Some(end) = watch_buf.iter().position(|b| *b == 0) {
-                    let v = String::from_utf8_lossy(&watch_buf[..end]).into_owned();
-                    watch_buf.drain(..=end);
-                    known.borrow_mut().add(&v);
+                    let v: Vec<u8> = watch_buf.drain(..=end).take(end).collect();
+                    known.borrow_mut().add_bytes(&v);
                     learned.push(v);
                 }
             }
@@ -436,22 +435,15 @@ impl Shell {
         let mut snapshot = Vec::new();
         let mut buf = [0u8; 16384];
         // hold back the tail that could be the start of a secret cut by the read
-        let mut pending: Vec<u8> = Vec::new();
-        let mut emit = |data: &[u8], pending: &mut Vec<u8>, last: bool| {
+        let mut pending = Masker::default();
+        let mut emit = |data: &[u8], pending: &mut Masker, last: bool| {
             let secrets = known.borrow();
-            pending.extend_from_slice(data);
-            let keep = if secrets.is_empty() || last {
-                0
-            } else {
-                secrets.longest()
-            };
-            let cut = match pending.iter().rposition(|b| *b == b'\n') {
-                Some(nl) => nl + 1,
-                None => pending.len().saturating_sub(keep),
-            };
-            if cut > 0 {
-                let chunk: Vec<u8> = pending.drain(..cut).collect();
-                sink(&secrets.mask_bytes(&chunk));
+            let mut out = pending.push(&secrets, data);
+            if last {
+                out.extend(pending.finish(&secrets));
+            }
+            if !out.is_empty() {
+                sink(&out);
             }
         };
         let mut out_open = true;
@@ -466,7 +458,7 @@ impl Shell {
         let mut killed = false;
         let mut read_output = |out_open: &mut bool,
                                output_bytes: &mut usize,
-                               pending: &mut Vec<u8>|
+                               pending: &mut Masker|
          -> io::Result<()> {
             while *out_open {
                 match pty::read_now(&output, &mut buf)? {
@@ -568,9 +560,7 @@ impl Shell {
         drain(&mut snap_r, &mut buf2(), &mut |d| {
             snapshot.extend_from_slice(d)
         })?;
-        if !pending.is_empty() {
-            emit(&[], &mut pending, true);
-        }
+        emit(&[], &mut pending, true);
         let elapsed = start.elapsed();
         if let Some(w) = writer {
             let _ = w.join();
@@ -865,7 +855,7 @@ mod tests {
         );
         assert_eq!(o2.status, 3);
         // the step mentions OS_PASSWORD: its value is watched, and masked as it is printed
-        assert_eq!(o2.learned, ["s3cret-pw"]);
+        assert_eq!(o2.learned, [b"s3cret-pw".to_vec()]);
         assert_eq!(
             out,
             format!("a b|2|3|********|{}\nf:x\n1\n", dir.path().display())
