@@ -51,6 +51,20 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
     (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
+/// Hold the run: an exclusive lock on its journal, released when runbook exits (also by
+/// `kill -9`), so two runbooks never write one journal and a resume never touches a run that
+/// is still going.
+fn lock(journal: &File, dir: &Path) -> Result<()> {
+    match journal.try_lock() {
+        Ok(()) => Ok(()),
+        Err(std::fs::TryLockError::WouldBlock) => Err(Error::Usage(format!(
+            "run {} is still going: another runbook has it (its journal is locked); wait for it to end, or stop that runbook (Ctrl-C, or kill its pid), then resume",
+            crate::source::display_path(dir)
+        ))),
+        Err(std::fs::TryLockError::Error(e)) => Err(Error::io(dir.join("journal.jsonl"), e)),
+    }
+}
+
 fn private_file(path: &Path, append: bool) -> io::Result<File> {
     let mut o = OpenOptions::new();
     o.create(true).mode(0o600);
@@ -108,6 +122,7 @@ impl RunDir {
             .map_err(|e| Error::io(&path, e))?;
         let journal =
             private_file(&path.join("journal.jsonl"), true).map_err(|e| Error::io(&path, e))?;
+        lock(&journal, &path)?;
         let transcript =
             private_file(&path.join("transcript.md"), true).map_err(|e| Error::io(&path, e))?;
         Ok(RunDir {
@@ -118,10 +133,12 @@ impl RunDir {
         })
     }
 
-    /// An existing run directory, to append to (resume).
+    /// An existing run directory, to append to (resume). Refused while another runbook
+    /// still has the run (its journal is locked for as long as that runbook lives).
     pub fn open(path: &Path) -> Result<RunDir> {
         let journal_path = path.join("journal.jsonl");
         let mut journal = private_file(&journal_path, true).map_err(|e| Error::io(path, e))?;
+        lock(&journal, path)?;
         // a line cut off by a kill is ended, so that the next event starts a line of its own
         if !ends_with_newline(&journal_path).map_err(|e| Error::io(&journal_path, e))? {
             journal
@@ -280,10 +297,8 @@ fn failpoint_hit(name: &str) -> bool {
 }
 
 fn die() {
-    // SAFETY: kill(2) on our own pid: the fault the tests want, as `kill -9` from outside
-    unsafe {
-        libc::kill(libc::getpid(), libc::SIGKILL);
-    }
+    // the fault the tests want, as `kill -9` from outside
+    let _ = rustix::process::kill_process(rustix::process::getpid(), rustix::process::Signal::KILL);
 }
 
 /// Where runbook's own tracing log goes while a run is in progress (the run's `runbook.log`).

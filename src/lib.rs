@@ -1,6 +1,41 @@
 //! runbook: render, check and run operations pages from Jekyll docs sites.
 //!
 //! Data flows one way: page -> Liquid (minijinja) -> Markdown model -> plan -> execution.
+/// `print!`/`println!`/`eprint!`/`eprintln!` that never panic: a closed or full stdout or
+/// stderr (`| head -1`, `2>/dev/full`, `2>&-`) loses the text, never the run.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stdout(), $($arg)*);
+    }};
+}
+macro_rules! outln {
+    () => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout());
+    }};
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+macro_rules! err {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stderr(), $($arg)*);
+    }};
+}
+macro_rules! errln {
+    () => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr());
+    }};
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 pub mod cli;
 pub mod commands;
 pub mod document;
@@ -26,6 +61,7 @@ use std::ffi::OsString;
 
 /// Parse arguments, run the command, print errors in one place; returns the exit code.
 pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
+    keep_std_fds_open();
     let cli = match Cli::try_parse_from(args) {
         Ok(c) => c,
         Err(e) => {
@@ -89,7 +125,7 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
         Ok(code) => code,
         Err(e) => {
             let color = std::io::IsTerminal::is_terminal(&std::io::stderr());
-            eprint!("{}", e.render(color));
+            err!("{}", e.render(color));
             e.code()
         }
     }
@@ -120,4 +156,22 @@ fn init_tracing(verbose: u8, quiet: bool) {
         .with(stderr)
         .with(run_log)
         .try_init();
+}
+
+/// A closed fd 0, 1 or 2 (`2>&-`) would be the next file runbook opens: the journal would
+/// get its messages. Each closed one is opened on /dev/null instead.
+fn keep_std_fds_open() {
+    use std::os::fd::{AsRawFd, OwnedFd};
+    while let Ok(f) = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/null")
+    {
+        let fd = OwnedFd::from(f);
+        if fd.as_raw_fd() > 2 {
+            break; // dropped: 0, 1 and 2 are all open
+        }
+        // it took the place of a closed standard fd: keep it there
+        std::mem::forget(fd);
+    }
 }

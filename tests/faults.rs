@@ -262,6 +262,12 @@ fn sigint_stops_the_steps_whole_process_tree_and_the_run_resumes() {
     signal_stops_the_whole_tree(libc::SIGINT, "308");
 }
 
+/// The terminal or ssh session closed: as SIGTERM, the run is interrupted and resumable.
+#[test]
+fn sighup_stops_the_steps_whole_process_tree_and_the_run_resumes() {
+    signal_stops_the_whole_tree(libc::SIGHUP, "309");
+}
+
 #[test]
 fn a_step_that_never_ends_is_stopped_by_timeout() {
     let marker = "309";
@@ -341,4 +347,109 @@ fn a_step_still_running_from_a_killed_run_is_stopped_by_resume() {
         "{stderr}"
     );
     assert!(left.is_empty(), "{left:?}");
+}
+
+/// A resume while the run is still going (its runbook alive, its step running) is refused
+/// and stops nothing; the live run then ends normally with its journal whole.
+#[test]
+fn a_resume_never_touches_a_run_that_is_still_going() {
+    let page = "# S\n\n```bash\necho started >> \"$LOG\"\nfor i in $(seq 300); do [ -e go ] && break; sleep 0.1; done\necho finished >> \"$LOG\"\n```\n";
+    let t = Test::new().site("x: 1\n").page(page);
+    let dir = t.path().to_path_buf();
+    let live = runbook_in(&dir, &["run", "page.md", "--yes"])
+        .env("LOG", dir.join("executions.log"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_until("the step", || {
+        std::fs::read_to_string(dir.join("executions.log")).is_ok_and(|l| l == "started\n")
+    });
+    for args in [
+        &["run", "--resume", "--yes"][..],
+        &["run", "page.md", "--resume", "--yes"],
+    ] {
+        let again = runbook(&dir, args, None);
+        let stderr = String::from_utf8_lossy(&again.stderr);
+        assert_eq!(again.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains("is still going"), "{stderr}");
+    }
+    std::fs::write(dir.join("go"), "").unwrap();
+    let out = live.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let log = std::fs::read_to_string(dir.join("executions.log")).unwrap();
+    assert_eq!(log, "started\nfinished\n", "the live step was stopped");
+    let journal = events(&the_run(&dir));
+    assert_eq!(journal.last().unwrap()["event"], "run-end", "{journal:?}");
+    assert!(
+        !journal.iter().any(|e| e["event"] == "run-resume"),
+        "{journal:?}"
+    );
+}
+
+/// A closed, full or early-closed stdout or stderr never panics runbook: the run goes on,
+/// its steps all run, and the journal ends with a `run-end`.
+#[test]
+fn closed_or_full_standard_streams_never_panic() {
+    let page = "# S\n\n```bash\nfor i in $(seq 3000); do echo line $i; done\n```\n\n```bash\necho second >> \"$LOG\"\necho second >&2\n```\n";
+    let bin = env!("CARGO_BIN_EXE_runbook");
+    for redirect in [
+        "2>&1 | head -2",
+        "| head -1",
+        ">/dev/full 2>/dev/full",
+        "2>&- >&-",
+        "<&- 2>&-",
+    ] {
+        let t = Test::new().site("x: 1\n").page(page);
+        let dir = t.path();
+        let out = std::process::Command::new("bash")
+            .arg("-c")
+            .arg(format!(
+                "\"$RB\" run page.md --yes {redirect}; echo \"rc=${{PIPESTATUS[0]}}\" >> status"
+            ))
+            .current_dir(dir)
+            .env("RB", bin)
+            .env("LOG", dir.join("executions.log"))
+            .env("XDG_STATE_HOME", dir.join("state"))
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap();
+        let status = std::fs::read_to_string(dir.join("status")).unwrap();
+        assert_eq!(
+            status,
+            "rc=0\n",
+            "{redirect}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let log = std::fs::read_to_string(dir.join("executions.log")).unwrap();
+        assert_eq!(log, "second\n", "{redirect}");
+        let journal = events(&the_run(dir));
+        assert_eq!(journal.last().unwrap()["event"], "run-end", "{redirect}");
+        assert_eq!(journal.last().unwrap()["result"], "ok", "{redirect}");
+    }
+}
+
+/// A non-UTF-8 environment variable never panics: `env LEGACY=$'caf\xe9' runbook run ...`.
+#[test]
+fn a_non_utf8_environment_variable_never_panics() {
+    let t = Test::new()
+        .site("x: 1\n")
+        .page("# S\n\n```bash\nprintf '%s' \"$LEGACY\" | od -An -tx1 | tr -d ' \\n'; echo\n```\n");
+    let out = std::process::Command::new("bash")
+        .arg("-c")
+        .arg("LEGACY=$'caf\\xe9' API_TOKEN=$'t\\xffk-0001' exec \"$RB\" run page.md --yes")
+        .current_dir(t.path())
+        .env("RB", env!("CARGO_BIN_EXE_runbook"))
+        .env("XDG_STATE_HOME", t.path().join("state"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "636166e9\n");
 }

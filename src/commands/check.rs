@@ -98,7 +98,7 @@ pub fn run(paths: &[PathBuf], json: bool, site_args: &SiteArgs) -> Result<i32> {
     all.retain(|d| seen.insert((d.message.clone(), d.position())));
     if json {
         let items: Vec<serde_json::Value> = all.iter().map(Diagnostic::to_json).collect();
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&serde_json::json!({
                 "pages": files.len(),
@@ -110,7 +110,7 @@ pub fn run(paths: &[PathBuf], json: bool, site_args: &SiteArgs) -> Result<i32> {
         report(&all);
         let n = all.iter().filter(|d| d.severity != Severity::Note).count();
         let notes = all.len() - n;
-        eprintln!(
+        errln!(
             "{} page{} checked, {n} problem{}{}",
             files.len(),
             if files.len() == 1 { "" } else { "s" },

@@ -77,7 +77,7 @@ pub fn report(diags: &[Diagnostic]) {
     {
         out.push_str(&d.render(color));
     }
-    eprint!("{out}");
+    err!("{out}");
 }
 
 /// Markdown pages under a directory, skipping Jekyll's special folders.

@@ -169,7 +169,7 @@ fn render_tree(
     let failed = failed.into_inner();
     tracing::info!(pages = files.len(), failed, "rendered tree");
     if failed > 0 {
-        eprintln!("{failed} of {} pages failed to render", files.len());
+        errln!("{failed} of {} pages failed to render", files.len());
         Ok(EXIT_INPUT)
     } else {
         Ok(EXIT_OK)

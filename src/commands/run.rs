@@ -68,7 +68,7 @@ pub fn run(args: &RunArgs) -> Result<i32> {
     });
     if plan.steps.is_empty() {
         report(&plan.problems);
-        eprintln!(
+        errln!(
             "{} has no runnable steps (`runbook list` says why each code block is not)",
             doc.page.file.display_path()
         );
@@ -82,7 +82,7 @@ pub fn run(args: &RunArgs) -> Result<i32> {
             ));
         }
         let shown_shell = chosen_by.map(|by| (shell.as_str(), by));
-        print!("{}", dry_run_text(&doc, &plan, shown_shell, color));
+        out!("{}", dry_run_text(&doc, &plan, shown_shell, color));
         report(&plan.problems);
         let errors = plan
             .problems
@@ -90,7 +90,7 @@ pub fn run(args: &RunArgs) -> Result<i32> {
             .filter(|d| d.severity == Severity::Error)
             .count();
         if errors > 0 {
-            eprintln!(
+            errln!(
                 "the plan has {errors} problem{}: nothing would run",
                 if errors == 1 { "" } else { "s" }
             );

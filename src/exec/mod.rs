@@ -29,36 +29,69 @@ pub const EXIT_STEP_FAILED: i32 = 1;
 pub const EXIT_INTERRUPTED: i32 = 130;
 
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
-/// The running step's process group (its pid), to pass SIGINT/SIGTERM on to its whole tree.
+/// runbook's terminal or ssh session is gone (SIGHUP): nobody can answer a question.
+static HANGUP: AtomicBool = AtomicBool::new(false);
+/// The running step's process group (its pid), to pass SIGINT/SIGTERM/SIGHUP on to its
+/// whole tree.
 static CHILD: AtomicI32 = AtomicI32::new(0);
 /// A question is on the screen: Ctrl-C there quits (the run stays resumable).
 pub(crate) static PROMPTING: AtomicBool = AtomicBool::new(false);
+/// The terminal's mode while a secret is typed with the echo off: put back if runbook quits
+/// then.
+pub(crate) static ECHO_OFF: std::sync::Mutex<Option<rustix::termios::Termios>> =
+    std::sync::Mutex::new(None);
 
-extern "C" fn on_signal(sig: libc::c_int) {
+/// What runbook does with SIGINT, SIGTERM and SIGHUP (on signal-hook's thread, not in a
+/// handler): a running step's process group gets the signal and the run records it as
+/// interrupted; at a question, or a second time between steps, runbook quits at once (every
+/// journal line is already written, and the run can be resumed).
+fn on_signal(sig: i32) {
+    if sig == signal_hook::consts::SIGHUP {
+        HANGUP.store(true, Ordering::SeqCst);
+    }
     let child = CHILD.load(Ordering::SeqCst);
     if child > 0 {
         INTERRUPTED.store(true, Ordering::SeqCst);
-        // SAFETY: kill is async-signal-safe; a negative pid is the step's process group
-        unsafe {
-            libc::kill(-child, sig);
+        if let (Some(pid), Some(s)) = (
+            rustix::process::Pid::from_raw(child),
+            rustix::process::Signal::from_named_raw(sig),
+        ) {
+            let _ = rustix::process::kill_process_group(pid, s);
         }
-    } else if PROMPTING.load(Ordering::SeqCst) || INTERRUPTED.swap(true, Ordering::SeqCst) {
-        // at a question, or a second time: quit now; every journal line is already written
-        let msg = b"\ninterrupted: `runbook run --resume` goes on from here\n";
-        // SAFETY: write and _exit are async-signal-safe
-        unsafe {
-            libc::write(2, msg.as_ptr().cast(), msg.len());
-            libc::_exit(EXIT_INTERRUPTED);
+    } else if sig != signal_hook::consts::SIGHUP
+        && (PROMPTING.load(Ordering::SeqCst) || INTERRUPTED.swap(true, Ordering::SeqCst))
+    {
+        // (after a hangup a question reads the end of input, and the run records its end)
+        if let Some(mode) = ECHO_OFF.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            let _ = rustix::termios::tcsetattr(
+                std::io::stdin(),
+                rustix::termios::OptionalActions::Now,
+                &mode,
+            );
         }
+        let _ = writeln!(
+            std::io::stderr(),
+            "\ninterrupted: `runbook run --resume` goes on from here"
+        );
+        std::process::exit(EXIT_INTERRUPTED);
     }
 }
 
 fn install_signal_handlers() {
-    // SAFETY: the handler only touches atomics and calls kill(2), write(2), _exit(2)
-    unsafe {
-        libc::signal(libc::SIGINT, on_signal as *const () as libc::sighandler_t);
-        libc::signal(libc::SIGTERM, on_signal as *const () as libc::sighandler_t);
-    }
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+        match signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP]) {
+            Ok(mut signals) => {
+                std::thread::spawn(move || {
+                    for sig in signals.forever() {
+                        on_signal(sig);
+                    }
+                });
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot catch signals"),
+        }
+    });
 }
 
 /// What a run needs to know about how it was asked for.
@@ -239,7 +272,7 @@ pub fn run_plan(
         run.id,
         journal::now_rfc3339()
     ))?;
-    eprintln!(
+    errln!(
         "{}",
         cx.term.dim(&format!(
             "run {} (journal, transcript and logs in {})",
@@ -377,9 +410,12 @@ pub fn resume(args: &RunArgs, run_ref: &str, color: bool) -> Result<i32> {
         .clone()
         .unwrap_or_else(journal::default_runs_dir);
     let run_dir = locate_run(&runs_dir, run_ref)?;
+    // the run is ours from here (refused while another runbook still has it: a live step is
+    // never stopped by a resume)
+    let mut run = RunDir::open(&run_dir)?;
     let h = history(&run_dir)?;
     if h.cut {
-        eprintln!(
+        errln!(
             "the journal's last line was cut off (runbook was killed while writing it): read up to it"
         );
     }
@@ -391,7 +427,7 @@ pub fn resume(args: &RunArgs, run_ref: &str, color: bool) -> Result<i32> {
         } else {
             shell::stop_leftovers(token, shell::KILL_GRACE)
         };
-        eprintln!(
+        errln!(
             "step {id} was running when runbook stopped: its outcome is unknown, so it runs again{}",
             if stopped > 0 {
                 format!(" ({stopped} of its processes were still running: stopped them)")
@@ -488,7 +524,7 @@ pub fn resume(args: &RunArgs, run_ref: &str, color: bool) -> Result<i32> {
                 changed.push(format!("{id} (gone)"));
             }
         }
-        eprintln!(
+        errln!(
             "the page changed since this run started{}",
             if changed.is_empty() {
                 String::from(" (its steps did not)")
@@ -507,9 +543,9 @@ pub fn resume(args: &RunArgs, run_ref: &str, color: bool) -> Result<i32> {
     let Some(first) = steps.iter().position(|p| !h.done.contains(&p.step.id)) else {
         if !h.ended {
             // killed after its last step: the journal gets the end it did not get
-            RunDir::open(&run_dir)?.record_durable(json!({"event": "run-end", "result": "ok"}))?;
+            run.record_durable(json!({"event": "run-end", "result": "ok"}))?;
         }
-        eprintln!("every step of this run already succeeded: nothing to resume");
+        errln!("every step of this run already succeeded: nothing to resume");
         return Ok(EXIT_OK);
     };
     // the shell state after the last step that ran before `first`
@@ -540,7 +576,7 @@ pub fn resume(args: &RunArgs, run_ref: &str, color: bool) -> Result<i32> {
             .position(|s| setters.contains(&s.step.id))
             .unwrap_or(first);
         let names: Vec<&str> = missing.iter().map(|s| s.as_str()).collect();
-        eprintln!(
+        errln!(
             "secret variables {} were kept in memory only and are gone; step {} set them",
             names.join(", "),
             steps[earliest].step.id
@@ -572,7 +608,6 @@ pub fn resume(args: &RunArgs, run_ref: &str, color: bool) -> Result<i32> {
             _ => {}
         }
     }
-    let mut run = RunDir::open(&run_dir)?;
     journal::log_to(&run.path)?;
     install_signal_handlers();
     run.record(json!({"event": "run-resume", "from": steps[from].step.id}))?;
@@ -582,7 +617,7 @@ pub fn resume(args: &RunArgs, run_ref: &str, color: bool) -> Result<i32> {
         steps[from].step.id
     ))?;
     tracing::info!(run = %run.id, from = %steps[from].step.id, "run resumed");
-    eprintln!(
+    errln!(
         "{}",
         cx.term.dim(&format!(
             "resuming run {} from step {}",
@@ -653,7 +688,7 @@ fn execute(
                             secrets.add_assigned(&command, &args.secret);
                             term.show_command(&secrets.mask(&command));
                         }
-                        None => eprintln!("(unchanged)"),
+                        None => errln!("(unchanged)"),
                     },
                     other => break other,
                 }
@@ -662,8 +697,11 @@ fn execute(
         match decision {
             Choice::Quit => {
                 run.record(json!({"event": "step", "id": p.step.id, "decision": "quit"}))?;
-                result = "quit";
-                exit = EXIT_STEP_FAILED;
+                (result, exit) = if HANGUP.load(Ordering::SeqCst) {
+                    ("interrupted", EXIT_INTERRUPTED)
+                } else {
+                    ("quit", EXIT_STEP_FAILED)
+                };
                 break;
             }
             Choice::Skip => {
@@ -726,7 +764,7 @@ fn execute(
             0
         };
         if outcome.timed_out {
-            eprintln!(
+            errln!(
                 "step {} ran longer than --timeout {:?}: stopped",
                 p.step.id,
                 args.timeout.unwrap_or_default()
@@ -784,6 +822,7 @@ fn execute(
         term.show_status(outcome.status, outcome.elapsed);
         if interrupted
             && (!cx.interactive
+                || HANGUP.load(Ordering::SeqCst)
                 || args.yes
                 || term.confirm_default_yes(
                     "The step was interrupted. Quit the run (it can be resumed)?",
@@ -791,7 +830,7 @@ fn execute(
         {
             result = "interrupted";
             exit = EXIT_INTERRUPTED;
-            eprintln!(
+            errln!(
                 "interrupted: the run stops here; `runbook run --resume` goes on from this step"
             );
             break;
@@ -826,7 +865,7 @@ fn execute(
             }
             result = "failed";
             exit = EXIT_STEP_FAILED;
-            eprintln!("the run stops here; `runbook run --resume` goes on from this step");
+            errln!("the run stops here; `runbook run --resume` goes on from this step");
             break;
         }
         k += 1;
@@ -837,7 +876,7 @@ fn execute(
         journal::now_rfc3339()
     ))?;
     tracing::info!(result, "run ended");
-    eprintln!(
+    errln!(
         "{}",
         term.dim(&format!(
             "run {result}: {}",

@@ -37,20 +37,21 @@ fn read_line() -> Result<Option<String>> {
 
 /// Read a line without echoing it (for secrets).
 fn read_hidden() -> Result<Option<String>> {
-    // SAFETY: plain termios calls on fd 0; the previous mode is restored before returning
-    unsafe {
-        let mut old: libc::termios = std::mem::zeroed();
-        if libc::tcgetattr(0, &mut old) != 0 {
-            return read_line();
-        }
-        let mut quiet = old;
-        quiet.c_lflag &= !libc::ECHO;
-        libc::tcsetattr(0, libc::TCSANOW, &quiet);
-        let line = read_line();
-        libc::tcsetattr(0, libc::TCSANOW, &old);
-        eprintln!();
-        line
-    }
+    use rustix::termios::{LocalModes, OptionalActions, tcgetattr, tcsetattr};
+    let stdin = std::io::stdin();
+    let Ok(old) = tcgetattr(&stdin) else {
+        return read_line();
+    };
+    let mut quiet = old.clone();
+    quiet.local_modes.remove(LocalModes::ECHO);
+    let _ = tcsetattr(&stdin, OptionalActions::Now, &quiet);
+    // an interrupt while the echo is off puts it back before runbook exits
+    *super::ECHO_OFF.lock().unwrap_or_else(|e| e.into_inner()) = Some(old.clone());
+    let line = read_line();
+    *super::ECHO_OFF.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    let _ = tcsetattr(&stdin, OptionalActions::Now, &old);
+    errln!();
+    line
 }
 
 impl Term {
@@ -99,7 +100,7 @@ impl Term {
             o.push('\n');
         }
         o.push_str(&self.command_text(command));
-        eprint!("{o}");
+        err!("{o}");
     }
 
     /// A command as it will run: control characters shown as escapes (`\e`, `\r`), so a
@@ -112,12 +113,12 @@ impl Term {
     }
 
     pub fn show_command(&self, command: &str) {
-        eprint!("{}", self.command_text(command));
+        err!("{}", self.command_text(command));
     }
 
     pub fn show_status(&self, status: i32, elapsed: Duration) {
         let msg = format!("exit status {status} ({:.1} s)", elapsed.as_secs_f64());
-        eprintln!(
+        errln!(
             "{}",
             if status == 0 {
                 self.paint("32", &msg)
@@ -136,7 +137,7 @@ impl Term {
         parse: impl Fn(&str) -> Option<T>,
     ) -> Result<T> {
         loop {
-            eprint!("{} ", self.paint("1", question));
+            err!("{} ", self.paint("1", question));
             let _ = std::io::stderr().flush();
             let Some(answer) = read_line()? else {
                 return Ok(eof);
@@ -144,7 +145,7 @@ impl Term {
             let answer = answer.trim().to_ascii_lowercase();
             match parse(&answer) {
                 Some(v) => return Ok(v),
-                None => eprintln!("`{answer}` is not an answer: type {valid}"),
+                None => errln!("`{answer}` is not an answer: type {valid}"),
             }
         }
     }
@@ -198,7 +199,7 @@ impl Term {
 
     /// Yes unless the answer is no.
     pub fn confirm_default_yes(&self, question: &str) -> Result<bool> {
-        eprint!("{} [Y/n] ", self.paint("1", question));
+        err!("{} [Y/n] ", self.paint("1", question));
         let _ = std::io::stderr().flush();
         Ok(!matches!(
             read_line()?.as_deref().map(str::trim),
@@ -207,7 +208,7 @@ impl Term {
     }
 
     pub fn confirm(&self, question: &str) -> Result<bool> {
-        eprint!("{} [y/N] ", self.paint("1", question));
+        err!("{} [y/N] ", self.paint("1", question));
         let _ = std::io::stderr().flush();
         Ok(matches!(
             read_line()?.as_deref().map(str::trim),
@@ -217,9 +218,9 @@ impl Term {
 
     /// The picker of recipes: numbers (several with spaces or commas), or `a` for all.
     pub fn pick_sections(&self, recipes: &[(String, String, usize)]) -> Result<Vec<String>> {
-        eprintln!("{}", self.paint("1", "This page has several recipes:"));
+        errln!("{}", self.paint("1", "This page has several recipes:"));
         for (i, (id, title, n)) in recipes.iter().enumerate() {
-            eprintln!(
+            errln!(
                 "  {:>2}) {title}  {}",
                 i + 1,
                 self.dim(&format!(
@@ -259,16 +260,16 @@ impl Term {
         hint: Option<&str>,
         secret: bool,
     ) -> Result<String> {
-        eprintln!(
+        errln!(
             "\n{} in step {step}:",
             self.paint("1", &format!("<{name}>"))
         );
-        eprintln!("    {}", self.paint("36", &display(line)));
+        errln!("    {}", self.paint("36", &display(line)));
         if let Some(h) = hint {
-            eprintln!("    {}", self.dim(&format!("hint: {}", display(h))));
+            errln!("    {}", self.dim(&format!("hint: {}", display(h))));
         }
         loop {
-            eprint!(
+            err!(
                 "{} ",
                 self.paint(
                     "1",
@@ -282,8 +283,8 @@ impl Term {
             let v = if secret { read_hidden()? } else { read_line()? };
             match v {
                 None => return Err(Error::Usage(format!("no value given for <{name}>"))),
-                Some(v) if v.is_empty() => eprintln!("a value is needed (Ctrl-D to give up)"),
-                Some(v) if secret && v.len() < super::secrets::MIN_LEN => eprintln!(
+                Some(v) if v.is_empty() => errln!("a value is needed (Ctrl-D to give up)"),
+                Some(v) if secret && v.len() < super::secrets::MIN_LEN => errln!(
                     "a secret must have at least {} characters to be masked in the output without hiding ordinary text: type it again",
                     super::secrets::MIN_LEN
                 ),
@@ -321,7 +322,7 @@ impl Term {
         match status {
             Ok(s) if s.success() => {}
             _ => {
-                eprintln!("the editor failed; the command is unchanged");
+                errln!("the editor failed; the command is unchanged");
                 return Ok(None);
             }
         }

@@ -253,7 +253,9 @@ impl Shell {
         Shell {
             program: program.to_string(),
             secret_names: secret_names.to_vec(),
-            inherited: std::env::vars().collect(),
+            inherited: std::env::vars_os()
+                .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+                .collect(),
         }
     }
 
@@ -401,16 +403,14 @@ impl Shell {
             }))
         };
         // the keyboard goes to the step while it runs on its pty
-        let _raw = pty
-            .as_ref()
-            .and_then(|_| pty::RawMode::enter(libc::STDIN_FILENO));
+        let _raw = pty.as_ref().and_then(|_| pty::RawMode::enter());
         if pty.is_some() {
             pty::watch_resize();
         }
         // one loop reads the output and the snapshot as they come, and ends when the step's
         // process has exited (not when its output closes: a background process it started
         // may keep that open)
-        pty::set_nonblocking(output.as_raw_fd())?;
+        pty::set_nonblocking(&output)?;
         set_nonblocking(&snap_r)?;
         if let Some(r) = &watch_r {
             set_nonblocking(r)?;
