@@ -89,8 +89,12 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
-    /// Print the man page (roff)
-    Man,
+    /// Print a man page (roff): `runbook man` for runbook(1), `runbook man run` for
+    /// runbook-run(1), one for each subcommand with all its options
+    Man {
+        /// The subcommand whose page to print (render, list, check, run, completions, man)
+        subcommand: Option<String>,
+    },
 }
 
 #[derive(Args, Debug, Clone)]

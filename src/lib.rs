@@ -108,18 +108,7 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
             );
             Ok(error::EXIT_OK)
         }
-        Command::Man => {
-            let man = clap_mangen::Man::new(Cli::command());
-            let mut out = Vec::new();
-            match man.render(&mut out) {
-                Ok(()) => {
-                    use std::io::Write;
-                    let _ = std::io::stdout().write_all(&out);
-                    Ok(error::EXIT_OK)
-                }
-                Err(e) => Err(error::Error::Usage(e.to_string())),
-            }
-        }
+        Command::Man { subcommand } => man_page(subcommand.as_deref()),
     };
     match result {
         Ok(code) => code,
@@ -129,6 +118,36 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
             e.code()
         }
     }
+}
+
+/// runbook(1), or runbook-SUBCOMMAND(1) with every option of that subcommand.
+fn man_page(subcommand: Option<&str>) -> error::Result<i32> {
+    let mut top = Cli::command();
+    // global options (-v, -q) belong to every subcommand's page too
+    top.build();
+    let cmd = match subcommand {
+        None => top,
+        Some(name) => {
+            let names: Vec<String> = top
+                .get_subcommands()
+                .map(|c| c.get_name().to_string())
+                .collect();
+            let Some(sub) = top.find_subcommand(name).cloned() else {
+                return Err(error::Error::Usage(format!(
+                    "no subcommand `{name}` (man pages: {})",
+                    names.join(", ")
+                )));
+            };
+            sub.name(format!("runbook-{name}"))
+                .bin_name(format!("runbook {name}"))
+        }
+    };
+    let mut out = Vec::new();
+    clap_mangen::Man::new(cmd)
+        .render(&mut out)
+        .map_err(|e| error::Error::Usage(e.to_string()))?;
+    out!("{}", String::from_utf8_lossy(&out));
+    Ok(error::EXIT_OK)
 }
 
 fn init_tracing(verbose: u8, quiet: bool) {

@@ -58,7 +58,9 @@ pub fn require_page(path: &Path) -> Result<()> {
     }
     let shown = crate::source::display_path(path);
     Err(Error::Usage(if path.is_dir() {
-        format!("{shown} is a directory, not a page (`check` takes directories)")
+        format!(
+            "{shown} is a directory, not a page (`runbook run {shown}` lists the pages it could run; `check` takes directories)"
+        )
     } else if path.exists() {
         format!("{shown} is not a page")
     } else {

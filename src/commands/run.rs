@@ -16,6 +16,9 @@ pub fn run(args: &RunArgs) -> Result<i32> {
         return crate::exec::resume(args, run_ref, color);
     }
     let page = args.page.as_deref().unwrap_or(std::path::Path::new(""));
+    if page.is_dir() && !args.yes && !args.dry_run {
+        return list_pages(page, &args.site);
+    }
     super::require_page(page)?;
     let values = plan::parse_sets(&args.set).map_err(Error::Usage)?;
     let (site, engine) = super::open_site(page, &args.site)?;
@@ -108,6 +111,58 @@ pub fn run(args: &RunArgs) -> Result<i32> {
 }
 
 /// The dry run: every selected step in order, resolved, nothing executed.
+/// `runbook run DIR`: the pages under DIR that have steps to run, with their recipes.
+fn list_pages(dir: &std::path::Path, site_args: &crate::cli::SiteArgs) -> Result<i32> {
+    let mut rows = Vec::new();
+    for page in super::markdown_files(dir) {
+        let shown = crate::source::display_path(&page);
+        let Ok((site, engine)) = super::open_site(&page, site_args) else {
+            rows.push((
+                shown,
+                "its site config cannot be read (runbook check says why)".into(),
+            ));
+            continue;
+        };
+        match document::load(&engine, &site, &page, Mode::Lax) {
+            Ok(doc) => {
+                let recipes = plan::recipes(&doc);
+                let steps: usize = recipes.iter().map(|(_, n)| n).sum();
+                if steps == 0 {
+                    continue;
+                }
+                let names: Vec<&str> = recipes.iter().map(|(s, _)| s.id.as_str()).collect();
+                rows.push((
+                    shown,
+                    format!(
+                        "{steps} step{} in {} section{}: {}",
+                        if steps == 1 { "" } else { "s" },
+                        recipes.len(),
+                        if recipes.len() == 1 { "" } else { "s" },
+                        names.join(", ")
+                    ),
+                ));
+            }
+            Err(_) => rows.push((shown, "cannot be read (runbook check says why)".into())),
+        }
+    }
+    let shown_dir = crate::source::display_path(dir);
+    if rows.is_empty() {
+        outln!("no page under {shown_dir} has steps to run");
+        return Ok(EXIT_OK);
+    }
+    outln!("Pages under {shown_dir} with steps to run:");
+    let width = rows
+        .iter()
+        .map(|(p, _)| p.chars().count())
+        .max()
+        .unwrap_or(0);
+    for (page, what) in &rows {
+        outln!("  {page:width$}  {what}");
+    }
+    outln!("\nrunbook run PAGE runs one (--dry-run shows its commands, --section picks a recipe)");
+    Ok(EXIT_OK)
+}
+
 /// `shell`: the shell the steps run in and who chose it, when not runbook's default.
 pub fn dry_run_text(
     doc: &Document,
