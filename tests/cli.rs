@@ -46,3 +46,44 @@ fn run_on_a_directory_lists_the_pages_it_could_run() {
         .stderr_contains("lists the pages it could run")
         .run();
 }
+
+/// Every runbook command the README suggests (`cargo run --release -- ...`, in its code
+/// blocks or inline) runs as written from the project's root and exits 0.
+#[test]
+fn the_readmes_first_tries_work() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let marker = "cargo run --release -- ";
+    let mut commands = Vec::new();
+    for line in readme.lines() {
+        let mut rest = line;
+        while let Some(at) = rest.find(marker) {
+            let after = &rest[at + marker.len()..];
+            // inline: up to the closing backtick; in a code block: up to a comment
+            let end = after
+                .find('`')
+                .or_else(|| after.find("  #"))
+                .unwrap_or(after.len());
+            commands.push(after[..end].trim().to_string());
+            rest = &after[end..];
+        }
+    }
+    assert!(commands.len() >= 2, "{commands:?}");
+    let state = tempfile::tempdir().unwrap();
+    for c in &commands {
+        let args: Vec<&str> = c.split_whitespace().collect();
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_runbook"))
+            .args(&args)
+            .current_dir(root)
+            .env("XDG_STATE_HOME", state.path())
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "`{c}`:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}

@@ -143,14 +143,31 @@ fn dry_run_of_the_seed_recipe_shows_resolved_commands_and_runs_nothing() {
             "--set",
             "MACHINE_NAME=alimesos07",
         ])
-        .status(1)
         .stdout_contains("[2/3] create-a-master-2")
         .stdout_contains("    MACHINE_NAME=alimesos07\n")
         .stdout_contains("    ZONE=cern-geneva-<X> # <X> is one of a, b, c")
         .stdout_contains("needs a value: <X>  (--set 'ZONE=VALUE')  hint: <X> is one of a, b, c")
         .stdout_contains("at run time: $MACHINE_NAME is set by step create-a-master-2")
-        .stderr_contains("placeholder `<X>` in step create-a-master-2 has no value")
+        .stderr_contains(
+            "note: placeholder `<X>` in step create-a-master-2 has no value: it is asked for at run time",
+        )
         .stderr_contains("build-infrastructure.md:47:25")
+        .stderr_lacks("nothing would run")
+        .run();
+    // a run without questions cannot ask: then a missing value is a problem of the plan
+    fake_env(with_fake_tools(Test::new()))
+        .args(&[
+            "run",
+            page.to_str().unwrap(),
+            "--dry-run",
+            "--yes",
+            "--section",
+            "create-a-master",
+            "--set",
+            "MACHINE_NAME=alimesos07",
+        ])
+        .status(1)
+        .stderr_contains("error: placeholder `<X>` in step create-a-master-2 has no value")
         .stderr_contains("nothing would run")
         .run();
     assert_eq!(calls(&out), "", "a dry run executes nothing");

@@ -78,6 +78,18 @@ pub fn run(args: &RunArgs) -> Result<i32> {
         return Ok(EXIT_OK);
     }
     if args.dry_run {
+        // a value still missing is asked for when the run starts on a terminal: not a
+        // problem of the plan, unless the run is meant to go without questions (--yes)
+        if !args.yes {
+            for d in plan
+                .problems
+                .iter_mut()
+                .filter(|d| d.code == "missing-value")
+            {
+                d.severity = Severity::Note;
+                d.message = format!("{}: it is asked for at run time", d.message);
+            }
+        }
         if let Some(msg) = &shell_missing {
             plan.problems.push(crate::error::Diagnostic::error(
                 "shell-not-found",
