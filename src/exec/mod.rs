@@ -2,6 +2,7 @@
 //! in the run directory (journal, transcript, snapshots, log), stop on failure; and resume a
 //! run that failed, was quit, interrupted or killed.
 
+pub mod audit;
 pub mod event;
 pub mod prompt;
 pub mod pty;
