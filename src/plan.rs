@@ -7,15 +7,20 @@
 //!   (case and a trailing `:` ignored); it brings the sections nested under it;
 //! - a step is named by its id (`<section-id>-<n>`); `--from`/`--to` bound the selection,
 //!   both inclusive, in page order;
-//! - only runnable steps are planned;
+//! - runnable steps are planned to run; manual steps (list items a person does, see
+//!   [`crate::runbook`]) inside the selection are planned beside them, in page order: a
+//!   section brings its manual steps, `--step` may name one (`<section-id>-m<n>`), and
+//!   `--from`/`--to` may name one and bound them too;
 //! - `--set NAME=VALUE` gives a placeholder its value, NAME being the placeholder's text as
 //!   `list` shows it (`alimesosXX`, `slave name`, `X`) or the shell variable it is assigned to
 //!   (`MACHINE_NAME` for `MACHINE_NAME=<alimesosXX>`). The value is inserted quoted for the
 //!   place it sits in (unquoted, in single or double quotes, in `$(...)`), never spliced raw.
+//!   It also names placeholders of manual steps' inline commands: filled in when given, but a
+//!   missing one is no problem of the plan (it is asked for if the operator runs the command).
 
 use crate::document::Document;
 use crate::error::{Diagnostic, Severity};
-use crate::runbook::{Section, Step};
+use crate::runbook::{Section, Step, StepKind};
 use crate::shell;
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
@@ -37,15 +42,19 @@ impl Selection {
     }
 }
 
-/// One step as it will run.
+/// One step as it will run (a code step), or as the operator will be shown it (a manual step).
 #[derive(Debug, Clone)]
 pub struct Planned {
+    /// The step; `step.kind` says whether it is code or manual.
     pub step: Step,
     pub section_id: String,
     pub section_title: String,
-    /// The command with every placeholder that has a value filled in (quoted).
+    /// The command with every placeholder that has a value filled in (quoted). For a manual
+    /// step: its inline command so filled, empty when it has none.
     pub command: String,
-    /// Placeholders still without a value: (name, what `--set` accepts, hint).
+    /// Placeholders still without a value: (name, what `--set` accepts, hint). For a code
+    /// step each is an error of the plan; for a manual step they are its inline command's,
+    /// to be asked for only if the operator runs it.
     pub missing: Vec<Missing>,
     /// Shell variables the command uses that an earlier planned step sets: (variable, step id).
     pub set_by_earlier: Vec<(String, String)>,
@@ -62,8 +71,33 @@ pub struct Missing {
     pub column: usize,
 }
 
+impl Planned {
+    pub fn kind(&self) -> StepKind {
+        self.step.kind
+    }
+
+    pub fn is_manual(&self) -> bool {
+        self.step.is_manual()
+    }
+
+    /// What the operator reads: a manual step's text (its item's), a code step's prose.
+    pub fn text(&self) -> &str {
+        &self.step.prose
+    }
+
+    /// A manual step's inline command, placeholders with values filled in (those without
+    /// a value are in `missing`); None for a code step and for a manual step without one.
+    pub fn inline_command(&self) -> Option<&str> {
+        (self.is_manual() && self.step.inline.is_some()).then_some(self.command.as_str())
+    }
+}
+
 pub struct Plan {
+    /// The runnable steps, in page order: what a run executes.
     pub steps: Vec<Planned>,
+    /// The manual steps of the selection, in page order; `step.index` places each among
+    /// `steps` ([`Plan::in_order`] merges them).
+    pub manual: Vec<Planned>,
     /// Problems that keep the plan from running (errors) and things worth knowing (warnings).
     pub problems: Vec<Diagnostic>,
 }
@@ -71,6 +105,13 @@ pub struct Plan {
 impl Plan {
     pub fn is_clean(&self) -> bool {
         !self.problems.iter().any(|d| d.severity == Severity::Error)
+    }
+
+    /// Every planned step, code and manual, in page order.
+    pub fn in_order(&self) -> Vec<&Planned> {
+        let mut all: Vec<&Planned> = self.steps.iter().chain(&self.manual).collect();
+        all.sort_by_key(|p| p.step.index);
+        all
     }
 }
 
@@ -88,7 +129,8 @@ fn norm(s: &str) -> String {
     s.trim().trim_end_matches(':').trim().to_lowercase()
 }
 
-/// The steps a selection names, in page order; Err names what matched nothing.
+/// The steps a selection names, in page order: its runnable steps and its manual steps; Err
+/// names what matched nothing.
 pub fn select<'a>(
     doc: &'a Document,
     sel: &Selection,
@@ -124,7 +166,7 @@ pub fn select<'a>(
         .flat_map(|(s, _)| {
             s.steps
                 .iter()
-                .filter(|st| st.runnable)
+                .filter(|st| st.runnable || st.is_manual())
                 .map(move |st| (s, st))
         })
         .collect();
@@ -140,7 +182,9 @@ pub fn select<'a>(
                     .collect::<Vec<_>>()
                     .join(", ")
             )),
-            Some(s) if !s.runnable => Err(format!("step `{id}` is not runnable ({})", s.why)),
+            Some(s) if !s.runnable && !s.is_manual() => {
+                Err(format!("step `{id}` is not runnable ({})", s.why))
+            }
             Some(_) => Ok(()),
         }
     };
@@ -424,6 +468,7 @@ pub fn build(
         }
     }
     let mut steps = Vec::new();
+    let mut manual = Vec::new();
     let mut setters: HashMap<String, String> = HashMap::new();
     let mut runtime_env: Vec<String> = Vec::new();
     let mut functions: BTreeSet<String> = BTreeSet::new();
@@ -434,6 +479,53 @@ pub fn build(
             missing,
             refused,
         } = fill(step, values);
+        if step.kind == StepKind::Manual {
+            // done by hand: its inline command runs only if the operator asks for it, so
+            // a missing value is asked for then, and nothing it sets is counted on
+            let used: BTreeSet<String> = shell::lex(&command)
+                .reads
+                .into_iter()
+                .map(|v| v.name)
+                .collect();
+            let set_by_earlier = used
+                .iter()
+                .filter_map(|v| setters.get(v).map(|s| (v.clone(), s.clone())))
+                .collect();
+            for (m, why) in &refused {
+                let file = &doc.page.file;
+                let line = file.line_text(m.line);
+                let col = line
+                    .char_indices()
+                    .nth(m.column.saturating_sub(1))
+                    .map(|(i, _)| i)
+                    .unwrap_or(0);
+                problems.push(
+                    Diagnostic::warning(
+                        "value-refused",
+                        format!(
+                            "the value given for `<{}>` in the command of manual step {} cannot be used there: {why}",
+                            m.name, step.id
+                        ),
+                    )
+                    .at(file, file.line_start(m.line) + col)
+                    .width(m.name.chars().count() + 2)
+                    .hint(format!(
+                        "pass another value with --set '{}=VALUE' if you mean to run it",
+                        m.set_name
+                    )),
+                );
+            }
+            manual.push(Planned {
+                step: (*step).clone(),
+                section_id: section.id.clone(),
+                section_title: section.title.clone(),
+                command,
+                missing,
+                set_by_earlier,
+                runtime_env_from: runtime_env.clone(),
+            });
+            continue;
+        }
         let lexed = shell::lex(&command);
         let used: BTreeSet<String> = lexed.reads.iter().map(|v| v.name.clone()).collect();
         let set_by_earlier = used
@@ -530,7 +622,11 @@ pub fn build(
             runtime_env_from,
         });
     }
-    Ok(Plan { steps, problems })
+    Ok(Plan {
+        steps,
+        manual,
+        problems,
+    })
 }
 
 /// `NAME=VALUE` pairs from `--set`.

@@ -669,3 +669,115 @@ fn a_step_with_its_own_exit_trap_keeps_it_and_its_state() {
         .stdout("my trap\nB=2\n")
         .run();
 }
+
+/// `run --dry-run` of the seed page (in its fixture site) with these extra arguments.
+fn seed_dry_run(extra: &[&str]) -> Test {
+    let page = crate::test::seed_page();
+    let mut args = vec!["run", page.to_str().unwrap(), "--dry-run", "--lax"];
+    args.extend_from_slice(extra);
+    Test::new().args(&args)
+}
+
+#[test]
+fn dry_run_shows_the_steps_done_by_hand_in_page_order() {
+    let out = seed_dry_run(&["--section", "deleting-a-slave"])
+        .stdout_contains("4 steps (3 done by hand), nothing is executed")
+        .run();
+    let s = &out.stdout;
+    let at = |needle: &str| {
+        s.find(needle)
+            .unwrap_or_else(|| panic!("{needle:?} missing in\n{s}"))
+    };
+    let order = [
+        at("[1/4] deleting-a-slave-m1  by hand"),
+        at("  do by hand: Login to aiadm.cern.ch.\n"),
+        at("[2/4] deleting-a-slave-1  "),
+        at("    eval $(ai-rc \"ALICE Release Testing\")\n"),
+        at("[3/4] deleting-a-slave-m2  by hand"),
+        at("  do by hand: Delete the machine with ai-kill-vm <alibuildXX>\n"),
+        at("  on request it runs: ai-kill-vm <alibuildXX>\n"),
+        at("  asked if run: <alibuildXX>  (--set 'alibuildXX=VALUE')\n"),
+        at("[4/4] deleting-a-slave-m3  by hand"),
+        at("  do by hand: Delete the previously attached volumes.\n"),
+    ];
+    assert!(order.windows(2).all(|w| w[0] < w[1]), "{s}");
+    // the line of the item in the page
+    assert!(s.contains("infrastructure-mesos.markdown:152\n"), "{s}");
+    // a placeholder of an inline command is no problem of the plan: exit 0
+    assert!(!out.stderr.contains("alibuildXX"), "{}", out.stderr);
+}
+
+#[test]
+fn a_selection_names_and_bounds_manual_steps() {
+    // a value for the inline command's placeholder is filled in, quoted
+    seed_dry_run(&[
+        "--step",
+        "deleting-a-slave-m2",
+        "--set",
+        "alibuildXX=alibuild 42",
+    ])
+    .stdout_contains("1 step (1 done by hand)")
+    .stdout_contains("  on request it runs: ai-kill-vm 'alibuild 42'\n")
+    .run();
+    // --from / --to name manual steps and bound them
+    let out = seed_dry_run(&[
+        "--from",
+        "creating-a-slave-4",
+        "--to",
+        "deleting-a-slave-m2",
+    ])
+    .run();
+    let ids: Vec<&str> = out
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with('['))
+        .map(|l| l.split_whitespace().nth(1).unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            "creating-a-slave-4",
+            "deleting-a-slave-m1",
+            "deleting-a-slave-1",
+            "deleting-a-slave-m2"
+        ]
+    );
+    // the code steps of a section keep their order and numbering among the manual ones
+    let out = seed_dry_run(&[
+        "--section",
+        "creating-a-master",
+        "--set",
+        "alimesosXX=m",
+        "--set",
+        "X=a",
+    ])
+    .run();
+    assert!(
+        out.stdout.contains("[1/3] creating-a-master-m1  by hand"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("[2/3] creating-a-master-1  "),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("[3/3] creating-a-master-2  "),
+        "{}",
+        out.stdout
+    );
+    // a selection of steps done by hand only has nothing for runbook to run
+    let page = crate::test::seed_page();
+    Test::new()
+        .args(&[
+            "run",
+            page.to_str().unwrap(),
+            "--lax",
+            "--yes",
+            "--step",
+            "deleting-a-slave-m3",
+        ])
+        .stderr_contains("only steps done by hand")
+        .run();
+}

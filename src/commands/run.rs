@@ -5,7 +5,7 @@ use crate::cli::RunArgs;
 use crate::document::{self, Document};
 use crate::error::{EXIT_INPUT, EXIT_OK, EXIT_PROBLEMS, Error, Result, Severity};
 use crate::liquid::Mode;
-use crate::plan::{self, Plan, Selection};
+use crate::plan::{self, Plan, Planned, Selection};
 use crate::shell::display;
 use std::fmt::Write as _;
 use std::io::IsTerminal;
@@ -66,12 +66,18 @@ pub fn run(args: &RunArgs) -> Result<i32> {
             chosen_by.unwrap_or("runbook")
         )
     });
-    if plan.steps.is_empty() {
+    if plan.steps.is_empty() && (plan.manual.is_empty() || !args.dry_run) {
         report(&plan.problems);
-        errln!(
-            "{} has no runnable steps (`runbook list` says why each code block is not)",
-            doc.page.file.display_path()
-        );
+        if plan.manual.is_empty() {
+            errln!(
+                "{} has no runnable steps (`runbook list` says why each code block is not)",
+                doc.page.file.display_path()
+            );
+        } else {
+            errln!(
+                "the selection holds only steps done by hand: nothing for runbook to run (`--dry-run` shows them)"
+            );
+        }
         return Ok(EXIT_OK);
     }
     if args.dry_run {
@@ -121,18 +127,25 @@ pub fn dry_run_text(
         ("", "", "", "", "")
     };
     let mut o = String::new();
-    let n = plan.steps.len();
+    let all = plan.in_order();
+    let n = all.len();
+    let by_hand = plan.manual.len();
     let _ = writeln!(
         o,
-        "{bold}Dry run of {}{reset}: {n} step{}, nothing is executed",
+        "{bold}Dry run of {}{reset}: {n} step{}{}, nothing is executed",
         doc.page.file.display_path(),
-        if n == 1 { "" } else { "s" }
+        if n == 1 { "" } else { "s" },
+        if by_hand > 0 {
+            format!(" ({by_hand} done by hand)")
+        } else {
+            String::new()
+        }
     );
     if let Some((shell, by)) = shell {
         let _ = writeln!(o, "{yellow}steps run in `{shell}`{reset}, chosen by {by}");
     }
     let mut section = None;
-    for (k, p) in plan.steps.iter().enumerate() {
+    for (k, p) in all.into_iter().enumerate() {
         if section != Some(&p.section_id) {
             section = Some(&p.section_id);
             let _ = writeln!(
@@ -141,6 +154,10 @@ pub fn dry_run_text(
                 display(&p.section_title),
                 p.section_id
             );
+        }
+        if p.is_manual() {
+            manual_step_text(&mut o, doc, p, (k + 1, n), color);
+            continue;
         }
         let _ = writeln!(
             o,
@@ -178,36 +195,75 @@ pub fn dry_run_text(
                     .unwrap_or_default()
             );
         }
-        for (var, by) in &p.set_by_earlier {
-            let _ = writeln!(o, "  {dim}at run time:{reset} ${var} is set by step {by}");
-        }
-        if !p.runtime_env_from.is_empty() {
-            let _ = writeln!(
-                o,
-                "  {dim}at run time:{reset} the environment that step{} {} load{} (eval/source) is known only when {} run{}",
-                if p.runtime_env_from.len() == 1 {
-                    ""
-                } else {
-                    "s"
-                },
-                p.runtime_env_from.join(", "),
-                if p.runtime_env_from.len() == 1 {
-                    "s"
-                } else {
-                    ""
-                },
-                if p.runtime_env_from.len() == 1 {
-                    "it"
-                } else {
-                    "they"
-                },
-                if p.runtime_env_from.len() == 1 {
-                    "s"
-                } else {
-                    ""
-                },
-            );
-        }
+        run_time_notes(&mut o, p, color);
     }
     o
+}
+
+/// A manual step in the dry run: marked as done by hand, its text, and the command it can
+/// run on the operator's request, with the values that would be asked for then.
+fn manual_step_text(
+    o: &mut String,
+    doc: &Document,
+    p: &Planned,
+    (k, n): (usize, usize),
+    color: bool,
+) {
+    let (bold, dim, yellow, cyan, reset) = if color {
+        ("\x1b[1m", "\x1b[2m", "\x1b[33m", "\x1b[36m", "\x1b[0m")
+    } else {
+        ("", "", "", "", "")
+    };
+    let _ = writeln!(
+        o,
+        "\n{bold}[{k}/{n}] {}{reset}  {yellow}by hand{reset}  {dim}{}:{}{reset}",
+        p.step.id,
+        doc.page.file.display_path(),
+        p.step.lines.0
+    );
+    let _ = writeln!(o, "  {yellow}do by hand:{reset} {}", display(p.text()));
+    if let Some(command) = p.inline_command() {
+        let _ = writeln!(
+            o,
+            "  {dim}on request it runs:{reset} {cyan}{}{reset}",
+            display(command)
+        );
+        for m in &p.missing {
+            let _ = writeln!(
+                o,
+                "  {dim}asked if run:{reset} <{}>  (--set '{}=VALUE'){}",
+                m.name,
+                m.set_name,
+                m.hint
+                    .as_ref()
+                    .map(|h| format!("  hint: {h}"))
+                    .unwrap_or_default()
+            );
+        }
+        run_time_notes(o, p, color);
+    }
+}
+
+/// What a step's command can know only at run time.
+fn run_time_notes(o: &mut String, p: &Planned, color: bool) {
+    let (dim, reset) = if color {
+        ("\x1b[2m", "\x1b[0m")
+    } else {
+        ("", "")
+    };
+    for (var, by) in &p.set_by_earlier {
+        let _ = writeln!(o, "  {dim}at run time:{reset} ${var} is set by step {by}");
+    }
+    if !p.runtime_env_from.is_empty() {
+        let one = p.runtime_env_from.len() == 1;
+        let _ = writeln!(
+            o,
+            "  {dim}at run time:{reset} the environment that step{} {} load{} (eval/source) is known only when {} run{}",
+            if one { "" } else { "s" },
+            p.runtime_env_from.join(", "),
+            if one { "s" } else { "" },
+            if one { "it" } else { "they" },
+            if one { "s" } else { "" },
+        );
+    }
 }
