@@ -108,6 +108,21 @@ pub fn run(args: &RunArgs) -> Result<i32> {
     if let Some(msg) = shell_missing {
         return Err(Error::Usage(msg));
     }
+    // a step would read a variable that only an unselected step sets: refused before any
+    // value is asked for
+    if plan.problems.iter().any(|d| d.code == "unset-input") {
+        report(&plan.problems);
+        errln!("nothing ran: the selection needs variables that only steps outside it set");
+        return Ok(EXIT_PROBLEMS);
+    }
+    // TODO(runner): export plan.inputs into the first step's shell, then drop this refusal.
+    // Until the runner does, a value given with --set for such a variable would not reach
+    // the steps, which would run with it empty.
+    if let Some((name, _)) = plan.inputs.first() {
+        return Err(Error::Usage(format!(
+            "--set {name}=...: `${name}` is set only by a step outside the selection, and this runbook cannot pass it to the steps yet: export {name} before running instead, or select the step that sets it"
+        )));
+    }
     let mut args = args.clone();
     args.shell = Some(shell);
     crate::exec::run_plan(&doc, &plan, &selection, &args, color)
@@ -244,13 +259,40 @@ fn manual_step_text(
     }
 }
 
-/// What a step's command can know only at run time.
+/// What a step's command can know only at run time, and where its inputs come from.
 fn run_time_notes(o: &mut String, p: &Planned, color: bool) {
-    let (dim, reset) = if color {
-        ("\x1b[2m", "\x1b[0m")
+    let (dim, yellow, reset) = if color {
+        ("\x1b[2m", "\x1b[33m", "\x1b[0m")
     } else {
-        ("", "")
+        ("", "", "")
     };
+    for i in &p.inputs {
+        let setter = if i.loaded {
+            format!("may be set by the environment step {} loads", i.set_by)
+        } else {
+            format!("is set by step {}", i.set_by)
+        };
+        match i.value {
+            None => {
+                let _ = writeln!(
+                    o,
+                    "  {yellow}not set:{reset} ${} {setter}, which is not selected  (--set '{}=VALUE')",
+                    i.name, i.name
+                );
+            }
+            Some(from) => {
+                let from = match from {
+                    plan::InputValue::Set => "--set",
+                    plan::InputValue::Environment => "the environment",
+                };
+                let _ = writeln!(
+                    o,
+                    "  {dim}input:{reset} ${} from {from} (it {setter}, which is not selected)",
+                    i.name
+                );
+            }
+        }
+    }
     for (var, by) in &p.set_by_earlier {
         let _ = writeln!(o, "  {dim}at run time:{reset} ${var} is set by step {by}");
     }
