@@ -32,13 +32,14 @@
 //! (at any depth) and has text is a manual step. A list without a runnable
 //! block (links, notes, a list of commands written as inline code) has no
 //! manual steps; a nested list is a list of its own, judged by its own blocks.
-//! A manual step is never `runnable`; its `prose` is the item's own text
-//! (nested lists' items left out, whitespace collapsed), its `lines` the
-//! item's.
+//! A manual step is never `runnable`; its `prose` is the item's text,
+//! followed by the text of each item of its nested lists (which hold no
+//! steps, the item holding no code) as `- text`, whitespace collapsed; its
+//! `lines` are the item's, nested lists included.
 //!
 //! Its *inline command* ([`Step::inline`], its text in [`Step::code`], its
 //! placeholders in [`Step::placeholders`], located in the input like a code
-//! step's) is the first code span of the item's text whose first word, in
+//! step's) is the first code span of that text whose first word, in
 //! command position as the shell lexer reads it, is a command: the span holds
 //! a placeholder and that word is a plausible command name (not a placeholder
 //! itself: `` `<name>` `` alone is not a command), or a runnable step of the
@@ -635,13 +636,39 @@ pub fn build(markdown: &str, opts: &ModelOptions) -> Runbook {
                 Pending::Code(step) => *step,
                 Pending::Item(ii) => {
                     let item = &items[ii];
-                    let text = collapse(&item.text);
-                    if !runnable_list[item.list] || item.has_code || text.is_empty() {
+                    if !runnable_list[item.list] || item.has_code {
                         continue;
                     }
+                    // an item without code holds no step in its nested lists: what they
+                    // say is part of what to do (items start in order, so its nested
+                    // items follow it)
+                    let nested: Vec<&markdown::Item> = items[ii + 1..]
+                        .iter()
+                        .take_while(|n| n.span.start < item.span.end)
+                        .collect();
+                    let text = std::iter::once(collapse(&item.text))
+                        .chain(
+                            nested
+                                .iter()
+                                .map(|n| collapse(&n.text))
+                                .filter(|t| !t.is_empty())
+                                .map(|t| format!("- {t}")),
+                        )
+                        .filter(|t| !t.is_empty())
+                        .collect::<Vec<_>>()
+                        .join(" ");
+                    if text.is_empty() {
+                        continue;
+                    }
+                    let mut spans: Vec<&markdown::CodeSpan> = item
+                        .code_spans
+                        .iter()
+                        .chain(nested.iter().flat_map(|n| &n.code_spans))
+                        .collect();
+                    spans.sort_by_key(|c| c.start);
                     manual += 1;
                     let id = format!("{}-m{manual}", section.id);
-                    make_manual(markdown, &index, item, text, id, &page_commands)
+                    make_manual(markdown, &index, item, &spans, text, id, &page_commands)
                 }
             };
             step.index = step_index;
@@ -663,6 +690,7 @@ fn make_manual(
     input: &str,
     index: &LineIndex,
     item: &markdown::Item,
+    spans: &[&markdown::CodeSpan],
     text: String,
     id: String,
     page_commands: &HashMap<String, String>,
@@ -672,7 +700,7 @@ fn make_manual(
     let mut code = String::new();
     let mut inline = None;
     let mut placeholders = Vec::new();
-    for span in &item.code_spans {
+    for span in spans {
         let Some((because, reason)) = inline_command(&span.text, page_commands) else {
             continue;
         };
@@ -1446,6 +1474,29 @@ mod tests {
             check.why
         );
         assert!(rb.steps().enumerate().all(|(i, s)| s.index == i));
+    }
+
+    #[test]
+    fn a_manual_item_says_what_its_nested_list_says() {
+        let md = "1. Run:\n\n       echo hi\n\n2. Make sure that you:\n   - ping it\n   - run `sh -c true` until it works\n\n     twice\n3. Done\n";
+        let rb = build(md, &ModelOptions::default());
+        let manual: Vec<(&str, &str, usize, usize)> = rb
+            .steps()
+            .filter(|s| s.is_manual())
+            .map(|s| (s.prose.as_str(), s.code.as_str(), s.lines.0, s.lines.1))
+            .collect();
+        assert_eq!(
+            manual,
+            [
+                (
+                    "Make sure that you: - ping it - run sh -c true until it works twice",
+                    "sh -c true",
+                    5,
+                    9
+                ),
+                ("Done", "", 10, 10),
+            ]
+        );
     }
 
     #[test]
