@@ -112,7 +112,7 @@ pub struct RunArgs {
     /// Run this recipe: a section's id (as `list` shows it) or heading text (repeatable)
     #[arg(long, value_name = "SECTION")]
     pub section: Vec<String>,
-    /// Run only this step id (repeatable)
+    /// Run only this step id (repeatable; a step done by hand, `<section>-m<n>`, too)
     #[arg(long, value_name = "ID")]
     pub step: Vec<String>,
     /// Start at this step id
@@ -121,7 +121,8 @@ pub struct RunArgs {
     /// Stop after this step id
     #[arg(long, value_name = "ID")]
     pub to: Option<String>,
-    /// Value of a placeholder (its text, e.g. alimesosXX, or the variable it is assigned to)
+    /// Value of a placeholder (its text, e.g. alimesosXX, or the variable it is assigned to),
+    /// or of a variable the selection reads that only an unselected step sets (e.g. ZONE)
     #[arg(long, value_name = "NAME=VALUE")]
     pub set: Vec<String>,
     /// Treat this variable or placeholder as a secret: masked everywhere, never written to disk

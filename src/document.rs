@@ -111,6 +111,18 @@ pub fn load(
                     }
                 }
             }
+            if let Some(inline) = &mut step.inline {
+                let rendered_line = inline.line;
+                inline.line = map.source_line(rendered_line) + first;
+                if !map.is_exact(rendered_line) {
+                    // the source line holds Liquid: find the command's first word there
+                    let src = page.file.line_text(inline.line);
+                    let word = step.code.split_whitespace().next().unwrap_or("");
+                    if let Some(i) = src.find(word).filter(|_| !word.is_empty()) {
+                        inline.column = src[..i].chars().count() + 1;
+                    }
+                }
+            }
         }
     }
     diagnostics.extend(unclosed_fences(&page, &output, &map, first));

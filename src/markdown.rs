@@ -42,6 +42,17 @@
 //!   texts are kept, URLs and inline HTML are dropped, line breaks are `\n`.
 //!   Prose is what introduces the code block that follows it. Table cells are
 //!   not prose.
+//! * **Lists and items**: every bulleted or ordered list is a [`List`], and
+//!   every item of it an [`Item`] (see [`parse_page`]); a list nested in an
+//!   item is a list of its own, whose items name that item as their
+//!   `parent`. An item's *text* is the prose of the item itself (its
+//!   paragraphs, or the text of a tight item, and prose in block quotes inside
+//!   it), joined by blank lines; the text of nested lists' items is not part
+//!   of it. An item's *code spans* are the inline code of that same text, each
+//!   with the byte range of its content in the input (backticks and the one
+//!   padding space CommonMark strips are not part of it). An item *has code*
+//!   when a code block sits anywhere inside it, nested lists and block quotes
+//!   included. Items and lists inside an HTML comment do not exist.
 //! * **HTML comments** hide everything they contain: from an opening `<!--`
 //!   (in an HTML block, inline HTML or plain paragraph text) to the next
 //!   `-->` in the input (or to the end of the input when there is none), no
@@ -280,6 +291,68 @@ impl Block {
     }
 }
 
+/// A bulleted or ordered list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct List {
+    /// The number of the first item of an ordered list; None for a bulleted list.
+    pub start: Option<u64>,
+    /// The item this list is nested in, if any (an index into [`Parsed::items`]).
+    pub parent: Option<usize>,
+    pub span: Span,
+}
+
+impl List {
+    pub fn ordered(&self) -> bool {
+        self.start.is_some()
+    }
+}
+
+/// Inline code (`` `...` ``) in an item's text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CodeSpan {
+    /// The content as CommonMark gives it (backticks removed, line breaks as spaces).
+    pub text: String,
+    /// Byte range of the content in the input.
+    pub start: usize,
+    pub end: usize,
+    /// `text` is the input's `start..end` byte for byte (false when a line break inside the
+    /// span became a space, or the parser changed it otherwise).
+    pub exact: bool,
+}
+
+/// One item of a [`List`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Item {
+    /// The list it belongs to (an index into [`Parsed::lists`]).
+    pub list: usize,
+    /// The item whose nested list this item belongs to, if any.
+    pub parent: Option<usize>,
+    /// The item's own prose (nested lists' items excluded), paragraphs joined by `\n\n`.
+    pub text: String,
+    /// The whole item, nested content included.
+    pub span: Span,
+    /// Inline code in the item's own prose, in order.
+    pub code_spans: Vec<CodeSpan>,
+    /// Code blocks directly in this item (not in a nested list's item): indices into
+    /// [`Parsed::blocks`].
+    pub code_blocks: Vec<usize>,
+    /// A code block sits somewhere inside the item, nested lists included.
+    pub has_code: bool,
+    /// Index into [`Parsed::blocks`] of the first block after the item's start: the item
+    /// comes after `blocks[..first_block]` in page order.
+    pub first_block: usize,
+}
+
+/// A page cut into blocks, with the lists and items they sit in.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Parsed {
+    pub blocks: Vec<Block>,
+    /// Lists in the order they start.
+    pub lists: Vec<List>,
+    /// Items in the order they start.
+    pub items: Vec<Item>,
+}
+
 /// Block-level HTML elements whose content kramdown keeps as raw HTML.
 const KRAMDOWN_BLOCK_HTML: &[&str] = &[
     "address",
@@ -362,6 +435,11 @@ fn matching_end_tag(src: &str, start: usize, name: &str) -> Option<usize> {
 
 /// Parse a rendered Markdown page into blocks.
 pub fn parse(input: &str) -> Vec<Block> {
+    parse_page(input).blocks
+}
+
+/// Parse a rendered Markdown page into blocks, lists and list items.
+pub fn parse_page(input: &str) -> Parsed {
     let mut b = Builder::new(input);
     let parser = Parser::new_ext(
         input,
@@ -578,6 +656,12 @@ struct Builder<'a> {
     code: Option<CodeAcc>,
     table_depth: usize,
     attach: Attach,
+    lists: Vec<List>,
+    items: Vec<Item>,
+    /// Lists and items open at this point, innermost last; None for one inside an HTML
+    /// comment (not recorded).
+    open_lists: Vec<Option<usize>>,
+    open_items: Vec<Option<usize>>,
 }
 
 impl<'a> Builder<'a> {
@@ -594,6 +678,10 @@ impl<'a> Builder<'a> {
             code: None,
             table_depth: 0,
             attach: Attach::None,
+            lists: Vec::new(),
+            items: Vec::new(),
+            open_lists: Vec::new(),
+            open_items: Vec::new(),
         }
     }
 
@@ -664,6 +752,83 @@ impl<'a> Builder<'a> {
         self.hidden.sort_by_key(|r| r.start);
     }
 
+    /// The innermost open item that is recorded.
+    fn item(&self) -> Option<usize> {
+        self.open_items.iter().rev().find_map(|i| *i)
+    }
+
+    fn start_list(&mut self, start: Option<u64>, range: Range<usize>) {
+        let id = (!self.hidden(range.start)).then(|| {
+            self.lists.push(List {
+                start,
+                parent: self.item(),
+                span: self.lines.span(self.src, range),
+            });
+            self.lists.len() - 1
+        });
+        self.open_lists.push(id);
+    }
+
+    fn start_item(&mut self, range: Range<usize>) {
+        let list = self.open_lists.last().copied().flatten();
+        let id = list.filter(|_| !self.hidden(range.start)).map(|list| {
+            self.items.push(Item {
+                list,
+                parent: self.item(),
+                text: String::new(),
+                span: self.lines.span(self.src, range),
+                code_spans: Vec::new(),
+                code_blocks: Vec::new(),
+                has_code: false,
+                first_block: self.blocks.len(),
+            });
+            self.items.len() - 1
+        });
+        self.open_items.push(id);
+    }
+
+    fn end_item(&mut self) {
+        if let Some(Some(i)) = self.open_items.pop()
+            && self.items[i].has_code
+            && let Some(parent) = self.items[i].parent
+        {
+            self.items[parent].has_code = true;
+        }
+    }
+
+    /// Inline code at `range` (backticks included) with content `text`.
+    fn code_span(&mut self, text: &str, range: Range<usize>) {
+        if self.table_depth > 0 || self.hidden(range.start) {
+            return;
+        }
+        let Some(item) = self.item() else {
+            return;
+        };
+        let raw = self.src.get(range.clone()).unwrap_or("");
+        let ticks = raw.len() - raw.trim_start_matches('`').len();
+        let inner_start = range.start + ticks;
+        let inner_end = range.end.saturating_sub(ticks).max(inner_start);
+        let inner = self.src.get(inner_start..inner_end).unwrap_or("");
+        let (start, exact) = match inner.find(text) {
+            Some(i) => (inner_start + i, true),
+            None => (
+                inner_start + usize::from(inner.starts_with([' ', '\n'])),
+                false,
+            ),
+        };
+        let end = if exact {
+            start + text.len()
+        } else {
+            inner_end.max(start)
+        };
+        self.items[item].code_spans.push(CodeSpan {
+            text: text.to_string(),
+            start,
+            end,
+            exact,
+        });
+    }
+
     fn push(&mut self, block: Block) -> Option<usize> {
         if self.hidden(block.span().start) {
             return None;
@@ -732,10 +897,19 @@ impl<'a> Builder<'a> {
         }
         self.attach = Attach::None;
         let span = self.lines.span(self.src, start.min(range.end)..range.end);
-        self.push(Block::Prose {
+        let pushed = self.push(Block::Prose {
             text: text.to_string(),
             span,
         });
+        if pushed.is_some()
+            && let Some(item) = self.item()
+        {
+            let own = &mut self.items[item].text;
+            if !own.is_empty() {
+                own.push_str("\n\n");
+            }
+            own.push_str(text);
+        }
     }
 
     fn event(&mut self, event: Event<'_>, range: Range<usize>) {
@@ -769,6 +943,12 @@ impl<'a> Builder<'a> {
                         attrs,
                         pieces: code.pieces,
                     }));
+                    if let Some(i) = idx
+                        && let Some(item) = self.item()
+                    {
+                        self.items[item].code_blocks.push(i);
+                        self.items[item].has_code = true;
+                    }
                     self.attach = idx.map_or(Attach::None, Attach::Code);
                 }
                 _ => {}
@@ -862,6 +1042,8 @@ impl<'a> Builder<'a> {
                     }
                     Tag::Table(_) => self.table_depth += 1,
                     Tag::HtmlBlock => self.note_html_block(range),
+                    Tag::List(start) => self.start_list(start, range),
+                    Tag::Item => self.start_item(range),
                     _ => {}
                 }
                 self.attach = Attach::None;
@@ -870,8 +1052,14 @@ impl<'a> Builder<'a> {
                 TagEnd::Paragraph | TagEnd::Item => {
                     self.flush_inline();
                     if end == TagEnd::Item {
+                        self.end_item();
                         self.attach = Attach::None;
                     }
+                }
+                TagEnd::List(_) => {
+                    self.flush_inline();
+                    self.open_lists.pop();
+                    self.attach = Attach::None;
                 }
                 TagEnd::Table => {
                     self.table_depth = self.table_depth.saturating_sub(1);
@@ -895,7 +1083,10 @@ impl<'a> Builder<'a> {
                 }
                 self.add_inline(&t, range);
             }
-            Event::Code(t) => self.add_inline(&t, range),
+            Event::Code(t) => {
+                self.code_span(&t, range.clone());
+                self.add_inline(&t, range);
+            }
             Event::SoftBreak | Event::HardBreak => self.add_inline("\n", range),
             Event::Html(_) | Event::InlineHtml(_) => self.note_comments(range),
             Event::Rule => {
@@ -906,7 +1097,7 @@ impl<'a> Builder<'a> {
         }
     }
 
-    fn finish(mut self) -> Vec<Block> {
+    fn finish(mut self) -> Parsed {
         let mut counts: HashMap<String, i64> = HashMap::new();
         for (i, block) in self.blocks.iter_mut().enumerate() {
             if let Block::Heading { id, .. } = block {
@@ -921,7 +1112,11 @@ impl<'a> Builder<'a> {
                 };
             }
         }
-        self.blocks
+        Parsed {
+            blocks: self.blocks,
+            lists: self.lists,
+            items: self.items,
+        }
     }
 }
 
@@ -1260,6 +1455,108 @@ vault policy write app-settings app-settings.hcl
         );
         assert!(cs.iter().any(|c| c.lang.as_deref() == Some("json")));
         assert_eq!(cs.len(), 3);
+    }
+
+    #[test]
+    fn seed_list_items() {
+        let src = seed();
+        let page = parse_page(&src);
+        let start = src.find("the recipe for destoying slaves").unwrap();
+        let items: Vec<&Item> = page
+            .items
+            .iter()
+            .filter(|i| i.span.start > start && i.span.start < src.find("### Rebooting").unwrap())
+            .collect();
+        let texts: Vec<&str> = items.iter().map(|i| i.text.as_str()).collect();
+        assert_eq!(
+            texts,
+            [
+                "Login to aiadm.cern.ch.",
+                "Set up your OpenStack environment by doing:",
+                "Delete the machine with ai-kill-vm <alibuildXX>",
+                "Delete the previously attached volumes."
+            ]
+        );
+        assert_eq!(
+            items.iter().map(|i| i.has_code).collect::<Vec<_>>(),
+            [false, true, false, false]
+        );
+        // one list, not nested, bulleted
+        assert!(
+            items
+                .iter()
+                .all(|i| i.list == items[0].list && i.parent.is_none())
+        );
+        assert!(!page.lists[items[0].list].ordered());
+        let kill = &items[2];
+        assert_eq!(kill.code_spans.len(), 1);
+        let cs = &kill.code_spans[0];
+        assert_eq!(cs.text, "ai-kill-vm <alibuildXX>");
+        assert!(cs.exact);
+        assert_eq!(&src[cs.start..cs.end], cs.text);
+        assert_eq!(LineIndex::new(&src).line_col(&src, cs.start), (146, 28));
+        assert_eq!((kill.span.start_line, kill.span.end_line), (146, 146));
+        // the code block is the item's own, and the item comes before it
+        let eval = &items[1];
+        assert_eq!(eval.code_blocks.len(), 1);
+        assert!(
+            matches!(&page.blocks[eval.code_blocks[0]], Block::Code(c) if c.text.starts_with("eval"))
+        );
+        assert!(eval.first_block <= eval.code_blocks[0]);
+        assert!(kill.first_block > eval.code_blocks[0]);
+        // parse() gives the same blocks
+        assert_eq!(parse(&src), page.blocks);
+    }
+
+    #[test]
+    fn nested_and_ordered_lists() {
+        let md = "3. First, see `the file foo.conf`:\n\n   > quoted `q`\n\n4. Then:\n   - inner `a`\n\n     ```bash\n     ls\n     ```\n   - other ``x ` y``\n\n   and more `b`\n5. Last\n\n<!--\n- hidden\n-->\n\n* `multi\n  line`\n";
+        let page = parse_page(md);
+        assert_eq!(page.lists.len(), 3, "{:#?}", page.lists);
+        assert_eq!(page.lists[0].start, Some(3));
+        assert!(page.lists[0].ordered());
+        assert_eq!(page.lists[1].parent, Some(1));
+        assert!(!page.lists[1].ordered());
+        let summary: Vec<(usize, Option<usize>, &str, bool)> = page
+            .items
+            .iter()
+            .map(|i| (i.list, i.parent, i.text.as_str(), i.has_code))
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                (0, None, "First, see the file foo.conf:\n\nquoted q", false),
+                (0, None, "Then:\n\nand more b", true),
+                (1, Some(1), "inner a", true),
+                (1, Some(1), "other x ` y", false),
+                (0, None, "Last", false),
+                (2, None, "multi line", false),
+            ]
+        );
+        // the code block belongs to the inner item; the outer one has it at depth
+        assert_eq!(page.items[2].code_blocks.len(), 1);
+        assert!(page.items[1].code_blocks.is_empty());
+        // code spans: the item's own, with offsets of their content
+        let spans = |i: usize| -> Vec<&str> {
+            page.items[i]
+                .code_spans
+                .iter()
+                .map(|c| c.text.as_str())
+                .collect()
+        };
+        assert_eq!(spans(0), ["the file foo.conf", "q"]);
+        assert_eq!(spans(1), ["b"]);
+        assert_eq!(spans(3), ["x ` y"]);
+        for item in &page.items {
+            for c in item.code_spans.iter().filter(|c| c.exact) {
+                assert_eq!(&md[c.start..c.end], c.text);
+            }
+        }
+        // a line break inside a span is a space: not exact, but it starts where the text does
+        let multi = &page.items[5].code_spans[0];
+        assert_eq!(multi.text, "multi line");
+        assert!(!multi.exact);
+        assert!(md[multi.start..].starts_with("multi"));
     }
 
     #[test]

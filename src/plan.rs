@@ -7,15 +7,31 @@
 //!   (case and a trailing `:` ignored); it brings the sections nested under it;
 //! - a step is named by its id (`<section-id>-<n>`); `--from`/`--to` bound the selection,
 //!   both inclusive, in page order;
-//! - only runnable steps are planned;
+//! - runnable steps are planned to run; manual steps (list items a person does, see
+//!   [`crate::runbook`]) inside the selection are planned beside them, in page order: a
+//!   section brings its manual steps, `--step` may name one (`<section-id>-m<n>`), and
+//!   `--from`/`--to` may name one and bound them too;
 //! - `--set NAME=VALUE` gives a placeholder its value, NAME being the placeholder's text as
 //!   `list` shows it (`alimesosXX`, `slave name`, `X`) or the shell variable it is assigned to
 //!   (`MACHINE_NAME` for `MACHINE_NAME=<alimesosXX>`). The value is inserted quoted for the
 //!   place it sits in (unquoted, in single or double quotes, in `$(...)`), never spliced raw.
+//!   It also names placeholders of manual steps' inline commands: filled in when given, but a
+//!   missing one is no problem of the plan (it is asked for if the operator runs the command).
+//! - `--set NAME=VALUE` also gives a value to an *input* of the selection: a variable that a
+//!   selected step reads (`$ZONE`, `${ZONE}`, not `${ZONE:-default}`) that no earlier selected
+//!   step (nor the step itself) sets, but that a runnable step outside the selection sets (the
+//!   nearest before the reader, else the first after it), or, when no step of the page sets it
+//!   and no selected step before the reader loads an environment, that an unselected step
+//!   before the reader may set by loading an environment (`eval`, `source`, `.`). Variables bash
+//!   sets itself (`PWD`, `RANDOM`...) are never inputs. An input without a value from
+//!   `--set` or from runbook's own environment is an error of the plan (`unset-input`, at the
+//!   read): the step would run with it empty. [`Plan::inputs`] holds the values `--set` gave,
+//!   for the runner to export before the first step; [`recipe_needs`] tells a picker which
+//!   other sections a recipe's inputs come from.
 
 use crate::document::Document;
 use crate::error::{Diagnostic, Severity};
-use crate::runbook::{Section, Step};
+use crate::runbook::{Section, Step, StepKind};
 use crate::shell;
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
@@ -37,20 +53,51 @@ impl Selection {
     }
 }
 
-/// One step as it will run.
+/// One step as it will run (a code step), or as the operator will be shown it (a manual step).
 #[derive(Debug, Clone)]
 pub struct Planned {
+    /// The step; `step.kind` says whether it is code or manual.
     pub step: Step,
     pub section_id: String,
     pub section_title: String,
-    /// The command with every placeholder that has a value filled in (quoted).
+    /// The command with every placeholder that has a value filled in (quoted). For a manual
+    /// step: its inline command so filled, empty when it has none.
     pub command: String,
-    /// Placeholders still without a value: (name, what `--set` accepts, hint).
+    /// Placeholders still without a value: (name, what `--set` accepts, hint). For a code
+    /// step each is an error of the plan; for a manual step they are its inline command's,
+    /// to be asked for only if the operator runs it.
     pub missing: Vec<Missing>,
     /// Shell variables the command uses that an earlier planned step sets: (variable, step id).
     pub set_by_earlier: Vec<(String, String)>,
     /// An earlier step can set variables nobody can know before running it (`eval`, `source`).
     pub runtime_env_from: Vec<String>,
+    /// The inputs this step reads first in the selection: set only by steps outside it.
+    pub inputs: Vec<Input>,
+}
+
+/// A variable a selected step reads that only a step outside the selection sets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Input {
+    pub name: String,
+    /// The selected step that reads it first, and where in its code (byte offset).
+    pub read_by: String,
+    pub read_at: usize,
+    /// The runnable step outside the selection that sets it, and its section.
+    pub set_by: String,
+    pub set_by_section: String,
+    /// `set_by` sets no such variable that can be seen, but loads an environment
+    /// (`eval`, `source`) that may: no step of the page sets it otherwise.
+    pub loaded: bool,
+    /// Where its value comes from; None: nowhere (an error of the plan).
+    pub value: Option<InputValue>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputValue {
+    /// `--set NAME=VALUE`: in [`Plan::inputs`], for the runner to export.
+    Set,
+    /// runbook's environment, which every step inherits.
+    Environment,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,8 +109,37 @@ pub struct Missing {
     pub column: usize,
 }
 
+impl Planned {
+    pub fn kind(&self) -> StepKind {
+        self.step.kind
+    }
+
+    pub fn is_manual(&self) -> bool {
+        self.step.is_manual()
+    }
+
+    /// What the operator reads: a manual step's text (its item's), a code step's prose.
+    pub fn text(&self) -> &str {
+        &self.step.prose
+    }
+
+    /// A manual step's inline command, placeholders with values filled in (those without
+    /// a value are in `missing`); None for a code step and for a manual step without one.
+    pub fn inline_command(&self) -> Option<&str> {
+        (self.is_manual() && self.step.inline.is_some()).then_some(self.command.as_str())
+    }
+}
+
 pub struct Plan {
+    /// The runnable steps, in page order: what a run executes.
     pub steps: Vec<Planned>,
+    /// The manual steps of the selection, in page order; `step.index` places each among
+    /// `steps` ([`Plan::in_order`] merges them).
+    pub manual: Vec<Planned>,
+    /// Values given with `--set` for the selection's inputs (variables set only by steps
+    /// outside the selection), in the order they are first read: the runner exports them
+    /// into the first step's shell.
+    pub inputs: Vec<(String, String)>,
     /// Problems that keep the plan from running (errors) and things worth knowing (warnings).
     pub problems: Vec<Diagnostic>,
 }
@@ -71,6 +147,13 @@ pub struct Plan {
 impl Plan {
     pub fn is_clean(&self) -> bool {
         !self.problems.iter().any(|d| d.severity == Severity::Error)
+    }
+
+    /// Every planned step, code and manual, in page order.
+    pub fn in_order(&self) -> Vec<&Planned> {
+        let mut all: Vec<&Planned> = self.steps.iter().chain(&self.manual).collect();
+        all.sort_by_key(|p| p.step.index);
+        all
     }
 }
 
@@ -88,7 +171,8 @@ fn norm(s: &str) -> String {
     s.trim().trim_end_matches(':').trim().to_lowercase()
 }
 
-/// The steps a selection names, in page order; Err names what matched nothing.
+/// The steps a selection names, in page order: its runnable steps and its manual steps; Err
+/// names what matched nothing.
 pub fn select<'a>(
     doc: &'a Document,
     sel: &Selection,
@@ -124,7 +208,7 @@ pub fn select<'a>(
         .flat_map(|(s, _)| {
             s.steps
                 .iter()
-                .filter(|st| st.runnable)
+                .filter(|st| st.runnable || st.is_manual())
                 .map(move |st| (s, st))
         })
         .collect();
@@ -140,7 +224,9 @@ pub fn select<'a>(
                     .collect::<Vec<_>>()
                     .join(", ")
             )),
-            Some(s) if !s.runnable => Err(format!("step `{id}` is not runnable ({})", s.why)),
+            Some(s) if !s.runnable && !s.is_manual() => {
+                Err(format!("step `{id}` is not runnable ({})", s.why))
+            }
             Some(_) => Ok(()),
         }
     };
@@ -365,9 +451,287 @@ fn names(chosen: &[(&Section, &Step)]) -> BTreeSet<String> {
         .collect()
 }
 
-/// The names `--set` accepts for a selection (nothing when the selection is invalid).
+/// The names `--set` accepts for a selection: its placeholders, the variables they are
+/// assigned to, and its inputs (nothing when the selection is invalid).
 pub fn placeholder_names(doc: &Document, sel: &Selection) -> BTreeSet<String> {
-    select(doc, sel).map(|c| names(&c)).unwrap_or_default()
+    select(doc, sel)
+        .map(|c| {
+            let mut n = names(&c);
+            n.extend(find_inputs(doc, &c).into_iter().map(|i| i.name));
+            n
+        })
+        .unwrap_or_default()
+}
+
+/// Variables bash sets by itself: never inputs.
+const SHELL_SET_VARS: &[&str] = &[
+    "BASH",
+    "BASHOPTS",
+    "BASHPID",
+    "BASH_ARGC",
+    "BASH_ARGV",
+    "BASH_COMMAND",
+    "BASH_LINENO",
+    "BASH_REMATCH",
+    "BASH_SOURCE",
+    "BASH_SUBSHELL",
+    "BASH_VERSINFO",
+    "BASH_VERSION",
+    "COLUMNS",
+    "DIRSTACK",
+    "EPOCHREALTIME",
+    "EPOCHSECONDS",
+    "EUID",
+    "FUNCNAME",
+    "GROUPS",
+    "HISTCMD",
+    "HOSTNAME",
+    "HOSTTYPE",
+    "IFS",
+    "LINENO",
+    "LINES",
+    "MACHTYPE",
+    "OLDPWD",
+    "OPTARG",
+    "OPTIND",
+    "OSTYPE",
+    "PIPESTATUS",
+    "PPID",
+    "PWD",
+    "RANDOM",
+    "REPLY",
+    "SECONDS",
+    "SHELLOPTS",
+    "SHLVL",
+    "SRANDOM",
+    "UID",
+];
+
+/// The read at `at` in `code` gives a value of its own when the variable is unset
+/// (`${X:-default}`, `${X-d}`, `${X:=d}`, `${X=d}`, `${X:+alt}`, `${X+alt}`).
+fn has_default(code: &str, at: usize) -> bool {
+    let after = code.get(at..).unwrap_or("");
+    !after.starts_with('$')
+        && [":-", "-", ":=", "=", ":+", "+"]
+            .iter()
+            .any(|p| after.starts_with(p))
+}
+
+fn loads_env(lexed: &shell::Lexed) -> bool {
+    lexed
+        .command_names()
+        .any(|c| matches!(c, "eval" | "source" | "."))
+}
+
+/// The runnable steps of a page, lexed once: who sets what, who loads an environment.
+struct PageSteps<'a> {
+    steps: Vec<PageStep<'a>>,
+    /// Position in `steps` of each step id.
+    pos: HashMap<&'a str, usize>,
+    /// For each variable, the positions of the steps that set it, in order.
+    setters: HashMap<String, Vec<usize>>,
+    /// Positions of the steps that load an environment (`eval`, `source`, `.`), in order.
+    loaders: Vec<usize>,
+}
+
+struct PageStep<'a> {
+    section: &'a Section,
+    step: &'a Step,
+    lexed: shell::Lexed,
+    sets: BTreeSet<String>,
+}
+
+impl<'a> PageSteps<'a> {
+    fn new(doc: &'a Document) -> PageSteps<'a> {
+        let mut page = PageSteps {
+            steps: Vec::new(),
+            pos: HashMap::new(),
+            setters: HashMap::new(),
+            loaders: Vec::new(),
+        };
+        for section in &doc.runbook.sections {
+            for step in section.steps.iter().filter(|st| st.runnable) {
+                let i = page.steps.len();
+                let lexed = shell::lex(&step.code);
+                let sets: BTreeSet<String> = lexed.assigns.iter().map(|a| a.name.clone()).collect();
+                for name in &sets {
+                    page.setters.entry(name.clone()).or_default().push(i);
+                }
+                if loads_env(&lexed) {
+                    page.loaders.push(i);
+                }
+                page.pos.insert(&step.id, i);
+                page.steps.push(PageStep {
+                    section,
+                    step,
+                    lexed,
+                    sets,
+                });
+            }
+        }
+        page
+    }
+
+    /// The inputs of a selection (see the module documentation), in the order they are
+    /// first read, without their values.
+    fn inputs<'s>(&self, chosen: impl Iterator<Item = &'s Step>) -> Vec<Input> {
+        let mut selected: Vec<usize> = chosen
+            .filter(|st| st.runnable)
+            .filter_map(|st| self.pos.get(st.id.as_str()).copied())
+            .collect();
+        selected.sort_unstable();
+        selected.dedup();
+        if selected.len() == self.steps.len() {
+            return Vec::new();
+        }
+        let is_selected = |i: &usize| selected.binary_search(i).is_ok();
+        let mut out: Vec<Input> = Vec::new();
+        let mut set_before: BTreeSet<&str> = BTreeSet::new();
+        let mut reported: BTreeSet<&str> = BTreeSet::new();
+        let mut loaded_before = false;
+        for &i in &selected {
+            let ps = &self.steps[i];
+            for read in &ps.lexed.reads {
+                let name = read.name.as_str();
+                if ps.sets.contains(name)
+                    || set_before.contains(name)
+                    || SHELL_SET_VARS.contains(&name)
+                    || reported.contains(name)
+                    || has_default(&ps.step.code, read.at)
+                {
+                    continue;
+                }
+                // the nearest unselected setter before the reader, else the first after it
+                let setters = self.setters.get(name).map_or(&[][..], Vec::as_slice);
+                let split = setters.partition_point(|&s| s < i);
+                let setter = setters[..split]
+                    .iter()
+                    .rev()
+                    .chain(&setters[split..])
+                    .find(|s| !is_selected(s));
+                let (setter, loaded) = match setter {
+                    Some(&s) => (s, false),
+                    None if loaded_before || !setters.is_empty() => continue,
+                    None => {
+                        let split = self.loaders.partition_point(|&l| l < i);
+                        match self.loaders[..split].iter().rev().find(|l| !is_selected(l)) {
+                            Some(&l) => (l, true),
+                            None => continue,
+                        }
+                    }
+                };
+                let setter = &self.steps[setter];
+                reported.insert(name);
+                out.push(Input {
+                    name: name.to_string(),
+                    read_by: ps.step.id.clone(),
+                    read_at: read.at,
+                    set_by: setter.step.id.clone(),
+                    set_by_section: setter.section.id.clone(),
+                    loaded,
+                    value: None,
+                });
+            }
+            set_before.extend(ps.sets.iter().map(String::as_str));
+            loaded_before |= loads_env(&ps.lexed);
+        }
+        out
+    }
+}
+
+/// The inputs of a selection (see the module documentation), in the order they are first
+/// read, without their values.
+fn find_inputs(doc: &Document, chosen: &[(&Section, &Step)]) -> Vec<Input> {
+    PageSteps::new(doc).inputs(chosen.iter().map(|(_, st)| *st))
+}
+
+/// What a recipe needs from the rest of the page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecipeNeeds {
+    /// The recipe: a section with runnable steps, as [`recipes`] lists it.
+    pub section: String,
+    /// The variables its steps read that only other sections' steps set (values ignored:
+    /// the environment and `--set` are the picker's to check).
+    pub needs: Vec<Input>,
+}
+
+impl RecipeNeeds {
+    /// The other sections its inputs come from, in page order, each once.
+    pub fn sections(&self) -> Vec<&str> {
+        let mut out: Vec<&str> = Vec::new();
+        for n in &self.needs {
+            if !out.contains(&n.set_by_section.as_str()) {
+                out.push(&n.set_by_section);
+            }
+        }
+        out
+    }
+}
+
+/// For each recipe of the page (in the order of [`recipes`]), the variables its steps read
+/// that only steps of other sections set, selected as `--section ID` would select it.
+pub fn recipe_needs(doc: &Document) -> Vec<RecipeNeeds> {
+    let page = PageSteps::new(doc);
+    let sections = &doc.runbook.sections;
+    sections
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.steps.iter().any(|st| st.runnable))
+        .map(|(i, s)| {
+            // the section and those nested under it, as `--section` selects them
+            let nested = sections[i + 1..]
+                .iter()
+                .take_while(|n| s.level > 0 && n.level > s.level);
+            let steps = std::iter::once(s)
+                .chain(nested)
+                .flat_map(|n| n.steps.iter());
+            RecipeNeeds {
+                section: s.id.clone(),
+                needs: page.inputs(steps),
+            }
+        })
+        .collect()
+}
+
+/// Where a step's code reads `name` (at byte `at` of the code), in the page: (line, byte
+/// column in that line, width). The step's lines are searched for the code line holding the
+/// read, then for the read itself.
+fn read_location(doc: &Document, step: &Step, at: usize, name: &str) -> (usize, usize, usize) {
+    let file = &doc.page.file;
+    let code_line = step
+        .code
+        .get(..at)
+        .map_or("", |before| {
+            let start = before.rfind('\n').map_or(0, |i| i + 1);
+            let end = step.code[start..]
+                .find('\n')
+                .map_or(step.code.len(), |i| start + i);
+            &step.code[start..end]
+        })
+        .trim();
+    let needles = [format!("${{{name}"), format!("${name}"), name.to_string()];
+    let lines = step.lines.0..=step.lines.1.max(step.lines.0);
+    let found = (!code_line.is_empty())
+        .then(|| {
+            lines.clone().find_map(|l| {
+                let text = file.line_text(l);
+                let from = text.find(code_line)?;
+                needles.iter().find_map(|n| {
+                    text[from..]
+                        .find(n.as_str())
+                        .map(|c| (l, from + c, n.len()))
+                })
+            })
+        })
+        .flatten()
+        .or_else(|| {
+            needles.iter().find_map(|n| {
+                lines
+                    .clone()
+                    .find_map(|l| file.line_text(l).find(n.as_str()).map(|c| (l, c, n.len())))
+            })
+        });
+    found.unwrap_or((step.lines.0, 0, 1))
 }
 
 /// Build the plan: select, fill placeholders, and run the pre-flight checks.
@@ -405,25 +769,103 @@ pub fn build(
             problems.push(d);
         }
     }
+    // the variables the selection reads that only steps outside it set
+    let mut inputs = find_inputs(doc, &chosen);
     // every --set must name something in the selection
-    let known = names(&chosen);
+    let placeholders = names(&chosen);
     for name in values.keys() {
-        if !known.contains(name) {
-            let list = if known.is_empty() {
+        if !placeholders.contains(name) && !inputs.iter().any(|i| &i.name == name) {
+            let mut list = if placeholders.is_empty() {
                 "the selected steps have no placeholders".to_string()
             } else {
                 format!(
                     "placeholders here: {}",
-                    known.iter().cloned().collect::<Vec<_>>().join(", ")
+                    placeholders.iter().cloned().collect::<Vec<_>>().join(", ")
                 )
             };
+            if !inputs.is_empty() {
+                list.push_str(&format!(
+                    "; variables set only by steps not selected: {}",
+                    inputs
+                        .iter()
+                        .map(|i| i.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+            }
             return Err(format!(
                 "{}: --set {name}: no placeholder or variable of that name in the selected steps ({list})",
                 doc.page.file.display_path()
             ));
         }
     }
+    let mut given = Vec::new();
+    let by_id: HashMap<&str, &Step> = if inputs.is_empty() {
+        HashMap::new()
+    } else {
+        doc.runbook.steps().map(|st| (st.id.as_str(), st)).collect()
+    };
+    for input in &mut inputs {
+        if let Some(v) = values.get(&input.name) {
+            input.value = Some(InputValue::Set);
+            given.push((input.name.clone(), v.clone()));
+            continue;
+        }
+        if std::env::var_os(&input.name).is_some() {
+            input.value = Some(InputValue::Environment);
+            continue;
+        }
+        let Some(&step) = by_id.get(input.read_by.as_str()) else {
+            continue;
+        };
+        let (line, col, width) = read_location(doc, step, input.read_at, &input.name);
+        let file = &doc.page.file;
+        let message = if input.loaded {
+            format!(
+                "`${}` is read by step {} but no step of the page sets it; step {}, which is not selected, loads an environment (eval/source) that may: it would be empty",
+                input.name, input.read_by, input.set_by
+            )
+        } else {
+            format!(
+                "`${}` is read by step {} but set only by step {}, which is not selected: it would be empty",
+                input.name, input.read_by, input.set_by
+            )
+        };
+        // selecting the setter helps only when it runs before the reader
+        let before = by_id
+            .get(input.set_by.as_str())
+            .is_some_and(|setter| setter.index < step.index);
+        let select_it = if !before {
+            String::new()
+        } else if !sel.sections.is_empty() {
+            format!(
+                "select its section too (--section {}), ",
+                input.set_by_section
+            )
+        } else if !sel.steps.is_empty() {
+            format!("select it too (--step {}), ", input.set_by)
+        } else {
+            format!("start from it (--from {}), ", input.set_by)
+        };
+        problems.push(
+            Diagnostic::error("unset-input", message)
+                .at(file, file.line_start(line) + col)
+                .width(width)
+                .hint(format!(
+                    "{select_it}give it a value with --set '{}=VALUE', or export {} before running",
+                    input.name, input.name
+                )),
+        );
+    }
+    let mut inputs_of: HashMap<&str, Vec<Input>> = HashMap::new();
+    for input in &inputs {
+        inputs_of
+            .entry(input.read_by.as_str())
+            .or_default()
+            .push(input.clone());
+    }
     let mut steps = Vec::new();
+    let mut manual = Vec::new();
     let mut setters: HashMap<String, String> = HashMap::new();
     let mut runtime_env: Vec<String> = Vec::new();
     let mut functions: BTreeSet<String> = BTreeSet::new();
@@ -434,6 +876,54 @@ pub fn build(
             missing,
             refused,
         } = fill(step, values);
+        if step.kind == StepKind::Manual {
+            // done by hand: its inline command runs only if the operator asks for it, so
+            // a missing value is asked for then, and nothing it sets is counted on
+            let used: BTreeSet<String> = shell::lex(&command)
+                .reads
+                .into_iter()
+                .map(|v| v.name)
+                .collect();
+            let set_by_earlier = used
+                .iter()
+                .filter_map(|v| setters.get(v).map(|s| (v.clone(), s.clone())))
+                .collect();
+            for (m, why) in &refused {
+                let file = &doc.page.file;
+                let line = file.line_text(m.line);
+                let col = line
+                    .char_indices()
+                    .nth(m.column.saturating_sub(1))
+                    .map(|(i, _)| i)
+                    .unwrap_or(0);
+                problems.push(
+                    Diagnostic::warning(
+                        "value-refused",
+                        format!(
+                            "the value given for `<{}>` in the command of manual step {} cannot be used there: {why}",
+                            m.name, step.id
+                        ),
+                    )
+                    .at(file, file.line_start(m.line) + col)
+                    .width(m.name.chars().count() + 2)
+                    .hint(format!(
+                        "pass another value with --set '{}=VALUE' if you mean to run it",
+                        m.set_name
+                    )),
+                );
+            }
+            manual.push(Planned {
+                step: (*step).clone(),
+                section_id: section.id.clone(),
+                section_title: section.title.clone(),
+                command,
+                missing,
+                set_by_earlier,
+                runtime_env_from: runtime_env.clone(),
+                inputs: Vec::new(),
+            });
+            continue;
+        }
         let lexed = shell::lex(&command);
         let used: BTreeSet<String> = lexed.reads.iter().map(|v| v.name.clone()).collect();
         let set_by_earlier = used
@@ -528,9 +1018,15 @@ pub fn build(
             missing,
             set_by_earlier,
             runtime_env_from,
+            inputs: inputs_of.remove(step.id.as_str()).unwrap_or_default(),
         });
     }
-    Ok(Plan { steps, problems })
+    Ok(Plan {
+        steps,
+        manual,
+        inputs: given,
+        problems,
+    })
 }
 
 /// `NAME=VALUE` pairs from `--set`.
@@ -556,6 +1052,158 @@ pub fn shown(path: &Path) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A shipped runbook (or a fixture), loaded as `run` loads it.
+    fn doc(rel: &str) -> Document {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(rel);
+        let site = crate::site::Site::load(&path, None, &[]).expect("site");
+        let engine = crate::liquid::Engine::new(site.env.clone());
+        crate::document::load(&engine, &site, &path, crate::liquid::Mode::Lax)
+            .unwrap_or_else(|d| panic!("{d:?}"))
+    }
+
+    #[test]
+    fn recipe_needs_of_the_shipped_runbooks() {
+        // every recipe of the seed runbook stands on its own
+        let d = doc("runbooks/build-infrastructure.md");
+        let needs = recipe_needs(&d);
+        assert_eq!(needs.len(), 5);
+        assert!(needs.iter().all(|n| n.needs.is_empty()), "{needs:#?}");
+        // hello's later sections need the first one
+        let d = doc("runbooks/hello.md");
+        let needs = recipe_needs(&d);
+        type Need<'a> = (&'a str, &'a str, bool);
+        let got: Vec<(&str, Vec<&str>, Vec<Need>)> = needs
+            .iter()
+            .map(|n| {
+                (
+                    n.section.as_str(),
+                    n.sections(),
+                    n.needs
+                        .iter()
+                        .map(|i| (i.name.as_str(), i.set_by.as_str(), i.loaded))
+                        .collect(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("prepare-a-workspace", vec![], vec![]),
+                (
+                    "use-the-workspace",
+                    vec!["prepare-a-workspace"],
+                    vec![
+                        ("GREETING", "prepare-a-workspace-2", true),
+                        ("AUDIENCE", "prepare-a-workspace-2", true)
+                    ]
+                ),
+                (
+                    "clean-up",
+                    vec!["prepare-a-workspace"],
+                    vec![("WORKDIR", "prepare-a-workspace-1", false)]
+                ),
+            ]
+        );
+        assert!(needs[2].needs.iter().all(|i| i.read_by == "clean-up-1"));
+    }
+
+    #[test]
+    fn plan_carries_inputs_and_manual_steps() {
+        let d = doc("runbooks/build-infrastructure.md");
+        let sel = Selection {
+            steps: vec!["create-a-master-3".into()],
+            ..Selection::default()
+        };
+        let plan = build(&d, &sel, &HashMap::new(), false).unwrap();
+        let names: Vec<&str> = plan.steps[0]
+            .inputs
+            .iter()
+            .map(|i| i.name.as_str())
+            .collect();
+        if std::env::var_os("ZONE").is_none() && std::env::var_os("MACHINE_NAME").is_none() {
+            assert_eq!(names, ["ZONE", "MACHINE_NAME"]);
+            assert!(!plan.is_clean());
+            assert!(plan.inputs.is_empty());
+        }
+        assert_eq!(
+            placeholder_names(&d, &sel).into_iter().collect::<Vec<_>>(),
+            ["MACHINE_NAME", "ZONE"]
+        );
+        let values: HashMap<String, String> = [("ZONE", "a"), ("MACHINE_NAME", "m b")]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let plan = build(&d, &sel, &values, false).unwrap();
+        assert!(plan.is_clean(), "{:?}", plan.problems);
+        // in the order they are read
+        assert_eq!(
+            plan.inputs,
+            [
+                ("ZONE".to_string(), "a".to_string()),
+                ("MACHINE_NAME".to_string(), "m b".to_string())
+            ]
+        );
+        assert!(
+            plan.steps[0]
+                .inputs
+                .iter()
+                .all(|i| i.value == Some(InputValue::Set))
+        );
+
+        // the seed's deletion recipe: manual steps beside the eval, in page order
+        let d = doc("tests/fixtures/seed/site/infrastructure-mesos.markdown");
+        let sel = Selection {
+            sections: vec!["Deleting a slave".into()],
+            ..Selection::default()
+        };
+        let plan = build(&d, &sel, &HashMap::new(), false).unwrap();
+        assert!(plan.is_clean(), "{:?}", plan.problems);
+        assert_eq!(plan.steps.len(), 1);
+        let order: Vec<(&str, StepKind)> = plan
+            .in_order()
+            .iter()
+            .map(|p| (p.step.id.as_str(), p.kind()))
+            .collect();
+        assert_eq!(
+            order,
+            [
+                ("deleting-a-slave-m1", StepKind::Manual),
+                ("deleting-a-slave-1", StepKind::Code),
+                ("deleting-a-slave-m2", StepKind::Manual),
+                ("deleting-a-slave-m3", StepKind::Manual),
+            ]
+        );
+        let kill = &plan.manual[1];
+        assert_eq!(
+            kill.text(),
+            "Delete the machine with ai-kill-vm <alibuildXX>"
+        );
+        assert_eq!(kill.inline_command(), Some("ai-kill-vm <alibuildXX>"));
+        assert_eq!(kill.missing[0].name, "alibuildXX");
+        assert_eq!(plan.manual[0].inline_command(), None);
+        assert_eq!(plan.steps[0].inline_command(), None);
+        let values: HashMap<String, String> =
+            [("alibuildXX".to_string(), "alibuild42".to_string())].into();
+        let plan = build(&d, &sel, &values, false).unwrap();
+        assert_eq!(
+            plan.manual[1].inline_command(),
+            Some("ai-kill-vm alibuild42")
+        );
+        assert!(plan.manual[1].missing.is_empty());
+    }
+
+    #[test]
+    fn reads_with_a_default_are_not_inputs() {
+        let code = "echo ${A:-x} ${B-y} ${C:=z} ${D:+w} ${E} $F ${G:?no} $((H + 1))";
+        let reads = shell::lex(code).reads;
+        let plain: Vec<&str> = reads
+            .iter()
+            .filter(|r| !has_default(code, r.at))
+            .map(|r| r.name.as_str())
+            .collect();
+        assert_eq!(plain, ["E", "F", "G", "H"]);
+    }
 
     #[test]
     fn variables_and_commands() {

@@ -11,12 +11,40 @@
 //!   belong to a section with id `top` and an empty title, which is left out
 //!   when it has no steps.
 //! * Every code block (fenced or indented, at any depth, not inside an HTML
-//!   comment) is a [`Step`], runnable or not. Its id is `<section-id>-<n>`,
-//!   `n` counting all code blocks of the section from 1, so ids do not move
-//!   when a block's classification changes; `index` counts all steps of the
-//!   page from 0.
-//! * A step's prose is the nearest preceding paragraph or list-item text in
-//!   the same section, whitespace collapsed to single spaces; empty if none.
+//!   comment) is a [`Step`] of kind `code`, runnable or not. Its id is
+//!   `<section-id>-<n>`, `n` counting all code blocks of the section from 1,
+//!   so ids do not move when a block's classification changes or manual steps
+//!   come and go.
+//! * Some list items are [`Step`]s of kind `manual` (see below), with ids
+//!   `<section-id>-m<n>`, `n` counting the section's manual steps from 1.
+//! * `index` counts all steps of the page from 0, code and manual, in page
+//!   order (an item comes before the blocks inside it and after those before
+//!   its start); each section's `steps` are in that order.
+//! * A code step's prose is the nearest preceding paragraph or list-item text
+//!   in the same section, whitespace collapsed to single spaces; empty if none.
+//!
+//! # Manual steps
+//!
+//! Recipes mix commands with things a person does ("Login to `aiadm.cern.ch`",
+//! "Delete the previously attached volumes"). In a list that holds at least
+//! one *runnable* code block (in one of its items, at any depth: nested lists
+//! and block quotes included), every item that holds no code block at all
+//! (at any depth) and has text is a manual step. A list without a runnable
+//! block (links, notes, a list of commands written as inline code) has no
+//! manual steps; a nested list is a list of its own, judged by its own blocks.
+//! A manual step is never `runnable`; its `prose` is the item's text,
+//! followed by the text of each item of its nested lists (which hold no
+//! steps, the item holding no code) as `- text`, whitespace collapsed; its
+//! `lines` are the item's, nested lists included.
+//!
+//! Its *inline command* ([`Step::inline`], its text in [`Step::code`], its
+//! placeholders in [`Step::placeholders`], located in the input like a code
+//! step's) is the first code span of that text whose first word, in
+//! command position as the shell lexer reads it, is a command: the span holds
+//! a placeholder and that word is a plausible command name (not a placeholder
+//! itself: `` `<name>` `` alone is not a command), or a runnable step of the
+//! page runs that word, or the word is on PATH (a name without `/`, looked up
+//! where the page is read). `` `the file foo.conf` `` is not a command.
 //!
 //! # Which blocks are runnable
 //!
@@ -85,7 +113,7 @@
 //! the trailing `# comment` of its line as a hint. Placeholders are not
 //! looked for in markup and output blocks (`html`, `xml`, `output`, `diff`, …).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use serde::Serialize;
 
@@ -128,23 +156,69 @@ pub struct Section {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Step {
-    /// `<section-id>-<n>`, n counting the section's code blocks from 1.
+    /// Code: `<section-id>-<n>`, n counting the section's code blocks from 1.
+    /// Manual: `<section-id>-m<n>`, n counting the section's manual steps from 1.
     pub id: String,
-    /// Position among all steps of the page, from 0.
+    /// Position among all steps of the page (code and manual), from 0, in page order.
     pub index: usize,
+    /// A code block, or something a person does (a list item).
+    pub kind: StepKind,
     pub lang: Option<String>,
+    /// The code block is run. Always false for a manual step: it is done by hand (its
+    /// inline command, if any, runs only when the operator asks for it).
     pub runnable: bool,
-    /// Short reason for the runnable decision.
+    /// Short reason for the runnable decision (for a manual step: why it is one, and why
+    /// its inline command is a command).
     pub why: String,
-    /// The text that introduces the block.
+    /// Code: the text that introduces the block. Manual: the item's text, what to do.
     pub prose: String,
-    /// Command text as it will run.
+    /// Command text as it will run. Manual: the inline command, empty when there is none.
     pub code: String,
-    /// Block text as in the page.
+    /// Block text as in the page. Manual: the inline command.
     pub raw: String,
-    /// First and last line of the block (fences included) in the input, 1-based.
+    /// First and last line of the block (fences included) or of the item in the input, 1-based.
     pub lines: (usize, usize),
+    /// The placeholders of `code`.
     pub placeholders: Vec<Placeholder>,
+    /// Manual: where the inline command is and why it counts as one.
+    pub inline: Option<InlineCommand>,
+}
+
+/// What a step is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StepKind {
+    /// A code block (runnable or not).
+    Code,
+    /// A list item without a code block, in a list of runnable steps: done by hand.
+    Manual,
+}
+
+impl Step {
+    pub fn is_manual(&self) -> bool {
+        self.kind == StepKind::Manual
+    }
+}
+
+/// The command of a manual step: the first inline code of its item that is a command.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InlineCommand {
+    /// 1-based line and column (in characters) of the command's first character in the input.
+    pub line: usize,
+    pub column: usize,
+    /// Why the inline code counts as a command.
+    pub because: InlineBecause,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum InlineBecause {
+    /// It holds a placeholder (`ai-kill-vm <alibuildXX>`).
+    Placeholder,
+    /// A runnable step of the page runs its first word.
+    Page,
+    /// Its first word is on PATH where the page is read.
+    Path,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -412,19 +486,35 @@ const NO_PLACEHOLDER_LANGS: &[&str] = &[
 
 /// Build the runbook of a rendered page.
 pub fn build(markdown: &str, opts: &ModelOptions) -> Runbook {
-    let blocks = markdown::parse(markdown);
+    let parsed = markdown::parse_page(markdown);
+    let blocks = &parsed.blocks;
+    let items = &parsed.items;
     let index = LineIndex::new(markdown);
 
-    // Group blocks by section first: whether `top` exists decides which ids are taken.
+    // Group blocks (and the list items that start among them) by section first: whether
+    // `top` exists decides which ids are taken.
+    enum Entry<'b> {
+        Block(usize, &'b Block),
+        Item(usize),
+    }
     struct Group<'b> {
         heading: Option<(u8, &'b str, &'b str, usize)>,
-        blocks: Vec<&'b Block>,
+        entries: Vec<Entry<'b>>,
     }
     let mut groups = vec![Group {
         heading: None,
-        blocks: Vec::new(),
+        entries: Vec::new(),
     }];
-    for block in &blocks {
+    // items are in the order they start, so their `first_block` never decreases
+    let mut next_items = items.iter().enumerate().peekable();
+    for (bi, block) in blocks.iter().enumerate() {
+        while let Some((ii, _)) = next_items.next_if(|(_, it)| it.first_block <= bi) {
+            groups
+                .last_mut()
+                .expect("a group")
+                .entries
+                .push(Entry::Item(ii));
+        }
         match block {
             Block::Heading {
                 level,
@@ -433,18 +523,39 @@ pub fn build(markdown: &str, opts: &ModelOptions) -> Runbook {
                 span,
             } => groups.push(Group {
                 heading: Some((*level, text, id, span.start_line)),
-                blocks: Vec::new(),
+                entries: Vec::new(),
             }),
-            other => groups.last_mut().expect("a group").blocks.push(other),
+            other => groups
+                .last_mut()
+                .expect("a group")
+                .entries
+                .push(Entry::Block(bi, other)),
         }
     }
-    if !groups[0].blocks.iter().any(|b| matches!(b, Block::Code(_))) {
+    for (ii, _) in next_items {
+        groups
+            .last_mut()
+            .expect("a group")
+            .entries
+            .push(Entry::Item(ii));
+    }
+    if !groups[0]
+        .entries
+        .iter()
+        .any(|e| matches!(e, Entry::Block(_, Block::Code(_))))
+    {
         groups.remove(0);
     }
 
+    // First the code steps (their ids count code blocks only), then which lists hold a
+    // runnable one, then the manual steps, then every step's place on the page.
+    enum Pending {
+        Code(Box<Step>),
+        Item(usize),
+    }
     let mut taken = HashSet::new();
     let mut sections = Vec::new();
-    let mut step_index = 0;
+    let mut runnable_block = vec![false; blocks.len()];
     for group in groups {
         let (level, title, base, line) = group.heading.unwrap_or((0, "", "top", 1));
         let base = if base.is_empty() { "section" } else { base };
@@ -454,31 +565,210 @@ pub fn build(markdown: &str, opts: &ModelOptions) -> Runbook {
             n += 1;
             id = format!("{base}-{n}");
         }
-        let mut section = Section {
+        let section = Section {
             id,
             title: title.to_string(),
             level,
             line,
             steps: Vec::new(),
         };
+        let mut pending = Vec::new();
+        let mut codes = 0;
         let mut prose = String::new();
-        for block in group.blocks {
-            match block {
-                Block::Prose { text, .. } => {
-                    prose = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        for entry in group.entries {
+            match entry {
+                Entry::Block(_, Block::Prose { text, .. }) => {
+                    prose = collapse(text);
                 }
-                Block::Code(code) => {
-                    let id = format!("{}-{}", section.id, section.steps.len() + 1);
-                    let step = make_step(markdown, &index, code, opts, id, step_index, &prose);
-                    section.steps.push(step);
-                    step_index += 1;
+                Entry::Block(bi, Block::Code(code)) => {
+                    codes += 1;
+                    let id = format!("{}-{codes}", section.id);
+                    let step = make_step(markdown, &index, code, opts, id, &prose);
+                    runnable_block[bi] = step.runnable;
+                    pending.push(Pending::Code(Box::new(step)));
                 }
-                Block::Heading { .. } => unreachable!("headings start groups"),
+                Entry::Block(_, Block::Heading { .. }) => unreachable!("headings start groups"),
+                Entry::Item(ii) => pending.push(Pending::Item(ii)),
             }
         }
-        sections.push(section);
+        sections.push((section, pending));
     }
-    Runbook { sections }
+
+    // a list holds a runnable block when one sits in one of its items, at any depth
+    let mut runnable_inside = vec![false; items.len()];
+    for (ii, item) in items.iter().enumerate() {
+        if item.code_blocks.iter().any(|&b| runnable_block[b]) {
+            let mut at = Some(ii);
+            while let Some(i) = at.filter(|&i| !runnable_inside[i]) {
+                runnable_inside[i] = true;
+                at = items[i].parent;
+            }
+        }
+    }
+    let mut runnable_list = vec![false; parsed.lists.len()];
+    for (ii, item) in items.iter().enumerate() {
+        if runnable_inside[ii] {
+            runnable_list[item.list] = true;
+        }
+    }
+    // the commands the page's runnable steps run, and the first step that runs each
+    let mut page_commands: HashMap<String, String> = HashMap::new();
+    for (_, pending) in &sections {
+        for p in pending {
+            if let Pending::Code(step) = p
+                && step.runnable
+            {
+                for name in shell::lex(&step.code).command_names() {
+                    page_commands
+                        .entry(name.to_string())
+                        .or_insert_with(|| step.id.clone());
+                }
+            }
+        }
+    }
+
+    let mut step_index = 0;
+    let mut out = Vec::with_capacity(sections.len());
+    for (mut section, pending) in sections {
+        let mut manual = 0;
+        for p in pending {
+            let mut step = match p {
+                Pending::Code(step) => *step,
+                Pending::Item(ii) => {
+                    let item = &items[ii];
+                    if !runnable_list[item.list] || item.has_code {
+                        continue;
+                    }
+                    // an item without code holds no step in its nested lists: what they
+                    // say is part of what to do (items start in order, so its nested
+                    // items follow it)
+                    let nested: Vec<&markdown::Item> = items[ii + 1..]
+                        .iter()
+                        .take_while(|n| n.span.start < item.span.end)
+                        .collect();
+                    let text = std::iter::once(collapse(&item.text))
+                        .chain(
+                            nested
+                                .iter()
+                                .map(|n| collapse(&n.text))
+                                .filter(|t| !t.is_empty())
+                                .map(|t| format!("- {t}")),
+                        )
+                        .filter(|t| !t.is_empty())
+                        .collect::<Vec<_>>()
+                        .join(" ");
+                    if text.is_empty() {
+                        continue;
+                    }
+                    let mut spans: Vec<&markdown::CodeSpan> = item
+                        .code_spans
+                        .iter()
+                        .chain(nested.iter().flat_map(|n| &n.code_spans))
+                        .collect();
+                    spans.sort_by_key(|c| c.start);
+                    manual += 1;
+                    let id = format!("{}-m{manual}", section.id);
+                    make_manual(markdown, &index, item, &spans, text, id, &page_commands)
+                }
+            };
+            step.index = step_index;
+            step_index += 1;
+            section.steps.push(step);
+        }
+        out.push(section);
+    }
+    Runbook { sections: out }
+}
+
+/// Whitespace collapsed to single spaces.
+fn collapse(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// A manual step from a list item: its text, and its inline command if it has one.
+fn make_manual(
+    input: &str,
+    index: &LineIndex,
+    item: &markdown::Item,
+    spans: &[&markdown::CodeSpan],
+    text: String,
+    id: String,
+    page_commands: &HashMap<String, String>,
+) -> Step {
+    let mut why =
+        String::from("done by hand: a list item without a code block, in a list of steps");
+    let mut code = String::new();
+    let mut inline = None;
+    let mut placeholders = Vec::new();
+    for span in spans {
+        let Some((because, reason)) = inline_command(&span.text, page_commands) else {
+            continue;
+        };
+        let (line, column) = index.line_col(input, span.start);
+        let lexed = shell::lex(&span.text);
+        for p in &lexed.placeholders {
+            // a span that is not the input byte for byte keeps its start only
+            let off = if span.exact {
+                span.start + p.start
+            } else {
+                span.start
+            };
+            let (l, c) = index.line_col(input, off);
+            placeholders.push(Placeholder {
+                name: p.name.clone(),
+                line: l,
+                column: c,
+                assigned_to: p.assigned_to.clone(),
+                hint: None,
+            });
+        }
+        why.push_str(&format!("; `{}` can be run: {reason}", span.text));
+        code = span.text.clone();
+        inline = Some(InlineCommand {
+            line,
+            column,
+            because,
+        });
+        break;
+    }
+    Step {
+        id,
+        index: 0,
+        kind: StepKind::Manual,
+        lang: None,
+        runnable: false,
+        why,
+        prose: text,
+        raw: code.clone(),
+        code,
+        lines: (item.span.start_line, item.span.end_line),
+        placeholders,
+        inline,
+    }
+}
+
+/// Whether inline code is a command, and why: its first word (in command position, as the
+/// lexer reads it) is a plausible command name and the code holds a placeholder, or that
+/// name is run by a runnable step of the page, or it is on PATH.
+fn inline_command(
+    code: &str,
+    page_commands: &HashMap<String, String>,
+) -> Option<(InlineBecause, String)> {
+    let lexed = shell::lex(code);
+    let name = lexed.commands.first()?.name.as_deref()?;
+    if name.is_empty() {
+        return None;
+    }
+    if !lexed.placeholders.is_empty() && is_command_word(name) && !name.starts_with('$') {
+        return Some((InlineBecause::Placeholder, "it holds a placeholder".into()));
+    }
+    if let Some(step) = page_commands.get(name) {
+        return Some((InlineBecause::Page, format!("step {step} runs `{name}`")));
+    }
+    if !name.contains('/') && crate::plan::on_path(name) {
+        return Some((InlineBecause::Path, format!("`{name}` is on PATH")));
+    }
+    None
 }
 
 /// A line of a step's code: a slice of the block text.
@@ -495,7 +785,6 @@ fn make_step(
     block: &CodeBlock,
     opts: &ModelOptions,
     id: String,
-    step_index: usize,
     prose: &str,
 ) -> Step {
     let lang = block.lang.clone();
@@ -564,7 +853,8 @@ fn make_step(
 
     Step {
         id,
-        index: step_index,
+        index: 0,
+        kind: StepKind::Code,
         lang,
         runnable,
         why,
@@ -573,6 +863,7 @@ fn make_step(
         raw: block.text.clone(),
         lines: (block.span.start_line, block.span.end_line),
         placeholders,
+        inline: None,
     }
 }
 
@@ -981,28 +1272,36 @@ mod tests {
     #[test]
     fn seed_sections_and_steps() {
         let (_, rb) = seed();
-        let summary: Vec<(&str, usize)> = rb
+        let summary: Vec<(&str, usize, usize)> = rb
             .sections
             .iter()
-            .map(|s| (s.id.as_str(), s.steps.len()))
+            .map(|s| {
+                let manual = s.steps.iter().filter(|st| st.is_manual()).count();
+                (s.id.as_str(), s.steps.len() - manual, manual)
+            })
             .collect();
         assert_eq!(
             summary,
             vec![
-                ("cluster-architecture-description", 0),
-                ("useful-recipes", 0),
-                ("setting-up-the-openstack-environment", 1),
-                ("creating-a-master", 2),
-                ("creating-a-slave", 4),
-                ("deleting-a-slave", 1),
-                ("rebooting-a-slave", 1),
+                ("cluster-architecture-description", 0, 0),
+                ("useful-recipes", 0, 0),
+                ("setting-up-the-openstack-environment", 1, 0),
+                ("creating-a-master", 2, 1),
+                ("creating-a-slave", 4, 1),
+                ("deleting-a-slave", 1, 3),
+                ("rebooting-a-slave", 1, 0),
             ]
         );
         let master = rb.section("creating-a-master").unwrap();
         assert_eq!(master.title, "Creating a master");
         assert_eq!(master.level, 3);
         assert_eq!(master.line, 65);
-        let ids: Vec<&str> = rb.steps().map(|s| s.id.as_str()).collect();
+        // the code blocks' ids are those they had before manual steps existed
+        let ids: Vec<&str> = rb
+            .steps()
+            .filter(|s| s.kind == StepKind::Code)
+            .map(|s| s.id.as_str())
+            .collect();
         assert_eq!(
             ids,
             vec![
@@ -1019,11 +1318,206 @@ mod tests {
         );
         assert!(rb.steps().enumerate().all(|(i, s)| s.index == i));
         // Every block of the seed page is a shell recipe.
-        for s in rb.steps() {
+        for s in rb.steps().filter(|s| s.kind == StepKind::Code) {
             assert!(s.runnable, "{} not runnable: {}", s.id, s.why);
             assert_eq!(s.lang, None);
             assert_eq!(s.code, s.raw);
         }
+    }
+
+    #[test]
+    fn seed_deleting_a_slave_has_manual_steps() {
+        let (src, rb) = seed();
+        let steps = &rb.section("deleting-a-slave").unwrap().steps;
+        let summary: Vec<(&str, StepKind, &str, &str)> = steps
+            .iter()
+            .map(|s| (s.id.as_str(), s.kind, s.prose.as_str(), s.code.as_str()))
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                (
+                    "deleting-a-slave-m1",
+                    StepKind::Manual,
+                    "Login to aiadm.cern.ch.",
+                    ""
+                ),
+                (
+                    "deleting-a-slave-1",
+                    StepKind::Code,
+                    "Set up your OpenStack environment by doing:",
+                    "eval $(ai-rc \"ALICE Release Testing\")\n"
+                ),
+                (
+                    "deleting-a-slave-m2",
+                    StepKind::Manual,
+                    "Delete the machine with ai-kill-vm <alibuildXX>",
+                    "ai-kill-vm <alibuildXX>"
+                ),
+                (
+                    "deleting-a-slave-m3",
+                    StepKind::Manual,
+                    "Delete the previously attached volumes.",
+                    ""
+                ),
+            ]
+        );
+        // page order across the page; the code step keeps its index order
+        let indexes: Vec<usize> = steps.iter().map(|s| s.index).collect();
+        assert!(indexes.windows(2).all(|w| w[1] == w[0] + 1));
+        let login = &steps[0];
+        assert!(!login.runnable && login.inline.is_none() && login.placeholders.is_empty());
+        assert_eq!(login.lines, (142, 142));
+        let kill = &steps[2];
+        assert!(!kill.runnable);
+        assert_eq!(
+            kill.inline,
+            Some(InlineCommand {
+                line: 146,
+                column: 28,
+                because: InlineBecause::Placeholder
+            })
+        );
+        assert_eq!(
+            kill.placeholders,
+            vec![Placeholder {
+                name: "alibuildXX".into(),
+                line: 146,
+                column: 39,
+                assigned_to: None,
+                hint: None,
+            }]
+        );
+        assert_eq!(&src.lines().nth(145).unwrap()[38..50], "<alibuildXX>");
+        assert!(kill.why.contains("it holds a placeholder"), "{}", kill.why);
+        assert!(steps[3].inline.is_none());
+        // the other recipes' "Login to" items are manual too; the "To spawn" items hold code
+        let manual: Vec<&str> = rb
+            .steps()
+            .filter(|s| s.is_manual())
+            .map(|s| s.id.as_str())
+            .collect();
+        assert_eq!(
+            manual,
+            [
+                "creating-a-master-m1",
+                "creating-a-slave-m1",
+                "deleting-a-slave-m1",
+                "deleting-a-slave-m2",
+                "deleting-a-slave-m3"
+            ]
+        );
+        // lists of links and of `openstack ...` commands hold no runnable block: no steps
+        assert!(
+            rb.section("cluster-architecture-description")
+                .unwrap()
+                .steps
+                .is_empty()
+        );
+        assert_eq!(
+            rb.section("setting-up-the-openstack-environment")
+                .unwrap()
+                .steps
+                .len(),
+            1
+        );
+    }
+
+    #[test]
+    fn manual_steps_in_lists_of_steps_only() {
+        let md = "# Do\n\nSee:\n\n- [docs](https://x)\n- `ls` for files\n\n1. Edit the file `foo.conf`.\n2. Run:\n\n   ```bash\n   systemctl restart foo\n   ```\n3. Check with `systemctl status foo`, then `cat x`.\n4. Tell the team\n   - by mail\n   - on chat:\n     ```bash\n     chat-send <channel> done\n     ```\n5. ```yaml\n   a: 1\n   ```\n\n```text\nnot run\n```\n\n- an item beside a block that does not run\n\n  ```yaml\n  b: 2\n  ```\n";
+        let rb = build(md, &ModelOptions::default());
+        let got: Vec<(&str, StepKind, &str, &str)> = rb
+            .steps()
+            .map(|s| (s.id.as_str(), s.kind, s.prose.as_str(), s.code.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                // `foo.conf` is not a command
+                ("do-m1", StepKind::Manual, "Edit the file foo.conf.", ""),
+                ("do-1", StepKind::Code, "Run:", "systemctl restart foo\n"),
+                // run elsewhere on the page: the first span that is a command
+                (
+                    "do-m2",
+                    StepKind::Manual,
+                    "Check with systemctl status foo, then cat x.",
+                    "systemctl status foo"
+                ),
+                // holds code at depth: not manual; its nested list has a runnable block
+                ("do-m3", StepKind::Manual, "by mail", ""),
+                (
+                    "do-2",
+                    StepKind::Code,
+                    "on chat:",
+                    "chat-send <channel> done\n"
+                ),
+                // item 5 holds a (not runnable) block: not manual
+                ("do-3", StepKind::Code, "on chat:", "a: 1\n"),
+                ("do-4", StepKind::Code, "on chat:", "not run\n"),
+                (
+                    "do-5",
+                    StepKind::Code,
+                    "an item beside a block that does not run",
+                    "b: 2\n"
+                ),
+            ]
+        );
+        let check = rb.step("do-m2").unwrap();
+        assert_eq!(
+            check.inline.as_ref().map(|i| (i.because, i.line, i.column)),
+            Some((InlineBecause::Page, 14, 16))
+        );
+        assert!(
+            check.why.contains("step do-1 runs `systemctl`"),
+            "{}",
+            check.why
+        );
+        assert!(rb.steps().enumerate().all(|(i, s)| s.index == i));
+    }
+
+    #[test]
+    fn a_manual_item_says_what_its_nested_list_says() {
+        let md = "1. Run:\n\n       echo hi\n\n2. Make sure that you:\n   - ping it\n   - run `sh -c true` until it works\n\n     twice\n3. Done\n";
+        let rb = build(md, &ModelOptions::default());
+        let manual: Vec<(&str, &str, usize, usize)> = rb
+            .steps()
+            .filter(|s| s.is_manual())
+            .map(|s| (s.prose.as_str(), s.code.as_str(), s.lines.0, s.lines.1))
+            .collect();
+        assert_eq!(
+            manual,
+            [
+                (
+                    "Make sure that you: - ping it - run sh -c true until it works twice",
+                    "sh -c true",
+                    5,
+                    9
+                ),
+                ("Done", "", 10, 10),
+            ]
+        );
+    }
+
+    #[test]
+    fn inline_commands_on_path_and_not() {
+        let md = "- Look with `sh -c true` or `nosuchcommand-xyz --all`\n- `<host>` is yours; run `nosuchcommand-xyz <host>`\n- Replace `<name>`\n- Run:\n\n      echo hi\n";
+        let rb = build(md, &ModelOptions::default());
+        let inline: Vec<(&str, Option<InlineBecause>)> = rb
+            .steps()
+            .filter(|s| s.is_manual())
+            .map(|s| (s.code.as_str(), s.inline.as_ref().map(|i| i.because)))
+            .collect();
+        assert_eq!(
+            inline,
+            [
+                ("sh -c true", Some(InlineBecause::Path)),
+                ("nosuchcommand-xyz <host>", Some(InlineBecause::Placeholder)),
+                // a placeholder alone is not a command
+                ("", None),
+            ]
+        );
+        assert_eq!(rb.sections[0].id, "top");
     }
 
     #[test]
@@ -1396,8 +1890,10 @@ mod tests {
     fn serializes_to_json() {
         let (_, rb) = seed();
         let v = serde_json::to_value(&rb).unwrap();
-        let step = &v["sections"][3]["steps"][1];
+        let step = &v["sections"][3]["steps"][2];
         assert_eq!(step["id"], "creating-a-master-2");
+        assert_eq!(step["kind"], "code");
+        assert_eq!(v["sections"][3]["steps"][0]["kind"], "manual");
         assert_eq!(step["lines"], serde_json::json!([79, 91]));
         assert_eq!(step["placeholders"][0]["assigned_to"], "MACHINE_NAME");
     }

@@ -270,7 +270,7 @@ fn sighup_stops_the_steps_whole_process_tree_and_the_run_resumes() {
 
 #[test]
 fn a_step_that_never_ends_is_stopped_by_timeout() {
-    let marker = "309";
+    let marker = "311";
     let t = Test::new().site("x: 1\n").page(&stubborn_step(marker));
     let dir = t.path().to_path_buf();
     let started = Instant::now();
@@ -285,7 +285,7 @@ fn a_step_that_never_ends_is_stopped_by_timeout() {
         "{stderr}"
     );
     assert!(left.is_empty(), "processes left behind: {left:?}");
-    // well before the step's own 309 s
+    // well before the step's own 311 s
     assert!(started.elapsed() < Duration::from_secs(60));
     let journal = events(&the_run(&dir));
     let end = journal.iter().find(|e| e["event"] == "step-end").unwrap();

@@ -686,3 +686,366 @@ fn a_step_with_its_own_exit_trap_keeps_it_and_its_state() {
         .stdout("my trap\nB=2\n")
         .run();
 }
+
+/// `run --dry-run` of the seed page (in its fixture site) with these extra arguments.
+fn seed_dry_run(extra: &[&str]) -> Test {
+    let page = crate::test::seed_page();
+    let mut args = vec!["run", page.to_str().unwrap(), "--dry-run", "--lax"];
+    args.extend_from_slice(extra);
+    Test::new().args(&args)
+}
+
+#[test]
+fn dry_run_shows_the_steps_done_by_hand_in_page_order() {
+    let out = seed_dry_run(&["--section", "deleting-a-slave"])
+        .stdout_contains("4 steps (3 done by hand), nothing is executed")
+        .run();
+    let s = &out.stdout;
+    let at = |needle: &str| {
+        s.find(needle)
+            .unwrap_or_else(|| panic!("{needle:?} missing in\n{s}"))
+    };
+    let order = [
+        at("[1/4] deleting-a-slave-m1  by hand"),
+        at("  do by hand: Login to aiadm.cern.ch.\n"),
+        at("[2/4] deleting-a-slave-1  "),
+        at("    eval $(ai-rc \"ALICE Release Testing\")\n"),
+        at("[3/4] deleting-a-slave-m2  by hand"),
+        at("  do by hand: Delete the machine with ai-kill-vm <alibuildXX>\n"),
+        at("  on request it runs: ai-kill-vm <alibuildXX>\n"),
+        at("  asked if run: <alibuildXX>  (--set 'alibuildXX=VALUE')\n"),
+        at("[4/4] deleting-a-slave-m3  by hand"),
+        at("  do by hand: Delete the previously attached volumes.\n"),
+    ];
+    assert!(order.windows(2).all(|w| w[0] < w[1]), "{s}");
+    // the line of the item in the page
+    assert!(s.contains("infrastructure-mesos.markdown:152\n"), "{s}");
+    // a placeholder of an inline command is no problem of the plan: exit 0
+    assert!(!out.stderr.contains("alibuildXX"), "{}", out.stderr);
+}
+
+#[test]
+fn a_selection_names_and_bounds_manual_steps() {
+    // a value for the inline command's placeholder is filled in, quoted
+    seed_dry_run(&[
+        "--step",
+        "deleting-a-slave-m2",
+        "--set",
+        "alibuildXX=alibuild 42",
+    ])
+    .stdout_contains("1 step (1 done by hand)")
+    .stdout_contains("  on request it runs: ai-kill-vm 'alibuild 42'\n")
+    .run();
+    // --from / --to name manual steps and bound them
+    let out = seed_dry_run(&[
+        "--from",
+        "creating-a-slave-4",
+        "--to",
+        "deleting-a-slave-m2",
+        "--set",
+        "MACHINE_NAME=alibuild42",
+    ])
+    .run();
+    let ids: Vec<&str> = out
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with('['))
+        .map(|l| l.split_whitespace().nth(1).unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            "creating-a-slave-4",
+            "deleting-a-slave-m1",
+            "deleting-a-slave-1",
+            "deleting-a-slave-m2"
+        ]
+    );
+    // the code steps of a section keep their order and numbering among the manual ones
+    let out = seed_dry_run(&[
+        "--section",
+        "creating-a-master",
+        "--set",
+        "alimesosXX=m",
+        "--set",
+        "X=a",
+    ])
+    .run();
+    assert!(
+        out.stdout.contains("[1/3] creating-a-master-m1  by hand"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("[2/3] creating-a-master-1  "),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("[3/3] creating-a-master-2  "),
+        "{}",
+        out.stdout
+    );
+    // a selection of steps done by hand only has nothing for runbook to run
+    let page = crate::test::seed_page();
+    Test::new()
+        .args(&[
+            "run",
+            page.to_str().unwrap(),
+            "--lax",
+            "--yes",
+            "--step",
+            "deleting-a-slave-m3",
+        ])
+        .stderr_contains("only steps done by hand")
+        .run();
+}
+
+fn shipped(page: &str) -> String {
+    root()
+        .join("runbooks")
+        .join(page)
+        .to_str()
+        .unwrap()
+        .to_string()
+}
+
+#[test]
+fn a_step_alone_does_not_run_on_variables_an_unselected_step_sets() {
+    let page = shipped("build-infrastructure.md");
+    let t = fake_env(with_fake_tools(Test::new()));
+    let out = t
+        .args(&["run", &page, "--step", "create-a-master-3", "--dry-run"])
+        .status(1)
+        .stdout_contains("  not set: $ZONE is set by step create-a-master-2, which is not selected  (--set 'ZONE=VALUE')\n")
+        .stdout_contains("  not set: $MACHINE_NAME is set by step create-a-master-2, which is not selected")
+        .stderr_contains("error: `$ZONE` is read by step create-a-master-3 but set only by step create-a-master-2, which is not selected: it would be empty")
+        .stderr_contains("build-infrastructure.md:55:42")
+        .stderr_contains("error: `$MACHINE_NAME` is read by step create-a-master-3 but set only by step create-a-master-2")
+        .stderr_contains("build-infrastructure.md:59:18")
+        .stderr_contains("select it too (--step create-a-master-2), give it a value with --set 'ZONE=VALUE', or export ZONE before running")
+        .stderr_contains("the plan has 2 problems: nothing would run")
+        .run();
+    assert_eq!(calls(&out), "");
+    // with values the plan is clean: the step has no placeholder, its tools are on PATH
+    let t = fake_env(with_fake_tools(Test::new()));
+    let out = t
+        .args(&[
+            "run",
+            &page,
+            "--step",
+            "create-a-master-3",
+            "--dry-run",
+            "--set",
+            "ZONE=cern-geneva-a",
+            "--set",
+            "MACHINE_NAME=alimesos07",
+        ])
+        .stdout_contains("  input: $ZONE from --set (it is set by step create-a-master-2, which is not selected)\n")
+        .stdout_contains("  input: $MACHINE_NAME from --set")
+        .run();
+    assert_eq!(out.stderr, "", "no problem left");
+    // a value from runbook's environment is enough
+    let t = fake_env(with_fake_tools(Test::new()));
+    t.env("ZONE", "cern-geneva-b")
+        .args(&[
+            "run",
+            &page,
+            "--step",
+            "create-a-master-3",
+            "--dry-run",
+            "--set",
+            "MACHINE_NAME=alimesos07",
+        ])
+        .stdout_contains("  input: $ZONE from the environment")
+        .stderr_lacks("unset-input")
+        .stderr_lacks("$ZONE")
+        .run();
+    // without a value the run refuses before anything runs or is asked
+    let t = fake_env(with_fake_tools(Test::new()));
+    let out = t
+        .args(&["run", &page, "--step", "create-a-master-3", "--yes"])
+        .status(1)
+        .stderr_contains("`$ZONE` is read by step create-a-master-3")
+        .stderr_contains("nothing ran")
+        .run();
+    assert_eq!(calls(&out), "", "nothing ran");
+    assert!(!out.dir.join("state").exists(), "no run directory");
+    // the whole recipe sets them itself
+    let t = fake_env(with_fake_tools(Test::new()));
+    t.args(&[
+        "run",
+        &page,
+        "--section",
+        "create-a-master",
+        "--dry-run",
+        "--set",
+        "alimesosXX=alimesos07",
+        "--set",
+        "X=a",
+    ])
+    .stderr_lacks("unset-input")
+    .stderr_lacks("is read by step")
+    .run();
+}
+
+#[test]
+fn a_value_for_an_input_is_accepted_by_the_plan_but_not_yet_passed_to_a_run() {
+    let page = shipped("build-infrastructure.md");
+    // --set names must still name something of the selection
+    Test::new()
+        .args(&[
+            "run",
+            &page,
+            "--step",
+            "create-a-master-3",
+            "--dry-run",
+            "--set",
+            "NOPE=1",
+        ])
+        .status(2)
+        .stderr_contains("--set NOPE: no placeholder or variable of that name in the selected steps (the selected steps have no placeholders; variables set only by steps not selected: ZONE, MACHINE_NAME)")
+        .run();
+    // the runner does not export Plan.inputs yet: a run with such a --set is refused, not
+    // run with the variable empty
+    let t = fake_env(with_fake_tools(Test::new()));
+    let out = t
+        .args(&[
+            "run",
+            &page,
+            "--step",
+            "create-a-master-3",
+            "--yes",
+            "--set",
+            "ZONE=a",
+            "--set",
+            "MACHINE_NAME=m",
+        ])
+        .status(2)
+        .stderr_contains("export ZONE before running instead")
+        .run();
+    assert_eq!(calls(&out), "");
+}
+
+#[test]
+fn the_seed_slave_step_alone_needs_its_machine_name() {
+    let out = seed_dry_run(&["--step", "creating-a-slave-4"])
+        .status(1)
+        .stderr_contains("`$MACHINE_NAME` is read by step creating-a-slave-4 but set only by step creating-a-slave-2, which is not selected")
+        .stderr_contains("infrastructure-mesos.markdown:130:16")
+        .run();
+    assert!(!out.stderr.contains("$ZONE"), "{}", out.stderr);
+    seed_dry_run(&[
+        "--step",
+        "creating-a-slave-4",
+        "--set",
+        "MACHINE_NAME=alibuild42",
+    ])
+    .stdout_contains("  input: $MACHINE_NAME from --set")
+    .stderr_lacks("unset-input")
+    .run();
+    // from the step that sets it on, nothing is missing
+    seed_dry_run(&[
+        "--from",
+        "creating-a-slave-2",
+        "--to",
+        "creating-a-slave-4",
+        "--set",
+        "alibuildXX=alibuild42",
+    ])
+    .stderr_lacks("is read by step")
+    .run();
+}
+
+#[test]
+fn hello_sections_that_need_an_earlier_one_say_so() {
+    let page = shipped("hello.md");
+    // GREETING and AUDIENCE come from the environment `eval "$(settings ...)"` loads
+    Test::new()
+        .args(&["run", &page, "--section", "use-the-workspace", "--dry-run"])
+        .status(1)
+        .stderr_contains("error: `$GREETING` is read by step use-the-workspace-1 but no step of the page sets it; step prepare-a-workspace-2, which is not selected, loads an environment (eval/source) that may")
+        .stderr_contains("hello.md:34:7")
+        .stderr_contains("`$AUDIENCE` is read by step use-the-workspace-1")
+        .stderr_contains("hello.md:34:18")
+        .stderr_contains("select its section too (--section prepare-a-workspace)")
+        .stdout_contains("  not set: $GREETING may be set by the environment step prepare-a-workspace-2 loads, which is not selected")
+        .run();
+    Test::new()
+        .args(&["run", &page, "--section", "clean-up", "--dry-run"])
+        .status(1)
+        .stderr_contains("`$WORKDIR` is read by step clean-up-1 but set only by step prepare-a-workspace-1, which is not selected")
+        .run();
+    // with the section they need, nothing is missing
+    Test::new()
+        .args(&[
+            "run",
+            &page,
+            "--section",
+            "prepare-a-workspace",
+            "--section",
+            "use-the-workspace",
+            "--dry-run",
+            "--set",
+            "audience=world",
+        ])
+        .stderr_lacks("is read by step")
+        .run();
+}
+
+#[test]
+fn what_is_not_an_unset_input() {
+    let page = r#"# Setup
+
+```bash
+NAME=demo
+eval "$(printf 'export LOADED=1')"
+```
+
+# Use
+
+```bash
+echo "${NAME:-none} ${NAME:+set} $PWD $RANDOM"
+for f in a b; do echo "$f"; done
+OWN=1; echo "$OWN $HOME"
+echo "$NEVER_SET_ANYWHERE_XYZ"
+```
+
+```bash
+echo "$OWN"
+```
+"#;
+    // defaults, the step's own variables, an earlier selected step's, bash's own, and the
+    // environment's are not inputs; a variable nobody sets is not one either, unless an
+    // unselected step loads an environment before it
+    let out = Test::new()
+        .site(
+            "x: 1
+",
+        )
+        .page(page)
+        .args(&["run", "page.md", "--section", "use", "--dry-run"])
+        .status(1)
+        .run();
+    let errors: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("error:") && l.contains("is read by step"))
+        .collect();
+    assert_eq!(errors.len(), 1, "{}", out.stderr);
+    assert!(
+        errors[0].contains("`$NEVER_SET_ANYWHERE_XYZ`"),
+        "{}",
+        out.stderr
+    );
+    // once the step that loads an environment runs before it, nothing is reported
+    Test::new()
+        .site(
+            "x: 1
+",
+        )
+        .page(page)
+        .args(&["run", "page.md", "--dry-run"])
+        .stderr_lacks("is read by step")
+        .run();
+}

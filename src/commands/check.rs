@@ -9,7 +9,9 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 /// All problems of one page (strict Liquid, Markdown structure), then the placeholders the
-/// page needs filled at run time, as notes.
+/// page needs filled at run time, as notes: those of runnable steps, and those of manual
+/// steps' inline commands (asked only if the operator chooses to run that command, so never
+/// more than a note either).
 pub fn check_page(engine: &Engine, site: &Site, path: &Path) -> Vec<Diagnostic> {
     let doc = match crate::document::load(engine, site, path, Mode::Strict) {
         Ok(d) => d,
@@ -18,7 +20,7 @@ pub fn check_page(engine: &Engine, site: &Site, path: &Path) -> Vec<Diagnostic> 
     let mut out = doc.diagnostics;
     let file = &doc.page.file;
     out.extend(crate::document::control_characters(file));
-    for step in doc.runbook.steps().filter(|s| s.runnable) {
+    for step in doc.runbook.steps().filter(|s| s.runnable || s.is_manual()) {
         for p in &step.placeholders {
             let line = file.line_text(p.line);
             let col = line
@@ -31,17 +33,22 @@ pub fn check_page(engine: &Engine, site: &Site, path: &Path) -> Vec<Diagnostic> 
             if let Some(h) = &p.hint {
                 hint.push_str(&format!(" ({h})"));
             }
-            out.push(
-                Diagnostic::note(
-                    "placeholder",
-                    format!(
-                        "placeholder `<{}>` in step {} needs a value",
-                        p.name, step.id
-                    ),
+            let message = if step.is_manual() {
+                format!(
+                    "placeholder `<{}>` in the command of manual step {} needs a value if that command is run",
+                    p.name, step.id
                 )
-                .at(file, file.line_start(p.line) + col)
-                .width(placeholder_width(&line[col..], &p.name))
-                .hint(hint),
+            } else {
+                format!(
+                    "placeholder `<{}>` in step {} needs a value",
+                    p.name, step.id
+                )
+            };
+            out.push(
+                Diagnostic::note("placeholder", message)
+                    .at(file, file.line_start(p.line) + col)
+                    .width(placeholder_width(&line[col..], &p.name))
+                    .hint(hint),
             );
         }
     }

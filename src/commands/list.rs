@@ -5,6 +5,7 @@ use crate::cli::SiteArgs;
 use crate::document::{self, Document};
 use crate::error::{EXIT_INPUT, EXIT_OK, Result};
 use crate::liquid::Mode;
+use crate::runbook::Step;
 use crate::shell::display;
 use std::fmt::Write as _;
 use std::io::IsTerminal;
@@ -48,6 +49,7 @@ pub fn to_json(doc: &Document) -> String {
                 "steps": s.steps.iter().map(|st| serde_json::json!({
                     "id": st.id,
                     "index": st.index,
+                    "kind": st.kind,
                     "lang": st.lang,
                     "runnable": st.runnable,
                     "why": st.why,
@@ -56,6 +58,7 @@ pub fn to_json(doc: &Document) -> String {
                     "code": st.code,
                     "lines": [st.lines.0, st.lines.1],
                     "placeholders": st.placeholders,
+                    "inline": st.inline,
                 })).collect::<Vec<_>>(),
             })
         })
@@ -92,18 +95,30 @@ pub fn to_text(doc: &Document, color: bool) -> String {
         let _ = writeln!(o, "site variables: {}", doc.site_variables.join(", "));
     }
     let total: usize = doc.runbook.steps().filter(|s| s.runnable).count();
+    let manual = |steps: &[Step]| steps.iter().filter(|s| s.is_manual()).count();
+    let by_hand = |n: usize| {
+        if n > 0 {
+            format!(", {n} by hand")
+        } else {
+            String::new()
+        }
+    };
+    let all_manual: usize = doc.runbook.sections.iter().map(|s| manual(&s.steps)).sum();
     let _ = writeln!(
         o,
-        "{} sections, {} steps ({} runnable)",
+        "{} sections, {} steps ({} runnable){}",
         doc.runbook.sections.len(),
-        doc.runbook.steps().count(),
-        total
+        doc.runbook.steps().count() - all_manual,
+        total,
+        by_hand(all_manual)
     );
     for s in &doc.runbook.sections {
         let runnable = s.steps.iter().filter(|x| x.runnable).count();
+        let hand = manual(&s.steps);
+        let code = s.steps.len() - hand;
         let _ = writeln!(
             o,
-            "\n{bold}{} {}{reset}  {dim}#{} line {}, {} step{} ({} runnable){reset}",
+            "\n{bold}{} {}{reset}  {dim}#{} line {}, {} step{} ({} runnable){}{reset}",
             "#".repeat(s.level.max(1) as usize),
             if s.title.is_empty() {
                 std::borrow::Cow::Borrowed("(top of page)")
@@ -112,32 +127,51 @@ pub fn to_text(doc: &Document, color: bool) -> String {
             },
             s.id,
             s.line,
-            s.steps.len(),
-            if s.steps.len() == 1 { "" } else { "s" },
-            runnable
+            code,
+            if code == 1 { "" } else { "s" },
+            runnable,
+            by_hand(hand)
         );
         for st in &s.steps {
-            let shown = display(st.code.trim_end_matches('\n'));
-            let first = shown.split('\n').next().unwrap_or("");
-            let more = shown.split('\n').count().saturating_sub(1);
-            let mark = if st.runnable {
-                format!("{green}run {reset}")
-            } else {
-                format!("{dim}skip{reset}")
-            };
-            let _ = writeln!(
-                o,
-                "  {mark} {bold}{}{reset}  {dim}{}:{}{reset}  {}{}",
-                st.id,
-                st.lang.as_deref().unwrap_or("-"),
-                st.lines.0,
-                first,
-                if more > 0 {
-                    format!(" {dim}(+{more} lines){reset}")
-                } else {
-                    String::new()
+            if st.is_manual() {
+                // done by hand: its text, and the command it names if any
+                let _ = writeln!(
+                    o,
+                    "  {yellow}hand{reset} {bold}{}{reset}  {dim}-:{}{reset}  {}",
+                    st.id,
+                    st.lines.0,
+                    display(&st.prose)
+                );
+                if st.inline.is_some() {
+                    let _ = writeln!(
+                        o,
+                        "        {dim}command:{reset} {}",
+                        display(st.code.trim_end_matches('\n'))
+                    );
                 }
-            );
+            } else {
+                let shown = display(st.code.trim_end_matches('\n'));
+                let first = shown.split('\n').next().unwrap_or("");
+                let more = shown.split('\n').count().saturating_sub(1);
+                let mark = if st.runnable {
+                    format!("{green}run {reset}")
+                } else {
+                    format!("{dim}skip{reset}")
+                };
+                let _ = writeln!(
+                    o,
+                    "  {mark} {bold}{}{reset}  {dim}{}:{}{reset}  {}{}",
+                    st.id,
+                    st.lang.as_deref().unwrap_or("-"),
+                    st.lines.0,
+                    first,
+                    if more > 0 {
+                        format!(" {dim}(+{more} lines){reset}")
+                    } else {
+                        String::new()
+                    }
+                );
+            }
             for p in &st.placeholders {
                 let mut extra = Vec::new();
                 if let Some(v) = &p.assigned_to {

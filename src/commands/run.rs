@@ -5,7 +5,7 @@ use crate::cli::RunArgs;
 use crate::document::{self, Document};
 use crate::error::{EXIT_INPUT, EXIT_OK, EXIT_PROBLEMS, Error, Result, Severity};
 use crate::liquid::Mode;
-use crate::plan::{self, Plan, Selection};
+use crate::plan::{self, Plan, Planned, Selection};
 use crate::shell::display;
 use std::fmt::Write as _;
 use std::io::IsTerminal;
@@ -69,12 +69,18 @@ pub fn run(args: &RunArgs) -> Result<i32> {
             chosen_by.unwrap_or("runbook")
         )
     });
-    if plan.steps.is_empty() {
+    if plan.steps.is_empty() && (plan.manual.is_empty() || !args.dry_run) {
         report(&plan.problems);
-        errln!(
-            "{} has no runnable steps (`runbook list` says why each code block is not)",
-            doc.page.file.display_path()
-        );
+        if plan.manual.is_empty() {
+            errln!(
+                "{} has no runnable steps (`runbook list` says why each code block is not)",
+                doc.page.file.display_path()
+            );
+        } else {
+            errln!(
+                "the selection holds only steps done by hand: nothing for runbook to run (`--dry-run` shows them)"
+            );
+        }
         return Ok(EXIT_OK);
     }
     if args.dry_run {
@@ -116,6 +122,21 @@ pub fn run(args: &RunArgs) -> Result<i32> {
     // before anything is created: the shell must exist
     if let Some(msg) = shell_missing {
         return Err(Error::Usage(msg));
+    }
+    // a step would read a variable that only an unselected step sets: refused before any
+    // value is asked for
+    if plan.problems.iter().any(|d| d.code == "unset-input") {
+        report(&plan.problems);
+        errln!("nothing ran: the selection needs variables that only steps outside it set");
+        return Ok(EXIT_PROBLEMS);
+    }
+    // TODO(runner): export plan.inputs into the first step's shell, then drop this refusal.
+    // Until the runner does, a value given with --set for such a variable would not reach
+    // the steps, which would run with it empty.
+    if let Some((name, _)) = plan.inputs.first() {
+        return Err(Error::Usage(format!(
+            "--set {name}=...: `${name}` is set only by a step outside the selection, and this runbook cannot pass it to the steps yet: export {name} before running instead, or select the step that sets it"
+        )));
     }
     let mut args = args.clone();
     args.shell = Some(shell);
@@ -188,18 +209,25 @@ pub fn dry_run_text(
         ("", "", "", "", "")
     };
     let mut o = String::new();
-    let n = plan.steps.len();
+    let all = plan.in_order();
+    let n = all.len();
+    let by_hand = plan.manual.len();
     let _ = writeln!(
         o,
-        "{bold}Dry run of {}{reset}: {n} step{}, nothing is executed",
+        "{bold}Dry run of {}{reset}: {n} step{}{}, nothing is executed",
         doc.page.file.display_path(),
-        if n == 1 { "" } else { "s" }
+        if n == 1 { "" } else { "s" },
+        if by_hand > 0 {
+            format!(" ({by_hand} done by hand)")
+        } else {
+            String::new()
+        }
     );
     if let Some((shell, by)) = shell {
         let _ = writeln!(o, "{yellow}steps run in `{shell}`{reset}, chosen by {by}");
     }
     let mut section = None;
-    for (k, p) in plan.steps.iter().enumerate() {
+    for (k, p) in all.into_iter().enumerate() {
         if section != Some(&p.section_id) {
             section = Some(&p.section_id);
             let _ = writeln!(
@@ -208,6 +236,10 @@ pub fn dry_run_text(
                 display(&p.section_title),
                 p.section_id
             );
+        }
+        if p.is_manual() {
+            manual_step_text(&mut o, doc, p, (k + 1, n), color);
+            continue;
         }
         let _ = writeln!(
             o,
@@ -245,36 +277,102 @@ pub fn dry_run_text(
                     .unwrap_or_default()
             );
         }
-        for (var, by) in &p.set_by_earlier {
-            let _ = writeln!(o, "  {dim}at run time:{reset} ${var} is set by step {by}");
-        }
-        if !p.runtime_env_from.is_empty() {
-            let _ = writeln!(
-                o,
-                "  {dim}at run time:{reset} the environment that step{} {} load{} (eval/source) is known only when {} run{}",
-                if p.runtime_env_from.len() == 1 {
-                    ""
-                } else {
-                    "s"
-                },
-                p.runtime_env_from.join(", "),
-                if p.runtime_env_from.len() == 1 {
-                    "s"
-                } else {
-                    ""
-                },
-                if p.runtime_env_from.len() == 1 {
-                    "it"
-                } else {
-                    "they"
-                },
-                if p.runtime_env_from.len() == 1 {
-                    "s"
-                } else {
-                    ""
-                },
-            );
-        }
+        run_time_notes(&mut o, p, color);
     }
     o
+}
+
+/// A manual step in the dry run: marked as done by hand, its text, and the command it can
+/// run on the operator's request, with the values that would be asked for then.
+fn manual_step_text(
+    o: &mut String,
+    doc: &Document,
+    p: &Planned,
+    (k, n): (usize, usize),
+    color: bool,
+) {
+    let (bold, dim, yellow, cyan, reset) = if color {
+        ("\x1b[1m", "\x1b[2m", "\x1b[33m", "\x1b[36m", "\x1b[0m")
+    } else {
+        ("", "", "", "", "")
+    };
+    let _ = writeln!(
+        o,
+        "\n{bold}[{k}/{n}] {}{reset}  {yellow}by hand{reset}  {dim}{}:{}{reset}",
+        p.step.id,
+        doc.page.file.display_path(),
+        p.step.lines.0
+    );
+    let _ = writeln!(o, "  {yellow}do by hand:{reset} {}", display(p.text()));
+    if let Some(command) = p.inline_command() {
+        let _ = writeln!(
+            o,
+            "  {dim}on request it runs:{reset} {cyan}{}{reset}",
+            display(command)
+        );
+        for m in &p.missing {
+            let _ = writeln!(
+                o,
+                "  {dim}asked if run:{reset} <{}>  (--set '{}=VALUE'){}",
+                m.name,
+                m.set_name,
+                m.hint
+                    .as_ref()
+                    .map(|h| format!("  hint: {h}"))
+                    .unwrap_or_default()
+            );
+        }
+        run_time_notes(o, p, color);
+    }
+}
+
+/// What a step's command can know only at run time, and where its inputs come from.
+fn run_time_notes(o: &mut String, p: &Planned, color: bool) {
+    let (dim, yellow, reset) = if color {
+        ("\x1b[2m", "\x1b[33m", "\x1b[0m")
+    } else {
+        ("", "", "")
+    };
+    for i in &p.inputs {
+        let setter = if i.loaded {
+            format!("may be set by the environment step {} loads", i.set_by)
+        } else {
+            format!("is set by step {}", i.set_by)
+        };
+        match i.value {
+            None => {
+                let _ = writeln!(
+                    o,
+                    "  {yellow}not set:{reset} ${} {setter}, which is not selected  (--set '{}=VALUE')",
+                    i.name, i.name
+                );
+            }
+            Some(from) => {
+                let from = match from {
+                    plan::InputValue::Set => "--set",
+                    plan::InputValue::Environment => "the environment",
+                };
+                let _ = writeln!(
+                    o,
+                    "  {dim}input:{reset} ${} from {from} (it {setter}, which is not selected)",
+                    i.name
+                );
+            }
+        }
+    }
+    for (var, by) in &p.set_by_earlier {
+        let _ = writeln!(o, "  {dim}at run time:{reset} ${var} is set by step {by}");
+    }
+    if !p.runtime_env_from.is_empty() {
+        let one = p.runtime_env_from.len() == 1;
+        let _ = writeln!(
+            o,
+            "  {dim}at run time:{reset} the environment that step{} {} load{} (eval/source) is known only when {} run{}",
+            if one { "" } else { "s" },
+            p.runtime_env_from.join(", "),
+            if one { "s" } else { "" },
+            if one { "it" } else { "they" },
+            if one { "s" } else { "" },
+        );
+    }
 }
