@@ -1049,3 +1049,62 @@ echo "$OWN"
         .stderr_lacks("is read by step")
         .run();
 }
+
+/// `runbook run A.md --resume` resumes A's latest run, even when another page ran since;
+/// `runbook run --resume` alone takes the run that started last, by the start time its
+/// journal records (not by which journal was written last).
+#[test]
+fn resume_resumes_the_page_you_name() {
+    let fail_once = |name: &str| {
+        format!(
+            "# {name}\n\n```bash\necho {name}-1 >> log\n```\n\n```bash\n[ -e {name}-ok ] || exit 3\necho {name}-2 >> log\n```\n"
+        )
+    };
+    let t = Test::new()
+        .site("x: 1\n")
+        .file("a.md", fail_once("a"))
+        .file("b.md", fail_once("b"));
+    let dir = t.path().to_path_buf();
+    let run = |args: &[&str]| {
+        let out = runbook_in(&dir, args)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    assert_eq!(run(&["run", "a.md", "--yes"]).0, Some(1));
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    assert_eq!(run(&["run", "b.md", "--yes"]).0, Some(1));
+    // a's journal is now the one written last; b still started last
+    let runs: Vec<_> = std::fs::read_dir(dir.join("state/runbook/runs"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    let a_run = runs
+        .iter()
+        .find(|p| p.to_string_lossy().contains("-a-"))
+        .unwrap();
+    let journal = a_run.join("journal.jsonl");
+    let f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&journal)
+        .unwrap();
+    f.set_modified(std::time::SystemTime::now() + std::time::Duration::from_secs(60))
+        .unwrap();
+    std::fs::write(dir.join("a-ok"), "").unwrap();
+    let (code, stderr) = run(&["run", "a.md", "--resume", "--yes"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let log = std::fs::read_to_string(dir.join("log")).unwrap();
+    assert_eq!(log, "a-1\nb-1\na-2\n", "the resume ran a's step: {stderr}");
+    std::fs::write(dir.join("b-ok"), "").unwrap();
+    let (code, stderr) = run(&["run", "--resume", "--yes"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let log = std::fs::read_to_string(dir.join("log")).unwrap();
+    assert_eq!(log, "a-1\nb-1\na-2\nb-2\n", "{stderr}");
+    let (code, stderr) = run(&["run", "c.md", "--resume", "--yes"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("no run of c.md to resume"), "{stderr}");
+}

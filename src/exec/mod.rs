@@ -20,7 +20,7 @@ use secrets::Secrets;
 use serde_json::{Value as Json, json};
 use shell::{Shell, State};
 use std::collections::{BTreeSet, HashMap};
-use std::io::{IsTerminal, Write};
+use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::time::Instant;
@@ -297,8 +297,10 @@ fn ended_by_error(run: &mut RunDir, result: Result<i32>) -> Result<i32> {
     result
 }
 
-/// The run directory `run_ref` names: a path, an id under the runs directory, or `last`.
-fn locate_run(runs_dir: &Path, run_ref: &str) -> Result<PathBuf> {
+/// The run directory `run_ref` names: a path, an id under the runs directory, or `last`:
+/// the run that started last (by the start time its journal records), of `page` when one is
+/// named.
+fn locate_run(runs_dir: &Path, run_ref: &str, page: Option<&Path>) -> Result<PathBuf> {
     let direct = PathBuf::from(run_ref);
     if run_ref != "last" {
         for candidate in [direct.clone(), runs_dir.join(run_ref)] {
@@ -311,24 +313,58 @@ fn locate_run(runs_dir: &Path, run_ref: &str) -> Result<PathBuf> {
             crate::source::display_path(runs_dir)
         )));
     }
-    let mut runs: Vec<PathBuf> = std::fs::read_dir(runs_dir)
+    let want = page.map(|p| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf()));
+    let mut runs: Vec<(String, PathBuf)> = std::fs::read_dir(runs_dir)
         .map_err(|e| Error::io(runs_dir, e))?
         .flatten()
         .map(|e| e.path())
-        .filter(|p| p.join("journal.jsonl").is_file())
+        .filter_map(|dir| {
+            let start = run_start(&dir)?;
+            if let Some(want) = &want {
+                let page = PathBuf::from(&start.1);
+                let page = std::fs::canonicalize(&page).unwrap_or(page);
+                if &page != want {
+                    return None;
+                }
+            }
+            Some((start.0, dir))
+        })
         .collect();
-    // ids start with the date and time; the pid breaks ties
-    runs.sort_by_key(|p| {
-        std::fs::metadata(p.join("journal.jsonl"))
-            .and_then(|m| m.modified())
-            .ok()
-    });
-    runs.pop().ok_or_else(|| {
-        Error::Usage(format!(
-            "no run to resume in {}",
-            crate::source::display_path(runs_dir)
-        ))
+    // the start times are UTC RFC 3339 with milliseconds: they sort as text; the directory
+    // name (date, time, page, pid) breaks ties
+    runs.sort();
+    runs.pop().map(|(_, dir)| dir).ok_or_else(|| {
+        Error::Usage(match page {
+            Some(p) => format!(
+                "no run of {} to resume in {}",
+                crate::source::display_path(p),
+                crate::source::display_path(runs_dir)
+            ),
+            None => format!(
+                "no run to resume in {}",
+                crate::source::display_path(runs_dir)
+            ),
+        })
     })
+}
+
+/// When a run started and its page, from its journal's first event.
+fn run_start(dir: &Path) -> Option<(String, String)> {
+    use std::io::BufRead;
+    let f = std::fs::File::open(dir.join("journal.jsonl")).ok()?;
+    let mut first = Vec::new();
+    std::io::BufReader::new(f)
+        .take(1 << 20)
+        .read_until(b'\n', &mut first)
+        .ok()?;
+    let (records, _) = event::parse(&first);
+    match records.into_iter().next()? {
+        event::Record {
+            event: event::Event::RunStart(start),
+            time,
+        } => Some((time, start.page)),
+        _ => None,
+    }
 }
 
 /// What the journal says about a run so far.
@@ -411,7 +447,7 @@ pub fn resume(args: &RunArgs, run_ref: &str, color: bool) -> Result<i32> {
         .runs_dir
         .clone()
         .unwrap_or_else(journal::default_runs_dir);
-    let run_dir = locate_run(&runs_dir, run_ref)?;
+    let run_dir = locate_run(&runs_dir, run_ref, args.page.as_deref())?;
     // the run is ours from here (refused while another runbook still has it: a live step is
     // never stopped by a resume)
     let mut run = RunDir::open(&run_dir)?;
