@@ -8,6 +8,9 @@ pub mod secrets;
 pub mod shell;
 pub mod state;
 
+#[cfg(test)]
+mod roundtrip_tests;
+
 use crate::cli::RunArgs;
 use crate::document::Document;
 use crate::error::{EXIT_OK, EXIT_PROBLEMS, Error, Result};

@@ -193,6 +193,13 @@ impl Shell {
         is_bash(&self.program)
     }
 
+    /// Dump the state as a bash older than 4.4 must (one `declare -p NAME` at a time): to test
+    /// that way on a newer bash.
+    #[cfg(test)]
+    pub(crate) fn dump_as_old_bash(&self) {
+        self.format.set(Some(state::Format::Nul));
+    }
+
     /// Run `command` after restoring `state`. Output (stdout and stderr, in order) goes to
     /// `sink` as it comes, masked; the process's pid (also its process group) is given to
     /// `started`, for signals. See `Launch` for the rest.
