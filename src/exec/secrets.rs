@@ -21,11 +21,12 @@ pub struct Secrets {
 
 impl Secrets {
     /// Secrets of runbook's own environment (e.g. an operator's `AWS_SECRET_ACCESS_KEY`).
+    /// An environment need not be UTF-8: names and values are read as bytes.
     pub fn from_env(extra: &[String]) -> Secrets {
         let mut s = Secrets::default();
-        for (k, v) in std::env::vars() {
-            if is_secret_name(&k, extra) {
-                s.add(&v);
+        for (k, v) in std::env::vars_os() {
+            if is_secret_name(&k.to_string_lossy(), extra) {
+                s.add(&v.to_string_lossy());
             }
         }
         s
