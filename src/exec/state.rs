@@ -1218,6 +1218,25 @@ mod tests {
     }
 
     #[test]
+    fn a_secret_is_found_however_bash_quotes_it() {
+        let mut s = Secrets::default();
+        s.add("p\"w$1\nx");
+        s.add("q\"r$2`z");
+        assert!(holds_secret(b"declare -- A=$'p\"w$1\\nx'", &s));
+        assert!(holds_secret(b"declare -x B=\"q\\\"r\\$2\\`z\"", &s));
+        assert!(holds_secret(
+            b"declare -a C=([0]=\"\" [1]=\"q\\\"r\\$2\\`z\")",
+            &s
+        ));
+        assert!(!holds_secret(b"declare -- D=\"harmless\"", &s));
+        assert!(blob_holds_secret(
+            b"f () \n{ \n    echo \"q\\\"r\\$2\\`z\"\n}\n",
+            &s
+        ));
+        assert!(!blob_holds_secret(b"f () \n{ \n    echo hi\n}\n", &s));
+    }
+
+    #[test]
     fn an_associative_array_in_another_order_is_the_same() {
         let a = b"declare -A a=([$'\\021fS']=\"2\" [H]=\"1\" [y]=\"4\" )";
         let b = b"declare -A a=([H]=\"1\" [$'\\021fS']=\"2\" [y]=\"4\" )";
