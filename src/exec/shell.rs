@@ -26,19 +26,21 @@ use std::time::{Duration, Instant};
 /// runbook's EXIT trap: the state is written once, from this trap when the command exits
 /// early (`exit`, `set -e`), or after the command when it ends normally (so that a step that
 /// sets an EXIT trap of its own keeps it, and it runs). Inline code, no function of runbook's
-/// own: `declare -f` lists the step's functions only. The shell's exit status is kept (bash
-/// keeps it across an EXIT trap).
+/// own: `declare -f` lists the step's functions only. The dump code empties `__rb_t` first, so
+/// the trap does nothing once it ran; its stderr goes nowhere, so `set -x` shows none of it.
+/// The shell's exit status is kept (bash keeps it across an EXIT trap).
 fn exit_trap(dump: &str, bash: bool) -> String {
     let builtin = if bash { "builtin " } else { "" };
-    format!("__rb_t='{dump}'\ntrap '{{ {builtin}eval \"$__rb_t\"; }} 2>/dev/null' EXIT\n")
+    format!(
+        "__rb_t='{dump}'\ntrap '{{ case $__rb_t in ?*) {builtin}eval \"$__rb_t\";; esac; }} 2>/dev/null' EXIT\n"
+    )
 }
 
-/// What runs after the command when it ends normally (`set +x`: nothing of runbook's is traced).
-fn after_command(bash: bool) -> String {
+/// What runs after the command when it ends normally: the dump itself (`set +x`: nothing of
+/// runbook's is traced).
+fn after_command(dump: &str, bash: bool) -> String {
     let builtin = if bash { "builtin " } else { "" };
-    format!(
-        "{{ __rb_st=$?; {builtin}set +x; {builtin}eval \"$__rb_t\"; }} 2>/dev/null\nexit \"$__rb_st\"\n"
-    )
+    format!("{{ __rb_st=$?; {builtin}set +x; {dump}; }} 2>/dev/null\nexit \"$__rb_st\"\n")
 }
 
 /// Secret-named variables a command mentions (`$OS_PASSWORD`, `printenv API_TOKEN`): the ones
@@ -343,7 +345,7 @@ impl Shell {
         script.extend_from_slice(watch_script.as_bytes());
         script.extend_from_slice(command.trim_end_matches('\n').as_bytes());
         script.push(b'\n');
-        script.extend_from_slice(after_command(bash).as_bytes());
+        script.extend_from_slice(after_command(&dump, bash).as_bytes());
         // a pipe holds 64 KiB: a script that fits is written at once, a longer one by a thread
         // (the child reads it only as it runs); the child may exit without reading it all, so a
         // broken pipe is not an error here
@@ -439,7 +441,12 @@ impl Shell {
             }
             Ok(())
         };
+        // bash writes the state a line at a time: once some has come, the pipe is left out of
+        // poll for a moment, so that the rest comes in a few reads rather than one wakeup per
+        // line (the pipe holds 64 KiB: bash waits at most that moment when it is full)
+        let mut snap_quiet_until: Option<Instant> = None;
         let status = loop {
+            let quiet = snap_quiet_until.and_then(|t| t.checked_duration_since(Instant::now()));
             let mut fds = [
                 libc::pollfd {
                     fd: pidfd,
@@ -447,7 +454,11 @@ impl Shell {
                     revents: 0,
                 },
                 libc::pollfd {
-                    fd: snap_r.as_raw_fd(),
+                    fd: if quiet.is_some() {
+                        -1
+                    } else {
+                        snap_r.as_raw_fd()
+                    },
                     events: libc::POLLIN,
                     revents: 0,
                 },
@@ -467,6 +478,9 @@ impl Shell {
                 },
             ];
             let mut timeout = if pidfd >= 0 { 1000 } else { 20 };
+            if let Some(q) = quiet {
+                timeout = timeout.min(q.as_millis() as i32 + 1);
+            }
             if let Some(limit) = launch.timeout {
                 let elapsed = start.elapsed();
                 if !timed_out && elapsed >= limit {
@@ -504,9 +518,15 @@ impl Shell {
                 }
             }
             read_output(&mut out_open, &mut output_bytes, &mut pending)?;
-            drain(&mut snap_r, &mut buf2(), &mut |d| {
-                snapshot.extend_from_slice(d)
-            })?;
+            if quiet.is_none() {
+                let before = snapshot.len();
+                drain(&mut snap_r, &mut buf2(), &mut |d| {
+                    snapshot.extend_from_slice(d)
+                })?;
+                if snapshot.len() > before {
+                    snap_quiet_until = Some(Instant::now() + Duration::from_millis(1));
+                }
+            }
             if let Some(status) = child.try_wait()? {
                 break status;
             }

@@ -14,7 +14,7 @@
 //! The dump a step's shell writes when it exits (see `dump_code`), fields ended by NUL: a
 //! header, `$PWD`, then for `rb-state-1 lines` (bash >= 4.4) `declare -p`'s lines, for
 //! `rb-state-1 nul` (older bash) one `declare -p NAME` per variable, each ended by NUL, an
-//! empty one last; then `declare -f` and `declare -F`. `rb-state-1 posix` (other shells):
+//! empty one last; then `declare -f`. `rb-state-1 posix` (other shells):
 //! `set` and `export -p`.
 
 use super::secrets::{Secrets, is_secret_name};
@@ -26,70 +26,102 @@ use std::os::unix::ffi::OsStringExt;
 /// working directory is gone): it did not run.
 pub const EXIT_STATE_LOST: i32 = 125;
 
-/// bash's own variables, which a new shell sets itself (or refuses to have set).
-const BASH_SPECIAL: &[&str] = &[
-    "BASH",
-    "BASH_*",
-    "BASHOPTS",
-    "BASHPID",
-    "COLUMNS",
-    "COMP_*",
-    "DIRSTACK",
-    "EPOCHREALTIME",
-    "EPOCHSECONDS",
-    "EUID",
-    "FUNCNAME",
-    "GROUPS",
-    "HISTCMD",
-    "HOSTNAME",
-    "HOSTTYPE",
-    "IFS",
-    "LINENO",
-    "LINES",
-    "MACHTYPE",
-    "OLDPWD",
-    "OPTARG",
-    "OPTERR",
-    "OPTIND",
-    "OSTYPE",
-    "PIPESTATUS",
-    "PPID",
-    "PS4",
-    "PWD",
-    "RANDOM",
-    "SECONDS",
-    "SHELLOPTS",
-    "SHLVL",
-    "SRANDOM",
-    "UID",
-    "_",
-    "__rb_*",
-    super::shell::STEP_ENV,
-];
+/// bash's own variables, which a new shell sets itself (or refuses to have set), and
+/// runbook's (`__rb_*`, `RUNBOOK_STEP`). A match, not a list of patterns: it runs for every
+/// variable of every step.
+fn is_bash_special(name: &[u8]) -> bool {
+    matches!(
+        name,
+        b"BASH"
+            | b"BASHOPTS"
+            | b"BASHPID"
+            | b"COLUMNS"
+            | b"DIRSTACK"
+            | b"EPOCHREALTIME"
+            | b"EPOCHSECONDS"
+            | b"EUID"
+            | b"FUNCNAME"
+            | b"GROUPS"
+            | b"HISTCMD"
+            | b"HOSTNAME"
+            | b"HOSTTYPE"
+            | b"IFS"
+            | b"LINENO"
+            | b"LINES"
+            | b"MACHTYPE"
+            | b"OLDPWD"
+            | b"OPTARG"
+            | b"OPTERR"
+            | b"OPTIND"
+            | b"OSTYPE"
+            | b"PIPESTATUS"
+            | b"PPID"
+            | b"PS4"
+            | b"PWD"
+            | b"RANDOM"
+            | b"SECONDS"
+            | b"SHELLOPTS"
+            | b"SHLVL"
+            | b"SRANDOM"
+            | b"UID"
+            | b"_"
+            | b"RUNBOOK_STEP"
+    ) || name.starts_with(b"BASH_")
+        || name.starts_with(b"COMP_")
+        || name.starts_with(b"__rb_")
+}
 
-/// The variables a POSIX shell's `set` lists that it sets itself.
-const POSIX_SPECIAL: &[&str] = &[
-    "PPID",
-    "PWD",
-    "OLDPWD",
-    "IFS",
-    "OPTIND",
-    "LINENO",
-    "PS1",
-    "PS2",
-    "PS4",
-    "_",
-    "__rb_*",
-    super::shell::STEP_ENV,
-];
+/// The variables a POSIX shell's `set` lists that it sets itself, and runbook's.
+fn is_posix_special(name: &[u8]) -> bool {
+    matches!(
+        name,
+        b"PPID"
+            | b"PWD"
+            | b"OLDPWD"
+            | b"IFS"
+            | b"OPTIND"
+            | b"LINENO"
+            | b"PS1"
+            | b"PS2"
+            | b"PS4"
+            | b"_"
+            | b"RUNBOOK_STEP"
+    ) || name.starts_with(b"__rb_")
+}
 
 fn is_special(name: &[u8], posix: bool) -> bool {
-    let list = if posix { POSIX_SPECIAL } else { BASH_SPECIAL };
-    list.iter().any(|p| match p.strip_suffix('*') {
-        Some(prefix) => name.starts_with(prefix.as_bytes()),
-        None => name == p.as_bytes(),
-    })
+    if posix {
+        is_posix_special(name)
+    } else {
+        is_bash_special(name)
+    }
 }
+
+/// FxHash (as in rustc): the state's maps are keyed by short variable names, looked up for
+/// every variable of every step; SipHash's protection against chosen keys is not needed for
+/// names a step's shell printed.
+#[derive(Default, Clone, Copy)]
+pub struct FxHasher(u64);
+
+impl std::hash::Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        const K: u64 = 0x517c_c1b7_2722_0a95;
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let w = u64::from_le_bytes(c.try_into().unwrap_or_default());
+            self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(K);
+        }
+        for &b in chunks.remainder() {
+            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(K);
+        }
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type FastMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<FxHasher>>;
+type FastSet<K> = HashSet<K, std::hash::BuildHasherDefault<FxHasher>>;
 
 /// `[A-Za-z_][A-Za-z0-9_]*`: the names a shell variable can have.
 pub fn is_identifier(name: &[u8]) -> bool {
@@ -112,8 +144,8 @@ pub enum Format {
 }
 
 /// The code a step's shell runs once, when it exits, to write its state to `target` (a
-/// redirection target). Only double quotes inside: it is kept in a single-quoted variable
-/// (`__rb_t`) and run with `eval`, once: it empties the variable first. `unwatch` first removes
+/// redirection target). Only double quotes inside: the EXIT trap keeps it in a single-quoted
+/// variable (`__rb_t`) for `eval`; it empties the variable first, so it runs once. `unwatch` first removes
 /// runbook's own DEBUG trap and function, so that `declare -f` lists the step's functions
 /// only. `format`: how this bash prints variables, when known (else the dump checks
 /// `BASH_VERSINFO`).
@@ -148,7 +180,7 @@ pub fn dump_code(bash: bool, target: &str, unwatch: bool, format: Option<Format>
         ""
     };
     format!(
-        r#"__rb_t=; {unwatch}{{ {vars}; builtin printf "\0"; builtin declare -f; builtin printf "\0"; builtin declare -F; builtin printf "\0"; }} >{target}"#
+        r#"__rb_t=; {unwatch}{{ {vars}; builtin printf "\0"; builtin declare -f; builtin printf "\0"; }} >{target}"#
     )
 }
 
@@ -169,7 +201,7 @@ pub fn push_single_quoted(out: &mut Vec<u8>, bytes: &[u8]) {
 /// an environment need not be UTF-8).
 #[derive(Debug, Default, Clone)]
 pub struct Inherited {
-    vars: HashMap<Vec<u8>, Vec<u8>>,
+    vars: FastMap<Vec<u8>, Vec<u8>>,
     /// Functions bash imports from `BASH_FUNC_NAME%%` variables.
     functions: Vec<Vec<u8>>,
 }
@@ -224,7 +256,6 @@ struct Var {
 struct Functions {
     /// `declare -f`'s output: every function of the step's shell but runbook's own.
     blob: Vec<u8>,
-    names: Vec<Vec<u8>>,
     /// The blob holds a secret value: kept in memory only.
     secret: bool,
 }
@@ -232,7 +263,7 @@ struct Functions {
 /// The shell state after a step: what the next step starts with.
 #[derive(Debug, Default, Clone)]
 pub struct State {
-    vars: HashMap<Vec<u8>, Var>,
+    vars: FastMap<Vec<u8>, Var>,
     /// Inherited variables the steps unset: they stay unset.
     gone: BTreeSet<Vec<u8>>,
     /// None until a shell that lists functions (bash) has run.
@@ -251,7 +282,6 @@ pub struct Dump {
     /// (name, declaration) ranges in `buf`
     vars: Vec<(Range<usize>, Range<usize>)>,
     functions: Option<Range<usize>>,
-    function_names: Vec<Range<usize>>,
     cwd: Range<usize>,
 }
 
@@ -344,29 +374,14 @@ pub fn parse_dump(buf: Vec<u8>) -> Option<Dump> {
                 format: None,
                 vars,
                 functions: None,
-                function_names: Vec::new(),
                 cwd,
             });
         }
         _ => return None,
     };
-    let (functions, next) = field(&buf, pos)?;
-    let (names, end) = field(&buf, next)?;
+    let (functions, end) = field(&buf, pos)?;
     if end != buf.len() {
         return None;
-    }
-    // `declare -F`: `declare -f NAME` or `declare -fx NAME`, one a line
-    let mut function_names = Vec::new();
-    let mut start = names.start;
-    for line in buf[names.clone()].split(|b| *b == b'\n') {
-        let r = start..start + line.len();
-        start = r.end + 1;
-        if let Some(sp) = line
-            .strip_prefix(b"declare -")
-            .and_then(|l| l.iter().position(|b| *b == b' '))
-        {
-            function_names.push(r.start + 9 + sp + 1..r.end);
-        }
     }
     Some(Dump {
         buf,
@@ -374,9 +389,26 @@ pub fn parse_dump(buf: Vec<u8>) -> Option<Dump> {
         format: Some(format),
         vars,
         functions: Some(functions),
-        function_names,
         cwd,
     })
+}
+
+/// The names of the functions `declare -f` printed: each definition starts with a line
+/// `NAME () ` followed by `{ ` (only to name them in a message: a heredoc in a body could
+/// hold such lines too).
+fn function_names(blob: &[u8]) -> Vec<Vec<u8>> {
+    let mut names = Vec::new();
+    let mut lines = blob.split(|b| *b == b'\n').peekable();
+    while let Some(line) = lines.next() {
+        if let Some(name) = line.strip_suffix(b" () ")
+            && !name.is_empty()
+            && !name.contains(&b' ')
+            && lines.peek() == Some(&&b"{ "[..])
+        {
+            names.push(name.to_vec());
+        }
+    }
+    names
 }
 
 /// A POSIX shell's `set` or `export -p` output cut into entries: a line, or more while a
@@ -876,7 +908,6 @@ impl State {
         if let Some((blob, _)) = &d.functions {
             self.functions = Some(Functions {
                 blob: blob.clone(),
-                names: Vec::new(),
                 secret: false,
             });
         }
@@ -922,7 +953,11 @@ impl State {
             .collect();
         names.sort();
         if let Some(f) = self.functions.as_ref().filter(|f| f.secret) {
-            names.extend(f.names.iter().map(|n| format!("{}()", lossy(n))));
+            names.extend(
+                function_names(&f.blob)
+                    .iter()
+                    .map(|n| format!("{}()", lossy(n))),
+            );
         }
         names
     }
@@ -1051,9 +1086,9 @@ impl State {
         let posix = dump.posix;
         let mut delta = Delta::default();
         let mut changed: Vec<(&[u8], &[u8])> = Vec::new();
-        let mut present: HashSet<&[u8]> = HashSet::new();
+        let mut present: FastSet<&[u8]> = FastSet::default();
         // inherited variables as they were inherited: not part of the state
-        let mut as_inherited: HashMap<&[u8], &[u8]> = HashMap::new();
+        let mut as_inherited: FastMap<&[u8], &[u8]> = FastMap::default();
         for (name, decl) in dump.vars() {
             if is_special(name, posix) {
                 continue;
@@ -1127,11 +1162,6 @@ impl State {
         }
         if let Some(range) = &dump.functions {
             let blob = &dump.buf[range.clone()];
-            let names: Vec<Vec<u8>> = dump
-                .function_names
-                .iter()
-                .map(|r| dump.buf[r.clone()].to_vec())
-                .collect();
             let before = self.functions.take().unwrap_or_default();
             let secret = if before.blob == blob {
                 before.secret
@@ -1139,15 +1169,13 @@ impl State {
                 let secret = blob_holds_secret(blob, secrets);
                 let was_public = !before.secret && !before.blob.is_empty();
                 if !secret || was_public {
-                    let now: BTreeSet<&[u8]> = names.iter().map(|n| n.as_slice()).collect();
+                    let now = function_names(blob);
                     let gone = if before.secret {
                         BTreeSet::new()
                     } else {
-                        before
-                            .names
-                            .iter()
-                            .filter(|n| secret || !now.contains(n.as_slice()))
-                            .cloned()
+                        function_names(&before.blob)
+                            .into_iter()
+                            .filter(|n| secret || !now.contains(n))
                             .collect()
                     };
                     let public = if secret { Vec::new() } else { blob.to_vec() };
@@ -1161,7 +1189,6 @@ impl State {
                 } else {
                     blob.to_vec()
                 },
-                names,
                 secret,
             });
         }
@@ -1247,6 +1274,12 @@ mod tests {
             b"declare -a a=([0]=\"1\")",
             b"declare -a a=([0]=\"1\")"
         ));
+    }
+
+    #[test]
+    fn function_names_from_their_definitions() {
+        let blob = b"f () \n{ \n    echo hi\n}\ndeclare -fx f\nmy-fn () \n{ \n    cat <<EOF\nx () \nEOF\n\n}\n";
+        assert_eq!(function_names(blob), [b"f".to_vec(), b"my-fn".to_vec()]);
     }
 
     #[test]
