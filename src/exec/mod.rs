@@ -903,7 +903,7 @@ fn lost_directory(dir: &[u8]) -> String {
         Ok(_) => "cannot be entered (permission denied)".to_string(),
     };
     format!(
-        "its working directory {shown}, where the step before it ended, {why}; it would run elsewhere, so it fails with status {} (recreate the directory and retry, or skip the step)",
+        "its working directory {shown}, where the step before it ended, {why}; it would run elsewhere, so it fails with status {} (recreate the directory, then retry or resume: every later step starts there too)",
         state::EXIT_STATE_LOST
     )
 }
