@@ -659,6 +659,13 @@ fn array_values(text: &[u8]) -> Vec<Vec<u8>> {
     out
 }
 
+/// Whether a declaration (`declare -n REF="NAME"`) makes a nameref.
+fn is_nameref(decl: &[u8]) -> bool {
+    decl.strip_prefix(b"declare -")
+        .and_then(|r| r.split(|b| *b == b' ').next())
+        .is_some_and(|flags| flags.contains(&b'n'))
+}
+
 /// Whether two declarations of an associative array hold the same elements: bash lists them
 /// in its hash table's order, which a restore may change (keys of one bucket come out the
 /// other way round after each restore).
@@ -1107,8 +1114,9 @@ impl State {
         }
         let named_secret = |name: &[u8]| is_secret_name(&lossy(name), secret_names);
         // the secrets first: a copy of one in another variable set by the same step is found
+        // (a nameref's value is the name of another variable, not a secret)
         for (name, decl) in &changed {
-            if named_secret(name) {
+            if named_secret(name) && !is_nameref(decl) {
                 for v in secret_values(decl) {
                     secrets.add(&lossy(&v));
                 }
@@ -1274,6 +1282,13 @@ mod tests {
             b"declare -a a=([0]=\"1\")",
             b"declare -a a=([0]=\"1\")"
         ));
+    }
+
+    #[test]
+    fn a_secret_named_nameref_does_not_make_a_name_a_secret() {
+        assert!(is_nameref(b"declare -n API_KEY_REF=\"API_KEY\""));
+        assert!(!is_nameref(b"declare -x API_KEY=\"abcd\""));
+        assert!(!is_nameref(b"declare -- n=\"1\""));
     }
 
     #[test]
