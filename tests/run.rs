@@ -778,3 +778,40 @@ fn a_resume_forgets_what_the_steps_it_runs_again_changed_before() {
         String::from_utf8_lossy(&third.stderr)
     );
 }
+
+#[test]
+fn a_variable_set_back_to_its_inherited_value_is_inherited_again_on_resume() {
+    // a secret inherited variable changed, then set back; a public one the same: the snapshot
+    // files hold neither value, and after a resume both come from the environment again
+    let page = "# S\n\n```bash\nOS_PASSWORD=changed-9876; MYVAR=changed\n```\n\n\
+```bash\nOS_PASSWORD=env-pw-1234; MYVAR=env-value-5678; X=1\n```\n\n\
+```bash\ntest -f \"$FLAG\"\n```\n\n```bash\necho \"${OS_PASSWORD-unset} ${MYVAR-unset} $X\"\n```\n";
+    let t = Test::new().site("x: 1\n").page(page);
+    let flag = t.path().join("flag");
+    let out = t
+        .env("FLAG", flag.to_str().unwrap())
+        .env("OS_PASSWORD", "env-pw-1234")
+        .env("MYVAR", "env-value-5678")
+        .args(&["run", "page.md", "--yes"])
+        .status(1)
+        .run();
+    for f in std::fs::read_dir(run_dir(&out).join("state")).unwrap() {
+        let text = std::fs::read_to_string(f.unwrap().path()).unwrap();
+        for v in ["env-pw-1234", "env-value-5678", "changed-9876"] {
+            assert!(!text.contains(v), "{v} in a snapshot:\n{text}");
+        }
+    }
+    std::fs::write(&flag, "").unwrap();
+    let again = runbook_in(&out.dir, &["run", "--resume", "--yes"])
+        .env("FLAG", &flag)
+        .env("OS_PASSWORD", "env-pw-1234")
+        .env("MYVAR", "env-value-5678")
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&again.stdout),
+        "******** env-value-5678 1\n",
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+}

@@ -4,9 +4,10 @@
 //! It is kept as the bytes the shell printed, never as text: each variable is the line
 //! `declare -p` printed for it (bash >= 4.4 prints every declaration on one line, quoting
 //! control characters as `$'...'`), handed back to the next step's bash as it is; the
-//! functions are `declare -f`'s output, one blob; the directory is `$PWD`'s bytes. runbook reads
-//! only the variable names out of those lines, to know what changed, what is secret and what
-//! must not be restored (bash's own variables).
+//! functions are `declare -f`'s output, one blob; the directory is `$PWD`'s bytes. To restore
+//! them runbook reads only the variable names out of those lines (what changed, what must not
+//! be restored: bash's own variables). It decodes a value only to compare an inherited
+//! variable with the environment and to learn or find secret values (`secret_values`).
 //!
 //! What a step changed is a `Delta`: it is what goes to the run directory (`state/NNN-step.sh`,
 //! only the public part), and a resume rebuilds the state by applying the files in order.
@@ -742,11 +743,23 @@ fn blob_holds_secret(blob: &[u8], secrets: &Secrets) -> bool {
     found(&plain)
 }
 
+/// What became of a variable, as a snapshot file says it.
+#[derive(Debug, Clone, PartialEq)]
+enum Change {
+    /// Its new declaration.
+    Set(Vec<u8>),
+    /// Unset: removed, or now kept in memory only (what the files said before must not stand
+    /// in for it on resume).
+    Unset,
+    /// Back to what the environment gives it (or never changed): the files say nothing of
+    /// its value.
+    Inherit,
+}
+
 /// What one step changed in the public part of the state: what its snapshot file holds.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct Delta {
-    /// Some: the new declaration; None: unset (removed, or now kept in memory only).
-    vars: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+    vars: BTreeMap<Vec<u8>, Change>,
     /// The new functions blob (empty: none are public), and the functions it no longer has.
     functions: Option<(Vec<u8>, BTreeSet<Vec<u8>>)>,
     cwd: Option<Vec<u8>>,
@@ -789,19 +802,26 @@ impl Delta {
             out.extend_from_slice(&cd);
             out.push(b'\n');
         }
-        let unset: Vec<&[u8]> = self
-            .vars
-            .iter()
-            .filter(|(_, d)| d.is_none())
-            .map(|(n, _)| n.as_slice())
-            .collect();
-        if !unset.is_empty() {
-            out.extend_from_slice(b"unset -v ");
-            out.extend_from_slice(&unset.join(&b' '));
-            out.push(b'\n');
+        let names = |which: &Change| -> Vec<&[u8]> {
+            self.vars
+                .iter()
+                .filter(|(_, c)| *c == which)
+                .map(|(n, _)| n.as_slice())
+                .collect()
+        };
+        for (prefix, which) in [
+            (&b"unset -v "[..], Change::Unset),
+            (&b"#rb-inherit "[..], Change::Inherit),
+        ] {
+            let list = names(&which);
+            if !list.is_empty() {
+                out.extend_from_slice(prefix);
+                out.extend_from_slice(&list.join(&b' '));
+                out.push(b'\n');
+            }
         }
-        for (name, decl) in &self.vars {
-            if let Some(decl) = decl {
+        for (name, change) in &self.vars {
+            if let Change::Set(decl) = change {
                 out.extend_from_slice(b"#rb-set ");
                 out.extend_from_slice(name);
                 out.extend_from_slice(format!(" {}\n", decl.len()).as_bytes());
@@ -852,7 +872,7 @@ impl Delta {
                 let Some(decl) = bytes.get(pos..pos + len) else {
                     break;
                 };
-                d.vars.insert(name, Some(decl.to_vec()));
+                d.vars.insert(name, Change::Set(decl.to_vec()));
                 pos += len + 1;
             } else if let Some(rest) = line.strip_prefix(b"#rb-functions ") {
                 let Some((_, len)) = framed(rest) else {
@@ -865,7 +885,11 @@ impl Delta {
                 pos += len + 1;
             } else if let Some(rest) = line.strip_prefix(b"unset -v ") {
                 for name in rest.split(|b| *b == b' ').filter(|n| !n.is_empty()) {
-                    d.vars.insert(name.to_vec(), None);
+                    d.vars.insert(name.to_vec(), Change::Unset);
+                }
+            } else if let Some(rest) = line.strip_prefix(b"#rb-inherit ") {
+                for name in rest.split(|b| *b == b' ').filter(|n| !n.is_empty()) {
+                    d.vars.insert(name.to_vec(), Change::Inherit);
                 }
             } else if let Some(rest) = line.strip_prefix(b"#rb-cwd ") {
                 let Some((_, len)) = framed(rest) else {
@@ -893,9 +917,9 @@ impl State {
     }
 
     fn apply(&mut self, d: &Delta) {
-        for (name, decl) in &d.vars {
-            match decl {
-                Some(decl) => {
+        for (name, change) in &d.vars {
+            match change {
+                Change::Set(decl) => {
                     self.gone.remove(name);
                     self.vars.insert(
                         name.clone(),
@@ -906,9 +930,13 @@ impl State {
                         },
                     );
                 }
-                None => {
+                Change::Unset => {
                     self.vars.remove(name);
                     self.gone.insert(name.clone());
+                }
+                Change::Inherit => {
+                    self.vars.remove(name);
+                    self.gone.remove(name);
                 }
             }
         }
@@ -1126,10 +1154,10 @@ impl State {
             let secret = named_secret(name) || holds_secret(decl, secrets);
             let was_public = self.vars.get(name).is_some_and(|v| !v.secret);
             if !secret {
-                delta.vars.insert(name.to_vec(), Some(decl.to_vec()));
+                delta.vars.insert(name.to_vec(), Change::Set(decl.to_vec()));
             } else if was_public || inh.has(name) {
-                // what the files said before must not stand in for it on resume
-                delta.vars.insert(name.to_vec(), None);
+                // what the files said before (or the environment) must not stand in for it
+                delta.vars.insert(name.to_vec(), Change::Unset);
             }
             self.vars.insert(
                 name.to_vec(),
@@ -1140,17 +1168,21 @@ impl State {
                 },
             );
         }
-        let mut removed: Vec<Vec<u8>> = Vec::new();
+        // gone from the dump, or back to what the environment gives them
+        let mut removed: Vec<(Vec<u8>, bool)> = Vec::new();
         self.vars.retain(|name, v| {
             let keep = v.seen == g;
-            if !keep && !v.secret {
-                removed.push(name.clone());
+            if !keep {
+                removed.push((name.clone(), v.secret));
             }
             keep
         });
-        for name in removed {
-            let back = as_inherited.get(name.as_slice()).map(|d| d.to_vec());
-            delta.vars.insert(name, back);
+        for (name, secret) in removed {
+            if as_inherited.contains_key(name.as_slice()) {
+                delta.vars.insert(name, Change::Inherit);
+            } else if !secret {
+                delta.vars.insert(name, Change::Unset);
+            }
         }
         // inherited variables the step unset, or set again
         for name in inh.vars.keys() {
@@ -1160,12 +1192,12 @@ impl State {
             let gone_now = !present.contains(name.as_slice());
             if gone_now && !self.gone.contains(name) {
                 self.gone.insert(name.clone());
-                delta.vars.insert(name.clone(), None);
+                delta.vars.insert(name.clone(), Change::Unset);
             } else if !gone_now
                 && self.gone.remove(name)
-                && let Some(decl) = as_inherited.get(name.as_slice())
+                && as_inherited.contains_key(name.as_slice())
             {
-                delta.vars.insert(name.clone(), Some(decl.to_vec()));
+                delta.vars.insert(name.clone(), Change::Inherit);
             }
         }
         if let Some(range) = &dump.functions {
@@ -1302,9 +1334,10 @@ mod tests {
         let mut d = Delta::default();
         d.vars.insert(
             b"X".to_vec(),
-            Some(b"declare -- X=$'a\\nb\n#rb-set Y 3'".to_vec()),
+            Change::Set(b"declare -- X=$'a\\nb\n#rb-set Y 3'".to_vec()),
         );
-        d.vars.insert(b"GONE".to_vec(), None);
+        d.vars.insert(b"GONE".to_vec(), Change::Unset);
+        d.vars.insert(b"HOME".to_vec(), Change::Inherit);
         d.functions = Some((b"f () \n{ \n    echo hi\n}\n".to_vec(), BTreeSet::new()));
         d.cwd = Some(b"/tmp/it's\nhere".to_vec());
         let back = Delta::parse(&d.to_bytes("step 1 (s-1)"));
