@@ -689,8 +689,11 @@ fn same_assoc(a: &[u8], b: &[u8]) -> bool {
                 Some(b')') => break,
                 Some(b'[') => {
                     let (_, end) = read_word(text, pos + 1, |c| c == b']')?;
+                    if text.get(end..end + 2) != Some(&b"]="[..]) {
+                        return None;
+                    }
                     let (_, end) = read_word(text, end + 2, |c| c == b')')?;
-                    out.push(text[pos..end].to_vec());
+                    out.push(text.get(pos..end)?.to_vec());
                     pos = end;
                 }
                 _ => return None,
@@ -869,7 +872,7 @@ impl Delta {
                 let Some((name, len)) = framed(rest) else {
                     break;
                 };
-                let Some(decl) = bytes.get(pos..pos + len) else {
+                let Some(decl) = pos.checked_add(len).and_then(|end| bytes.get(pos..end)) else {
                     break;
                 };
                 d.vars.insert(name, Change::Set(decl.to_vec()));
@@ -878,7 +881,7 @@ impl Delta {
                 let Some((_, len)) = framed(rest) else {
                     break;
                 };
-                let Some(blob) = bytes.get(pos..pos + len) else {
+                let Some(blob) = pos.checked_add(len).and_then(|end| bytes.get(pos..end)) else {
                     break;
                 };
                 d.functions = Some((blob.to_vec(), BTreeSet::new()));
@@ -895,7 +898,7 @@ impl Delta {
                 let Some((_, len)) = framed(rest) else {
                     break;
                 };
-                let Some(cd) = bytes.get(pos..pos + len) else {
+                let Some(cd) = pos.checked_add(len).and_then(|end| bytes.get(pos..end)) else {
                     break;
                 };
                 d.cwd = cd.strip_prefix(b"cd -- ").and_then(decode_word);
@@ -1327,6 +1330,37 @@ mod tests {
     fn function_names_from_their_definitions() {
         let blob = b"f () \n{ \n    echo hi\n}\ndeclare -fx f\nmy-fn () \n{ \n    cat <<EOF\nx () \nEOF\n\n}\n";
         assert_eq!(function_names(blob), [b"f".to_vec(), b"my-fn".to_vec()]);
+    }
+
+    proptest::proptest! {
+        /// Whatever the bytes (a damaged snapshot file, a dump cut short), reading them does
+        /// not panic.
+        #[test]
+        fn readers_take_any_bytes(b in proptest::prop_oneof![
+            proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300),
+            // the bytes the readers look for, so that they get past their first checks
+            proptest::collection::vec(
+                proptest::sample::select(b"[]=()\"'$\\ \n\0#abrX-012345-dceflnstux".to_vec()),
+                0..300,
+            ),
+        ]) {
+            let _ = Delta::parse(&b);
+            let _ = parse_dump(b.clone());
+            let _ = secret_values(&b);
+            let _ = decode_word(&b);
+            let _ = same_assoc(&b, &b);
+            let _ = function_names(&b);
+            let mut framed = b"rb-state-1 lines\0/\0".to_vec();
+            framed.extend_from_slice(&b);
+            let _ = parse_dump(framed);
+            let mut set = b"#rb-set X 5\n".to_vec();
+            set.extend_from_slice(&b);
+            let _ = Delta::parse(&set);
+            let mut decl = b"declare -A X=(".to_vec();
+            decl.extend_from_slice(&b);
+            let _ = same_assoc(&decl, &decl);
+            let _ = secret_values(&decl);
+        }
     }
 
     #[test]
