@@ -721,17 +721,31 @@ pub(crate) mod tests {
     #[test]
     fn posix_shell_keeps_variables_and_directory() {
         let shell = Shell::new("sh", &[]);
+        let dir = tempfile::tempdir().unwrap();
+        let sub = dir.path().join("it's a\ndir");
+        std::fs::create_dir(&sub).unwrap();
         let mut state = State::default();
         let mut secrets = Secrets::default();
         let (o, out, _) = step(
             &shell,
             &mut state,
             &mut secrets,
-            "A=\"it's\nnew line\"\nexport B=1\ncd /tmp\n",
+            &format!(
+                "A=\"it's\nnew line\"\nexport B='a\"b\\c$x'\nC=\"q'\\\\\"\ncd {}\n",
+                crate::exec::state::tests::single_quoted(sub.as_os_str().as_encoded_bytes())
+            ),
         );
         assert!(o.dump.is_some(), "{}", text(&out));
-        let (_, out, _) = step(&shell, &mut state, &mut secrets, "echo \"$A $B $PWD\"");
-        assert_eq!(text(&out), "it's\nnew line 1 /tmp\n");
+        let (_, out, _) = step(
+            &shell,
+            &mut state,
+            &mut secrets,
+            "printf '%s|%s|%s|%s' \"$A\" \"$B\" \"$C\" \"$PWD\"; sh -c 'printf \"|%s\" \"$B\"'",
+        );
+        assert_eq!(
+            text(&out),
+            format!("it's\nnew line|a\"b\\c$x|q'\\|{}|a\"b\\c$x", sub.display())
+        );
     }
 
     #[test]

@@ -1245,8 +1245,15 @@ impl State {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+
+    /// `'...'` quoting as text, for test commands.
+    pub(crate) fn single_quoted(bytes: &[u8]) -> String {
+        let mut out = Vec::new();
+        push_single_quoted(&mut out, bytes);
+        String::from_utf8(out).unwrap()
+    }
 
     #[test]
     fn words_decode_as_bash_prints_them() {
