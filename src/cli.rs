@@ -19,7 +19,9 @@ Examples:
 Exit status: 0 success (check: no problems; run: every step done),
 1 check found problems, a plan is not clean, or a step failed / the run was quit,
 2 usage error, unreadable input or an unwritable run directory,
-130 the run was interrupted. A step stopped by --timeout counts as failed (1).";
+130 the run was interrupted. A step stopped by --timeout counts as failed (1), and so
+does a step that cannot start where the step before it ended (its directory is gone:
+recorded with status 125).";
 
 #[derive(Parser, Debug)]
 #[command(name = "runbook", version, about = "Render, check and run operations pages from Jekyll docs sites", after_help = EXAMPLES)]

@@ -262,3 +262,49 @@ fn the_step_terminal_follows_a_resize() {
     let (code, screen) = s.finish();
     assert_eq!(code, 0, "{screen}");
 }
+
+#[test]
+fn a_retried_step_keeps_what_every_attempt_changed() {
+    // the first attempt sets A and fails, the retry (in the state it left) sets B: the step's
+    // snapshot holds both, and a resume later sees both
+    let t = Test::new().site("x: 1\n").page(
+        "# S\n\n```bash\nif [ -f tried ]; then B=2; else touch tried; A=1; false; fi\n```\n\n\
+```bash\ntest -f flag\n```\n\n```bash\necho \"A=$A B=$B\"\n```\n",
+    );
+    let dir = t.path().to_path_buf();
+    let mut s = Screen::start(&dir, &["run", "page.md"], &[]);
+    s.expect("Run this step?");
+    s.send("y");
+    s.expect("The step failed. [r]etry / [e]dit / [s]kip / [q]uit:");
+    s.clear();
+    s.send("r");
+    s.expect("[2/3]");
+    s.expect("Run this step?");
+    s.send("y");
+    s.expect("The step failed.");
+    s.send("q");
+    let (code, screen) = s.finish();
+    assert_eq!(code, 1, "{screen}");
+    let snapshot = std::fs::read_to_string(
+        std::fs::read_dir(crate::test::the_run(&dir).join("state"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.file_name().unwrap().to_str().unwrap().starts_with("001-"))
+            .unwrap(),
+    )
+    .unwrap();
+    assert!(
+        snapshot.contains("A=\"1\"") && snapshot.contains("B=\"2\""),
+        "{snapshot}"
+    );
+    std::fs::write(dir.join("flag"), "").unwrap();
+    let again = crate::test::runbook_in(&dir, &["run", "--resume", "--yes"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&again.stdout),
+        "A=1 B=2\n",
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+}

@@ -1108,3 +1108,188 @@ fn resume_resumes_the_page_you_name() {
     assert_eq!(code, Some(2), "{stderr}");
     assert!(stderr.contains("no run of c.md to resume"), "{stderr}");
 }
+
+/// The issue's example: a value bash prints as `$'Can\'t reach\nstale'` used to end the state
+/// reader's understanding of the state; the next step lost its directory, functions and every
+/// variable after it.
+#[test]
+fn a_value_with_an_apostrophe_and_a_newline_keeps_the_whole_state() {
+    let t = Test::new().site("x: 1\n").page(
+        "# S\n\n```bash\ncd \"$CACHE_DIR\"; status=$(printf \"Can't reach\\nstale\"); f() { echo hi; }; later=1\n```\n\n\
+```bash\nprintf '%s|%s|%s\\n' \"$PWD\" \"$status\" \"$later\"; f\n```\n",
+    );
+    let cache = t.path().join("cache dir's");
+    std::fs::create_dir(&cache).unwrap();
+    let out = t
+        .env("CACHE_DIR", cache.to_str().unwrap())
+        .args(&["run", "page.md", "--yes"])
+        .run();
+    assert_eq!(
+        out.stdout,
+        format!("{}|Can't reach\nstale|1\nhi\n", cache.display())
+    );
+}
+
+#[test]
+fn a_step_whose_directory_is_gone_fails_before_its_command_runs() {
+    let out = Test::new()
+        .site("x: 1\n")
+        .page("# S\n\n```bash\nmkdir d; cd d\n```\n\n```bash\nrmdir ../d\n```\n\n```bash\ntouch marker; echo ran\n```\n")
+        .args(&["run", "page.md", "--yes"])
+        .status(1)
+        .stderr_contains("step s-3 did not run: its working directory")
+        .stderr_contains("no longer exists (removed or renamed)")
+        .stderr_contains("exit status 125")
+        .run();
+    assert_eq!(out.stdout, "");
+    // nothing ran anywhere: not in runbook's directory, not in a directory of the same name
+    let mut found = Vec::new();
+    let mut dirs = vec![out.dir.clone()];
+    while let Some(d) = dirs.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            if e.path().is_dir() {
+                dirs.push(e.path());
+            } else if e.file_name() == "marker" {
+                found.push(e.path());
+            }
+        }
+    }
+    assert!(found.is_empty(), "{found:?}");
+    let end = journal(&out)
+        .into_iter()
+        .rfind(|e| e["event"] == "step-end")
+        .unwrap();
+    assert_eq!(end["id"], "s-3");
+    assert_eq!(end["status"], 125);
+    assert!(
+        end["error"].as_str().unwrap().contains("no longer exists"),
+        "{end}"
+    );
+    let transcript = std::fs::read_to_string(run_dir(&out).join("transcript.md")).unwrap();
+    assert!(transcript.contains("step s-3 did not run"), "{transcript}");
+}
+
+#[test]
+fn unsets_unexports_and_attributes_reach_the_next_step() {
+    let page = "# S\n\n```bash\nunset RB_GONE; export -n RB_UNEXPORTED; unset RB_ARRAY; RB_ARRAY=(a 'b c')\n\
+declare -r RO=1; declare -i N=5; declare -n REF=N; declare -A H=([k]=v); export -f 2>/dev/null; g() { :; }; export -f g\n```\n\n\
+```bash\necho \"${RB_GONE-unset}\"; declare -p RB_UNEXPORTED RB_ARRAY RO N REF H\nenv | grep -c '^RB_UNEXPORTED=' || :\nN+=1; echo \"$REF\"; bash -c 'type g >/dev/null && echo g exported'\n```\n";
+    Test::new()
+        .site("x: 1\n")
+        .page(page)
+        .env("RB_GONE", "1")
+        .env("RB_UNEXPORTED", "2")
+        .env("RB_ARRAY", "3")
+        .args(&["run", "page.md", "--yes"])
+        .stdout(
+            "unset\ndeclare -- RB_UNEXPORTED=\"2\"\ndeclare -a RB_ARRAY=([0]=\"a\" [1]=\"b c\")\n\
+declare -r RO=\"1\"\ndeclare -i N=\"5\"\ndeclare -n REF=\"N\"\ndeclare -A H=([k]=\"v\" )\n0\n6\ng exported\n",
+        )
+        .run();
+}
+
+#[test]
+fn a_non_utf8_environment_reaches_the_steps_byte_for_byte() {
+    use std::os::unix::ffi::OsStrExt;
+    let t = Test::new()
+        .site("x: 1\n")
+        .page("# S\n\n```bash\nX=1\n```\n\n```bash\nprintf '%s' \"$LEGACY\" | od -An -tx1\nbash -c 'printf \"%s\" \"$LEGACY\"' | od -An -tx1\n```\n");
+    let out = runbook_in(t.path(), &["run", "page.md", "--yes"])
+        .env("LEGACY", std::ffi::OsStr::from_bytes(b"caf\xe9"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        " 63 61 66 e9\n 63 61 66 e9\n",
+        "{stderr}"
+    );
+}
+
+#[test]
+fn snapshots_hold_what_changed_and_a_resume_rebuilds_the_whole_state() {
+    let mut page = String::from("# Many\n\n");
+    for i in 1..200 {
+        page.push_str(&format!("```bash\nV_{i}=\"value {i}\"\n```\n\n"));
+    }
+    page.push_str("```bash\ntest -f \"$FLAG\" || exit 1\nn=0; for i in $(seq 199); do v=V_$i; [ \"${!v}\" = \"value $i\" ] && n=$((n+1)); done; echo \"$n of 199\"\n```\n");
+    let (out, flag) = fail_until_flag(&page, &["run", "page.md", "--yes"], Some(""));
+    let state = run_dir(&out).join("state");
+    let mut files: Vec<_> = std::fs::read_dir(&state)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    assert_eq!(files.len(), 199, "one file per step that changed the state");
+    let last = std::fs::metadata(files.last().unwrap()).unwrap().len();
+    assert!(last < 1024, "the last snapshot is {last} bytes");
+    let total: u64 = files
+        .iter()
+        .map(|f| std::fs::metadata(f).unwrap().len())
+        .sum();
+    assert!(total < 200 * 1024, "{total} bytes in state/");
+    let again = resume_yes(&out.dir, &flag);
+    assert_eq!(
+        String::from_utf8_lossy(&again.stdout),
+        "199 of 199\n",
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+}
+
+#[test]
+fn a_resume_forgets_what_the_steps_it_runs_again_changed_before() {
+    // with --keep-going, s-3 runs after s-2 failed and sets STALE; the resume runs s-2 and s-3
+    // again (s-3 then sets nothing), and s-4 fails; the second resume must not see STALE
+    let page = "# S\n\n```bash\nA=1\n```\n\n```bash\ntest -f \"$FLAG\"\n```\n\n\
+```bash\n[ -f \"$FLAG\" ] || STALE=1\n```\n\n```bash\ntest -f \"$FLAG.2\" || exit 1; echo \"${STALE-none} $A\"\n```\n";
+    let (out, flag) = fail_until_flag(page, &["run", "page.md", "--yes", "--keep-going"], None);
+    let again = resume_yes(&out.dir, &flag);
+    assert_eq!(again.status.code(), Some(1));
+    std::fs::write(format!("{}.2", flag.display()), "").unwrap();
+    let third = resume_yes(&out.dir, &flag);
+    assert_eq!(
+        String::from_utf8_lossy(&third.stdout),
+        "none 1\n",
+        "{}",
+        String::from_utf8_lossy(&third.stderr)
+    );
+}
+
+#[test]
+fn a_variable_set_back_to_its_inherited_value_is_inherited_again_on_resume() {
+    // a secret inherited variable changed, then set back; a public one the same: the snapshot
+    // files hold neither value, and after a resume both come from the environment again
+    let page = "# S\n\n```bash\nOS_PASSWORD=changed-9876; MYVAR=changed\n```\n\n\
+```bash\nOS_PASSWORD=env-pw-1234; MYVAR=env-value-5678; X=1\n```\n\n\
+```bash\ntest -f \"$FLAG\"\n```\n\n```bash\necho \"${OS_PASSWORD-unset} ${MYVAR-unset} $X\"\n```\n";
+    let t = Test::new().site("x: 1\n").page(page);
+    let flag = t.path().join("flag");
+    let out = t
+        .env("FLAG", flag.to_str().unwrap())
+        .env("OS_PASSWORD", "env-pw-1234")
+        .env("MYVAR", "env-value-5678")
+        .args(&["run", "page.md", "--yes"])
+        .status(1)
+        .run();
+    for f in std::fs::read_dir(run_dir(&out).join("state")).unwrap() {
+        let text = std::fs::read_to_string(f.unwrap().path()).unwrap();
+        for v in ["env-pw-1234", "env-value-5678", "changed-9876"] {
+            assert!(!text.contains(v), "{v} in a snapshot:\n{text}");
+        }
+    }
+    std::fs::write(&flag, "").unwrap();
+    let again = runbook_in(&out.dir, &["run", "--resume", "--yes"])
+        .env("FLAG", &flag)
+        .env("OS_PASSWORD", "env-pw-1234")
+        .env("MYVAR", "env-value-5678")
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&again.stdout),
+        "******** env-value-5678 1\n",
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+}

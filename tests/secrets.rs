@@ -395,3 +395,56 @@ fn the_editor_never_sees_a_secret() {
     assert!(seen.contains("[[secret 1]]"), "{seen}");
     assert_nowhere_in(&dir, &screen, "", &["tk-HHHH8888"]);
 }
+
+#[test]
+fn copies_of_secrets_and_functions_holding_one_stay_in_memory_and_a_resume_says_so() {
+    // AUTH copies the operator's token; `call` has it written in its body; $'...' and \"
+    // quoting hide nothing either
+    let page = "# S\n\n```bash\nAUTH=\"Bearer $OPS_TOKEN\"; QUOTED=$'\\n'\"\\\"$OPS_TOKEN\\\"\"\n\
+call() { curl -H 'X-Token: tok-DDDD4444' \"$@\"; }\nKEEP=kept\n```\n\n\
+```bash\ntest -f flag\n```\n\n\
+```bash\necho \"$KEEP ${AUTH:-no auth}\"; type call >/dev/null 2>&1 && echo call || echo no call\n```\n";
+    let out = Test::new()
+        .site("x: 1\n")
+        .page(page)
+        .env("OPS_TOKEN", "tok-DDDD4444")
+        .args(&["run", "page.md", "--yes"])
+        .status(1)
+        .run();
+    assert_nowhere(&out, &ALL);
+    let journal = files_under(&out.dir.join("state/runbook/runs"))
+        .into_iter()
+        .find(|p| p.ends_with("journal.jsonl"))
+        .unwrap();
+    let journal = std::fs::read_to_string(journal).unwrap();
+    assert!(
+        journal.contains("\"secret_names\":[\"AUTH\",\"QUOTED\",\"call()\"]"),
+        "{journal}"
+    );
+    // what was not secret is on disk
+    let snapshots: String = files_under(&out.dir.join("state/runbook/runs"))
+        .into_iter()
+        .filter(|p| p.parent().unwrap().ends_with("state"))
+        .map(|p| std::fs::read_to_string(p).unwrap())
+        .collect();
+    assert!(snapshots.contains("KEEP=\"kept\""), "{snapshots}");
+    std::fs::write(out.dir.join("flag"), "").unwrap();
+    let again = runbook_in(&out.dir, &["run", "--resume", "--yes"])
+        .env("OPS_TOKEN", "tok-DDDD4444")
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&again.stdout),
+        String::from_utf8_lossy(&again.stderr),
+    );
+    assert_eq!(again.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains(
+            "secret variables AUTH, QUOTED and functions call (their definitions hold a secret) were kept in memory only and are gone; step s-1 set them"
+        ),
+        "{stderr}"
+    );
+    // --yes runs again from the step that set them
+    assert_eq!(stdout, "kept Bearer ********\ncall\n", "{stderr}");
+    assert_nowhere_in(&out.dir, &stdout, &stderr, &ALL);
+}

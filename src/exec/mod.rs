@@ -8,6 +8,10 @@ pub mod prompt;
 pub mod pty;
 pub mod secrets;
 pub mod shell;
+pub mod state;
+
+#[cfg(test)]
+mod roundtrip_tests;
 
 use crate::cli::RunArgs;
 use crate::document::Document;
@@ -18,9 +22,11 @@ use crate::shell::display;
 use prompt::{Choice, Term};
 use secrets::Secrets;
 use serde_json::{Value as Json, json};
-use shell::{Shell, State};
+use shell::Shell;
+use state::{Delta, State};
 use std::collections::{BTreeSet, HashMap};
 use std::io::{IsTerminal, Read, Write};
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::time::Instant;
@@ -318,20 +324,28 @@ fn locate_run(runs_dir: &Path, run_ref: &str, page: Option<&Path>) -> Result<Pat
         .map_err(|e| Error::io(runs_dir, e))?
         .flatten()
         .map(|e| e.path())
+        .filter(|dir| dir.join("journal.jsonl").is_file())
         .filter_map(|dir| {
-            let start = run_start(&dir)?;
+            let digits = |s: &str| s.chars().filter(char::is_ascii_digit).collect::<String>();
+            let Some((time, page)) = run_start(&dir) else {
+                // killed before its start was recorded: its name holds the second it began
+                // (no page to match)
+                let name = dir.file_name()?.to_string_lossy().into_owned();
+                let stamp = digits(name.get(..15)?);
+                return want.is_none().then(|| (format!("{stamp}999"), dir));
+            };
             if let Some(want) = &want {
-                let page = PathBuf::from(&start.1);
+                let page = PathBuf::from(&page);
                 let page = std::fs::canonicalize(&page).unwrap_or(page);
                 if &page != want {
                     return None;
                 }
             }
-            Some((start.0, dir))
+            // `2026-11-30T13:53:58.189Z` as `20261130135358189`: sorts as text
+            Some((digits(&time), dir))
         })
         .collect();
-    // the start times are UTC RFC 3339 with milliseconds: they sort as text; the directory
-    // name (date, time, page, pid) breaks ties
+    // by start time; the directory name (date, time, page, pid) breaks ties
     runs.sort();
     runs.pop().map(|(_, dir)| dir).ok_or_else(|| {
         Error::Usage(match page {
@@ -587,13 +601,7 @@ pub fn resume(args: &RunArgs, run_ref: &str, color: bool) -> Result<i32> {
         return Ok(EXIT_OK);
     };
     // the shell state after the last step that ran before `first`
-    let state_before = |pos: usize| State {
-        public: pos
-            .checked_sub(1)
-            .and_then(|p| latest_state(&run_dir, p))
-            .unwrap_or_default(),
-        ..State::default()
-    };
+    let state_before = |pos: usize| state_after(&run_dir, pos);
     let mut state = state_before(first);
     let mut from = first;
     let last_done = steps[..first]
@@ -613,10 +621,26 @@ pub fn resume(args: &RunArgs, run_ref: &str, color: bool) -> Result<i32> {
             .iter()
             .position(|s| setters.contains(&s.step.id))
             .unwrap_or(first);
-        let names: Vec<&str> = missing.iter().map(|s| s.as_str()).collect();
+        // functions are named `NAME()`: all of them go when their definitions hold a secret
+        let (functions, names): (Vec<&str>, Vec<&str>) = missing
+            .iter()
+            .map(|s| s.as_str())
+            .partition(|n| n.ends_with("()"));
+        let functions: Vec<&str> = functions.iter().map(|f| &f[..f.len() - 2]).collect();
+        let what = match (names.is_empty(), functions.is_empty()) {
+            (false, true) => format!("secret variables {}", names.join(", ")),
+            (true, false) => format!(
+                "functions {} (their definitions hold a secret)",
+                functions.join(", ")
+            ),
+            _ => format!(
+                "secret variables {} and functions {} (their definitions hold a secret)",
+                names.join(", "),
+                functions.join(", ")
+            ),
+        };
         errln!(
-            "secret variables {} were kept in memory only and are gone; step {} set them",
-            names.join(", "),
+            "{what} were kept in memory only and are gone; step {} set them",
             steps[earliest].step.id
         );
         let answer = if cx.interactive && !args.yes {
@@ -631,7 +655,7 @@ pub fn resume(args: &RunArgs, run_ref: &str, color: bool) -> Result<i32> {
             }
             'v' => {
                 // the operator gives them again: exported, as `eval $(...)` leaves them
-                for name in &missing {
+                for name in names.iter().filter(|n| state::is_identifier(n.as_bytes())) {
                     let v = cx.term.ask_value(
                         name,
                         &steps[first].step.id,
@@ -640,7 +664,7 @@ pub fn resume(args: &RunArgs, run_ref: &str, color: bool) -> Result<i32> {
                         true,
                     )?;
                     secrets.add(&v);
-                    state.secret.push_str(&shell::declare_exported(name, &v));
+                    state.put_secret(name, v.as_bytes(), shell::is_bash(shell_of(&args)));
                 }
             }
             _ => {}
@@ -648,6 +672,7 @@ pub fn resume(args: &RunArgs, run_ref: &str, color: bool) -> Result<i32> {
     }
     journal::log_to(&run.path)?;
     install_signal_handlers();
+    forget_states_from(&run_dir, from);
     run.record(json!({"event": "run-resume", "from": steps[from].step.id}))?;
     run.transcript(&format!(
         "\n---\nresumed at {} from step {}\n",
@@ -666,20 +691,44 @@ pub fn resume(args: &RunArgs, run_ref: &str, color: bool) -> Result<i32> {
     ended_by_error(&mut run, result)
 }
 
-/// The shell state after the step at plan position `upto` (0-based): snapshots are written
-/// only when a step changed the state, so it is the newest one numbered `upto + 1` or less.
-fn latest_state(run_dir: &Path, upto: usize) -> Option<String> {
+/// The snapshot files of a run: (number, path), in order. A file is numbered by the plan
+/// position of the step that wrote it (1-based) and holds what that step changed.
+fn state_files(run_dir: &Path) -> Vec<(usize, PathBuf)> {
     let mut files: Vec<(usize, PathBuf)> = std::fs::read_dir(run_dir.join("state"))
-        .ok()?
-        .flatten()
-        .filter_map(|e| {
-            let p = e.path();
-            let n: usize = p.file_name()?.to_str()?.split('-').next()?.parse().ok()?;
-            (n <= upto + 1).then_some((n, p))
+        .map(|d| {
+            d.flatten()
+                .filter_map(|e| {
+                    let p = e.path();
+                    let n: usize = p.file_name()?.to_str()?.split('-').next()?.parse().ok()?;
+                    Some((n, p))
+                })
+                .collect()
         })
-        .collect();
+        .unwrap_or_default();
     files.sort();
-    std::fs::read_to_string(&files.last()?.1).ok()
+    files
+}
+
+/// The shell state after the first `steps` steps of the plan: their snapshot files (what each
+/// step that changed the state changed) applied in order.
+fn state_after(run_dir: &Path, steps: usize) -> State {
+    let deltas: Vec<Delta> = state_files(run_dir)
+        .into_iter()
+        .take_while(|(n, _)| *n <= steps)
+        .filter_map(|(_, p)| std::fs::read(p).ok())
+        .map(|b| Delta::parse(&b))
+        .collect();
+    State::from_deltas(&deltas)
+}
+
+/// Steps from plan position `from` on run again: what their earlier runs changed no longer
+/// holds, so their snapshot files go.
+fn forget_states_from(run_dir: &Path, from: usize) {
+    for (n, p) in state_files(run_dir) {
+        if n > from {
+            let _ = std::fs::remove_file(p);
+        }
+    }
 }
 
 /// Run `steps[from..]`: show, confirm, run, record.
@@ -706,6 +755,8 @@ fn execute(
     let mut edited: Option<String> = None;
     // the operator chose retry: run again without asking again
     let mut retry = false;
+    // what the step at this position changed in the state so far, and whether its file exists
+    let mut step_delta: (Option<usize>, Delta, bool) = (None, Delta::default(), false);
     while k < total {
         let p = &steps[k];
         let mut command = edited.take().unwrap_or_else(|| p.command.clone());
@@ -808,19 +859,33 @@ fn execute(
                 args.timeout.unwrap_or_default()
             );
         }
-        if let Some(new_state) = outcome.state {
-            for v in shell::secret_values(&new_state.secret) {
-                secrets.add(&v);
+        if let Some(dump) = &outcome.dump {
+            let delta = state.advance(dump, &shell.inherited, &args.secret, &mut secrets);
+            // one file per step that changed the state, holding what it changed (what all its
+            // attempts changed, when it ran again after a failure): a resume applies them in
+            // order
+            if step_delta.0 != Some(k) {
+                step_delta = (Some(k), Delta::default(), false);
             }
-            // a snapshot per step that changed the state (a resume takes the newest one)
-            if new_state.public != state.public || k == from {
+            let (_, changes, written) = &mut step_delta;
+            changes.merge(delta);
+            if !changes.is_empty() || *written {
                 run.write_private(
                     &format!("state/{:03}-{}.sh", k + 1, p.step.id),
-                    new_state.public.as_bytes(),
+                    &changes.to_bytes(&format!("step {} ({})", k + 1, p.step.id)),
                 )?;
+                *written = true;
             }
-            state = new_state;
         }
+        let error = outcome.restore_failed.then(|| {
+            let msg = format!(
+                "step {} did not run: {}",
+                p.step.id,
+                lost_directory(state.cwd().unwrap_or_default())
+            );
+            errln!("{}", secrets.mask(&msg));
+            secrets.mask(&msg)
+        });
         run.record(json!({
             "event": "step-end",
             "id": p.step.id,
@@ -834,12 +899,13 @@ fn execute(
             "timed_out": outcome.timed_out,
             "leftovers_stopped": leftovers,
             "output_bytes": outcome.output_bytes,
-            "secret_names": state.secret_names,
+            "secret_names": state.secret_names(),
+            "error": error,
         }))?;
         // a pty ends lines with \r\n: the transcript is text
         let out_text = secrets.mask(&captured.text()).replace("\r\n", "\n");
         run.transcript(&format!(
-            "\n### {}\n\n{}```bash\n{}\n```\n\n```\n{}{}```\n\nexit status {} after {:.1} s\n",
+            "\n### {}\n\n{}```bash\n{}\n```\n\n```\n{}{}```\n\n{}exit status {} after {:.1} s\n",
             p.step.id,
             if p.step.prose.is_empty() {
                 String::new()
@@ -853,6 +919,10 @@ fn execute(
             } else {
                 "\n"
             },
+            error
+                .as_ref()
+                .map(|e| format!("{e}\n\n"))
+                .unwrap_or_default(),
             outcome.status,
             outcome.elapsed.as_secs_f64()
         ))?;
@@ -936,6 +1006,28 @@ fn edit_masked(
     Ok(term
         .edit(&text, run_dir)?
         .map(|edited| secrets::detokenize(&edited, &tokens)))
+}
+
+/// Why a step cannot start in the directory `dir`, where the step before it ended.
+fn lost_directory(dir: &[u8]) -> String {
+    if dir.is_empty() {
+        return "the working directory the step before it ended in is not known ($PWD was unset)"
+            .to_string();
+    }
+    let shown = format!("{:?}", String::from_utf8_lossy(dir));
+    let path = Path::new(std::ffi::OsStr::from_bytes(dir));
+    let why = match std::fs::metadata(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            "no longer exists (removed or renamed)".to_string()
+        }
+        Err(e) => format!("cannot be reached ({e})"),
+        Ok(m) if !m.is_dir() => "is no longer a directory".to_string(),
+        Ok(_) => "cannot be entered (permission denied)".to_string(),
+    };
+    format!(
+        "its working directory {shown}, where the step before it ended, {why}; it would run elsewhere, so it fails with status {} (recreate the directory, then retry or resume: every later step starts there too)",
+        state::EXIT_STATE_LOST
+    )
 }
 
 /// A step's output for the transcript: the first and the last `Capture::HALF` bytes.

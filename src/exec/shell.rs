@@ -3,104 +3,44 @@
 //! functions, the current directory, what `eval $(...)` exported) is carried to the next step
 //! as an operator's terminal would carry it.
 //!
-//! How: the step's process reads its script from fd 3 (a pipe, so nothing of it reaches the
-//! process table or the disk): first the state left by the previous step, then an EXIT trap,
-//! then the command. On exit the trap writes the state (`declare -p` of every variable but
-//! bash's own, `declare -f`, the directory) to fd 4, another pipe. runbook splits it: secret
-//! variables stay in memory, the rest is the snapshot written (0600) in the run directory.
+//! How: the step's process reads its script from a pipe (so nothing of it reaches the process
+//! table or the disk): first the state left by the previous step, then an EXIT trap, then the
+//! command. On exit the trap writes the state (`declare -p`, `declare -f`, the directory) to
+//! another pipe. `state::State` takes it in: secret variables stay in memory, what changed in
+//! the rest is the snapshot written (0600) in the run directory.
 
 use super::pty;
 use super::secrets::{Masker, Secrets, is_secret_name};
-use std::collections::{HashMap, HashSet};
+use super::state::{self, Dump, Inherited, State};
+use std::cell::Cell;
+use std::ffi::OsStr;
 use std::io::{self, IsTerminal, Read, Write};
 use std::os::fd::AsRawFd;
 use std::os::fd::OwnedFd;
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// bash's own variables, which a new shell sets itself (or refuses to have set).
-const BASH_SPECIAL: &[&str] = &[
-    "BASH",
-    "BASH_*",
-    "BASHOPTS",
-    "BASHPID",
-    "COLUMNS",
-    "COMP_*",
-    "DIRSTACK",
-    "EPOCHREALTIME",
-    "EPOCHSECONDS",
-    "EUID",
-    "FUNCNAME",
-    "GROUPS",
-    "HISTCMD",
-    "HOSTNAME",
-    "HOSTTYPE",
-    "IFS",
-    "LINENO",
-    "LINES",
-    "MACHTYPE",
-    "OLDPWD",
-    "OPTARG",
-    "OPTERR",
-    "OPTIND",
-    "OSTYPE",
-    "PIPESTATUS",
-    "PPID",
-    "PS4",
-    "PWD",
-    "RANDOM",
-    "SECONDS",
-    "SHELLOPTS",
-    "SHLVL",
-    "SRANDOM",
-    "UID",
-    "_",
-    "__rb_*",
-];
-
-/// `target` is where the state goes: a redirection target (`&4`, or a `/proc` path).
-///
-/// The state is written once: after the command when it ends normally (so a step that sets
-/// an EXIT trap of its own keeps it, and it runs), or from runbook's EXIT trap when the
-/// command exits early (`exit`, `set -e`).
-fn snapshot_trap(bash: bool, target: &str) -> String {
-    let dump = if bash {
-        // one `declare -p` and one `declare -f`: runbook splits and filters them (a loop over
-        // the variables in bash costs more than the step itself)
-        r#"    printf '\n#rb-declare\n'
-    declare -p
-    printf '\n#rb-functions\n'
-    declare -f
-    printf '\n#rb-cwd\n'
-    printf 'cd -- %q\n' "$PWD""#
-    } else {
-        // POSIX shells: variables (`set` quotes them for re-input), exports and the
-        // directory; there is no portable way to list functions
-        r#"    printf '\n#rb-set\n'
-    set
-    printf '\n#rb-exports\n'
-    export -p
-    printf '\n#rb-cwd\n'
-    printf 'cd -- '\''%s'\''\n' "$(printf '%s' "$PWD" | sed "s/'/'\\\\''/g")""#
-    };
+/// runbook's EXIT trap: the state is written once, from this trap when the command exits
+/// early (`exit`, `set -e`), or after the command when it ends normally (so that a step that
+/// sets an EXIT trap of its own keeps it, and it runs). Inline code, no function of runbook's
+/// own: `declare -f` lists the step's functions only. The dump code empties `__rb_t` first, so
+/// the trap does nothing once it ran; its stderr goes nowhere, so `set -x` shows none of it.
+/// The shell's exit status is kept (bash keeps it across an EXIT trap).
+fn exit_trap(dump: &str, bash: bool) -> String {
+    let builtin = if bash { "builtin " } else { "" };
     format!(
-        r#"__rb_state() {{
-  [ -n "${{__rb_done:-}}" ] && return
-  __rb_done=1
-  {{
-{dump}
-  }} >{target} 2>/dev/null
-}}
-__rb_snap() {{
-  __rb_st=$?
-  __rb_state
-  exit "$__rb_st"
-}}
-trap __rb_snap EXIT
-"#
+        "__rb_t='{dump}'\ntrap '{{ case $__rb_t in ?*) {builtin}eval \"$__rb_t\";; esac; }} 2>/dev/null' EXIT\n"
     )
+}
+
+/// What runs after the command when it ends normally: the dump itself (`set +x`: nothing of
+/// runbook's is traced).
+fn after_command(dump: &str, bash: bool) -> String {
+    let builtin = if bash { "builtin " } else { "" };
+    format!("{{ __rb_st=$?; {builtin}set +x; {dump}; }} 2>/dev/null\nexit \"$__rb_st\"\n")
 }
 
 /// Secret-named variables a command mentions (`$OS_PASSWORD`, `printenv API_TOKEN`): the ones
@@ -147,9 +87,6 @@ trap '{{ __rb_watch; }} 2>/dev/null' DEBUG
     )
 }
 
-/// What runs after the command when it ends normally.
-const SNAPSHOT_AFTER: &str = "__rb_st=$?\n__rb_state\nexit \"$__rb_st\"\n";
-
 enum Drained {
     Open,
     Closed,
@@ -188,22 +125,9 @@ fn set_nonblocking(r: &io::PipeReader) -> io::Result<()> {
     Ok(())
 }
 
-/// What a step left behind, split into what may be written down and what may not.
-#[derive(Debug, Default, Clone)]
-pub struct State {
-    /// Restorable text without secrets: goes to the run directory's snapshot.
-    pub public: String,
-    /// `declare` lines of secret variables: kept in memory only.
-    pub secret: String,
-    /// Names of the secret variables (to say which are missing after a resume).
-    pub secret_names: Vec<String>,
-}
-
-impl State {
-    pub fn restore_script(&self) -> String {
-        // `:` keeps the group valid when there is nothing to restore
-        format!("{{ :\n{}\n{}\n}} 2>/dev/null\n", self.public, self.secret)
-    }
+/// Whether `program` is bash (which carries functions too; other shells are POSIX shells).
+pub fn is_bash(program: &str) -> bool {
+    Path::new(program).file_name().is_some_and(|n| n == "bash")
 }
 
 /// The variable that marks every process of one step's execution (`RUN-ID:STEP-ID:ATTEMPT`):
@@ -233,8 +157,12 @@ pub struct Outcome {
     pub signal: Option<i32>,
     pub output_bytes: usize,
     pub elapsed: Duration,
-    /// The state after the step (None when the process left none, e.g. killed).
-    pub state: Option<State>,
+    /// The state the step's shell printed as it exited (None when it left none, e.g.
+    /// killed); `State::advance` takes it in.
+    pub dump: Option<Dump>,
+    /// The step did not run: the state could not be restored (its working directory is gone);
+    /// `status` is `state::EXIT_STATE_LOST`.
+    pub restore_failed: bool,
     /// Secret values the step set while it ran (see `secret_watch`).
     pub learned: Vec<Vec<u8>>,
 }
@@ -245,7 +173,11 @@ pub struct Shell {
     /// The environment every step inherits from runbook: exported variables that still
     /// have these values need no restoring (a state of hundreds of variables makes every
     /// step's shell slower to start).
-    inherited: HashMap<String, String>,
+    pub inherited: Inherited,
+    /// How this bash prints variables, learned from the first dump (then not checked again).
+    format: Cell<Option<state::Format>>,
+    /// Whether the step's shell can open runbook's pipe ends through /proc (Linux).
+    via_proc: bool,
 }
 
 impl Shell {
@@ -253,21 +185,21 @@ impl Shell {
         Shell {
             program: program.to_string(),
             secret_names: secret_names.to_vec(),
-            inherited: std::env::vars_os()
-                .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
-                .collect(),
+            inherited: Inherited::from_env(),
+            format: Cell::new(None),
+            via_proc: cfg!(target_os = "linux") && Path::new("/proc/self/fd").is_dir(),
         }
     }
 
-    /// `declare -x NAME="value"` as bash prints it, for an inherited variable.
-    fn inherited_declaration(&self, name: &str) -> Option<String> {
-        self.inherited.get(name).map(|v| declare_exported(name, v))
+    pub fn is_bash(&self) -> bool {
+        is_bash(&self.program)
     }
 
-    fn is_bash(&self) -> bool {
-        std::path::Path::new(&self.program)
-            .file_name()
-            .is_some_and(|n| n == "bash")
+    /// Dump the state as a bash older than 4.4 must (one `declare -p NAME` at a time): to test
+    /// that way on a newer bash.
+    #[cfg(test)]
+    pub(crate) fn dump_as_old_bash(&self) {
+        self.format.set(Some(state::Format::Nul));
     }
 
     /// Run `command` after restoring `state`. Output (stdout and stderr, in order) goes to
@@ -282,12 +214,23 @@ impl Shell {
         started: &mut dyn FnMut(u32),
         sink: &mut dyn FnMut(&[u8]),
     ) -> io::Result<Outcome> {
+        // the step starts in the directory the state has, or does not start: it would run
+        // elsewhere (the directory was removed or renamed)
+        let cwd = state.cwd().map(|d| Path::new(OsStr::from_bytes(d)));
+        if cwd.is_some_and(|d| d.as_os_str().is_empty() || !d.is_dir()) {
+            return Ok(Outcome::state_lost());
+        }
         let (restore_r, mut restore_w) = io::pipe()?;
         let (mut snap_r, snap_w) = io::pipe()?;
         let (rfd, wfd) = (restore_r.as_raw_fd(), snap_w.as_raw_fd());
         let mut cmd = Command::new(&self.program);
         if !launch.token.is_empty() {
             cmd.env(STEP_ENV, launch.token);
+        }
+        if let Some(dir) = cwd {
+            // entered by the spawn itself (no `cd` in the script); PWD keeps the path as the
+            // shell had it (through symlinks): a shell takes it when it names its directory
+            cmd.current_dir(dir).env("PWD", dir);
         }
         // where the step's output comes from: a pipe, or the pty's master side
         let output: OwnedFd;
@@ -322,7 +265,7 @@ impl Shell {
         // On Linux the step opens runbook's pipe ends through /proc, so no code has to run
         // between fork and exec and (without a pty) the process starts with posix_spawn: a
         // fork of runbook costs more than a trivial step. Elsewhere they go to fds 3 and 4.
-        let via_proc = cfg!(target_os = "linux") && Path::new("/proc/self/fd").is_dir();
+        let via_proc = self.via_proc;
         let target = if via_proc {
             let me = std::process::id();
             cmd.arg("-c").arg(format!(". /proc/{me}/fd/{rfd}"));
@@ -367,7 +310,18 @@ impl Shell {
             Some(io::pipe()?)
         };
         let start = Instant::now();
-        let mut child = cmd.spawn()?;
+        let mut child = match cmd.spawn() {
+            Ok(c) => c,
+            // the directory could not be entered (permissions), or went just now
+            Err(e)
+                if cwd.is_some()
+                    && (e.kind() == io::ErrorKind::PermissionDenied
+                        || cwd.is_some_and(|d| !d.is_dir())) =>
+            {
+                return Ok(Outcome::state_lost());
+            }
+            Err(e) => return Err(e),
+        };
         drop(cmd); // closes the parent's copies of the child's ends
         let pty = pty.map(|p| p.master); // the slave side now belongs to the step only
         // with /proc the child opens our ends by name: they stay open until it has exited
@@ -384,22 +338,24 @@ impl Shell {
                 secret_watch(&watched, &target)
             })
             .unwrap_or_default();
-        let script = format!(
-            "{}{}{watch_script}{}\n{SNAPSHOT_AFTER}",
-            state.restore_script(),
-            snapshot_trap(self.is_bash(), &target),
-            command.trim_end_matches('\n')
-        );
+        let bash = self.is_bash();
+        let dump = state::dump_code(bash, &target, !watch_script.is_empty(), self.format.get());
+        let mut script = state.restore_script(&self.inherited, bash);
+        script.extend_from_slice(exit_trap(&dump, bash).as_bytes());
+        script.extend_from_slice(watch_script.as_bytes());
+        script.extend_from_slice(command.trim_end_matches('\n').as_bytes());
+        script.push(b'\n');
+        script.extend_from_slice(after_command(&dump, bash).as_bytes());
         // a pipe holds 64 KiB: a script that fits is written at once, a longer one by a thread
         // (the child reads it only as it runs); the child may exit without reading it all, so a
         // broken pipe is not an error here
         let writer = if script.len() < 60 * 1024 {
-            let _ = restore_w.write_all(script.as_bytes());
+            let _ = restore_w.write_all(&script);
             drop(restore_w);
             None
         } else {
             Some(std::thread::spawn(move || {
-                let _ = restore_w.write_all(script.as_bytes());
+                let _ = restore_w.write_all(&script);
             }))
         };
         // the keyboard goes to the step while it runs on its pty
@@ -475,7 +431,12 @@ impl Shell {
             }
             Ok(())
         };
+        // bash writes the state a line at a time: once some has come, the pipe is left out of
+        // poll for a moment, so that the rest comes in a few reads rather than one wakeup per
+        // line (the pipe holds 64 KiB: bash waits at most that moment when it is full)
+        let mut snap_quiet_until: Option<Instant> = None;
         let status = loop {
+            let quiet = snap_quiet_until.and_then(|t| t.checked_duration_since(Instant::now()));
             let mut fds = [
                 libc::pollfd {
                     fd: pidfd,
@@ -483,7 +444,11 @@ impl Shell {
                     revents: 0,
                 },
                 libc::pollfd {
-                    fd: snap_r.as_raw_fd(),
+                    fd: if quiet.is_some() {
+                        -1
+                    } else {
+                        snap_r.as_raw_fd()
+                    },
                     events: libc::POLLIN,
                     revents: 0,
                 },
@@ -503,6 +468,9 @@ impl Shell {
                 },
             ];
             let mut timeout = if pidfd >= 0 { 1000 } else { 20 };
+            if let Some(q) = quiet {
+                timeout = timeout.min(q.as_millis() as i32 + 1);
+            }
             if let Some(limit) = launch.timeout {
                 let elapsed = start.elapsed();
                 if !timed_out && elapsed >= limit {
@@ -540,9 +508,15 @@ impl Shell {
                 }
             }
             read_output(&mut out_open, &mut output_bytes, &mut pending)?;
-            drain(&mut snap_r, &mut buf2(), &mut |d| {
-                snapshot.extend_from_slice(d)
-            })?;
+            if quiet.is_none() {
+                let before = snapshot.len();
+                drain(&mut snap_r, &mut buf2(), &mut |d| {
+                    snapshot.extend_from_slice(d)
+                })?;
+                if snapshot.len() > before {
+                    snap_quiet_until = Some(Instant::now() + Duration::from_millis(1));
+                }
+            }
             if let Some(status) = child.try_wait()? {
                 break status;
             }
@@ -571,160 +545,37 @@ impl Shell {
         } else {
             status.code().unwrap_or_else(|| 128 + signal.unwrap_or(0))
         };
-        let state = (!snapshot.is_empty()).then(|| self.split(&String::from_utf8_lossy(&snapshot)));
+        let dump = state::parse_dump(snapshot);
+        if let Some(format) = dump.as_ref().and_then(|d| d.format) {
+            self.format.set(Some(format));
+        }
         Ok(Outcome {
             status: code,
             timed_out,
             signal,
             output_bytes,
             elapsed,
-            state,
+            dump,
+            restore_failed: false,
             learned,
         })
     }
+}
 
-    /// Split a snapshot into public and secret parts.
-    fn split(&self, snapshot: &str) -> State {
-        let mut public = String::new();
-        let mut secret = String::new();
-        let mut names = Vec::new();
-        let mut section = String::new();
-        // entries may span lines inside quotes
-        let mut entry = String::new();
-        let mut seen: HashSet<String> = HashSet::new();
-        let bash_snapshot = snapshot.contains("\n#rb-declare\n");
-        for line in snapshot.split_inclusive('\n') {
-            let bare = line.trim_end_matches('\n');
-            if entry.is_empty() && bare.starts_with("#rb-") {
-                section = bare.to_string();
-                continue;
-            }
-            match section.as_str() {
-                "#rb-set" | "#rb-exports" | "#rb-declare" => {
-                    entry.push_str(line);
-                    if quote_open(&entry) {
-                        continue; // a quoted value goes on
-                    }
-                    let whole = std::mem::take(&mut entry);
-                    let name = declared_name(&whole);
-                    if is_posix_special(name) || (section == "#rb-declare" && is_bash_special(name))
-                    {
-                        continue;
-                    }
-                    seen.insert(name.to_string());
-                    if section == "#rb-declare"
-                        && self.inherited_declaration(name).as_deref() == Some(whole.as_str())
-                    {
-                        continue; // the next step inherits it as it is
-                    }
-                    if is_secret_name(name, &self.secret_names) {
-                        if !names.iter().any(|n| n == name) {
-                            names.push(name.to_string());
-                        }
-                        secret.push_str(&whole);
-                    } else {
-                        public.push_str(&whole);
-                    }
-                }
-                "#rb-functions" => {
-                    // drop our own functions (traps, the secret watch): header to closing brace
-                    if bare.starts_with("__rb_") && bare.trim_end().ends_with(" ()") {
-                        section = "#rb-skip-function".into();
-                        continue;
-                    }
-                    public.push_str(line);
-                }
-                "#rb-skip-function" => {
-                    if bare == "}" {
-                        section = "#rb-functions".into();
-                    }
-                }
-                _ => public.push_str(line),
-            }
-        }
-        if bash_snapshot {
-            // inherited variables the step unset stay unset
-            let mut gone: Vec<&String> = self
-                .inherited
-                .keys()
-                .filter(|k| !seen.contains(*k) && !is_bash_special(k))
-                .collect();
-            gone.sort();
-            for name in gone {
-                public.push_str(&format!("unset {name}\n"));
-            }
-        }
-        State {
-            public,
-            secret,
-            secret_names: names,
+impl Outcome {
+    /// A step that did not start: the state it should start with cannot be given to it.
+    fn state_lost() -> Outcome {
+        Outcome {
+            status: state::EXIT_STATE_LOST,
+            timed_out: false,
+            signal: None,
+            output_bytes: 0,
+            elapsed: Duration::ZERO,
+            dump: None,
+            restore_failed: true,
+            learned: Vec::new(),
         }
     }
-}
-
-/// The variable a `declare -x NAME=...`, `export NAME=...` or `NAME=...` line sets.
-fn declared_name(entry: &str) -> &str {
-    let mut rest = entry.trim_start();
-    for prefix in ["declare ", "typeset ", "export ", "readonly "] {
-        if let Some(r) = rest.strip_prefix(prefix) {
-            rest = r.trim_start();
-            // flags such as -x, -ax, --
-            while let Some(r) = rest.strip_prefix('-') {
-                rest = r.trim_start_matches(|c: char| c != ' ').trim_start();
-            }
-            break;
-        }
-    }
-    let end = rest
-        .find(|c: char| c == '=' || c.is_whitespace())
-        .unwrap_or(rest.len());
-    &rest[..end]
-}
-
-fn is_bash_special(name: &str) -> bool {
-    BASH_SPECIAL.iter().any(|p| match p.strip_suffix('*') {
-        Some(prefix) => name.starts_with(prefix),
-        None => name == *p,
-    })
-}
-
-/// `declare -x NAME="value"` as bash's `declare -p` prints it.
-pub fn declare_exported(name: &str, value: &str) -> String {
-    let mut out = format!("declare -x {name}=\"");
-    for c in value.chars() {
-        if matches!(c, '"' | '\\' | '$' | '`') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out.push_str("\"\n");
-    out
-}
-
-/// Whether a shell word sequence ends inside single or double quotes.
-fn quote_open(text: &str) -> bool {
-    let mut quote: Option<char> = None;
-    let mut chars = text.chars();
-    while let Some(c) = chars.next() {
-        match (quote, c) {
-            (None, '\\') | (Some('"'), '\\') => {
-                chars.next();
-            }
-            (None, '\'' | '"') => quote = Some(c),
-            (Some(q), c) if c == q => quote = None,
-            _ => {}
-        }
-    }
-    quote.is_some()
-}
-
-fn is_posix_special(name: &str) -> bool {
-    matches!(
-        name,
-        "PPID" | "PWD" | "OLDPWD" | "IFS" | "OPTIND" | "LINENO" | "PS1" | "PS2" | "PS4" | "_"
-    ) || name.starts_with("__rb_")
-        || name == STEP_ENV
-        || name.is_empty()
 }
 
 /// Stop every process still marked with a step's `token` (a step that was interrupted,
@@ -779,108 +630,132 @@ fn marked_processes(token: &str) -> Vec<libc::pid_t> {
         .collect()
 }
 
-/// The values of secret variables in a `declare -p` text: every double-quoted string.
-pub fn secret_values(declarations: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut chars = declarations.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c != '"' {
-            continue;
-        }
-        let mut v = String::new();
-        while let Some(c) = chars.next() {
-            match c {
-                '\\' => {
-                    if let Some(n) = chars.next() {
-                        if !matches!(n, '"' | '\\' | '$' | '`') {
-                            v.push('\\');
-                        }
-                        v.push(n);
-                    }
-                }
-                '"' => break,
-                c => v.push(c),
-            }
-        }
-        out.push(v);
-    }
-    out
-}
-
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+    use crate::exec::state::Delta;
 
-    fn run(shell: &Shell, state: &State, cmd: &str) -> (Outcome, String) {
+    /// Run `cmd` in `shell` with `state`, and take in the state it leaves: (outcome, output,
+    /// what changed).
+    pub(crate) fn step(
+        shell: &Shell,
+        state: &mut State,
+        secrets: &mut Secrets,
+        cmd: &str,
+    ) -> (Outcome, Vec<u8>, Delta) {
         let mut out = Vec::new();
         let o = shell
             .run(
                 state,
                 cmd,
-                &Secrets::default(),
+                secrets,
                 &Launch::default(),
                 &mut |_| {},
                 &mut |b| out.extend_from_slice(b),
             )
             .unwrap();
-        (o, String::from_utf8(out).unwrap())
+        let delta = match &o.dump {
+            Some(d) => state.advance(d, &shell.inherited, &shell.secret_names, secrets),
+            None => Delta::default(),
+        };
+        (o, out, delta)
+    }
+
+    fn text(b: &[u8]) -> String {
+        String::from_utf8_lossy(b).into_owned()
     }
 
     #[test]
     fn state_carries_between_processes() {
         let shell = Shell::new("bash", &[]);
         let dir = tempfile::tempdir().unwrap();
-        let (o, _out) = run(
+        let mut state = State::default();
+        let mut secrets = Secrets::default();
+        let (o, out, delta) = step(
             &shell,
-            &State::default(),
+            &mut state,
+            &mut secrets,
             &format!(
                 "X='a b'\nexport Y=2\nf() {{ echo \"f:$1\"; }}\ncd {}\neval \"$(echo export Z=3)\"\nOS_PASSWORD=s3cret-pw\n",
                 dir.path().display()
             ),
         );
-        assert_eq!(o.status, 0, "{_out}");
-        let state = o.state.unwrap();
-        assert!(
-            state.public.contains("declare -- X=\"a b\""),
-            "{}",
-            state.public
-        );
-        assert!(!state.public.contains("s3cret-pw"), "{}", state.public);
-        assert!(state.secret.contains("s3cret-pw"));
-        assert_eq!(state.secret_names, ["OS_PASSWORD"]);
-        let (o2, out) = run(
+        assert_eq!(o.status, 0, "{}", text(&out));
+        let public = text(&delta.to_bytes("s"));
+        assert!(public.contains("declare -- X=\"a b\""), "{public}");
+        assert!(public.contains("f () \n{ \n"), "{public}");
+        assert!(!public.contains("s3cret-pw"), "{public}");
+        assert!(!public.contains("OS_PASSWORD"), "{public}");
+        assert!(!public.contains("__rb"), "{public}");
+        assert_eq!(state.secret_names(), ["OS_PASSWORD"]);
+        assert_eq!(secrets.mask("s3cret-pw"), "********");
+        let (o2, out, delta) = step(
             &shell,
-            &state,
+            &mut state,
+            &mut secrets,
             "echo \"$X|$Y|$Z|$OS_PASSWORD|$PWD\"; f x; env | grep -c '^Y=2$'\nexit 3",
         );
         assert_eq!(o2.status, 3);
         // the step mentions OS_PASSWORD: its value is watched, and masked as it is printed
         assert_eq!(o2.learned, [b"s3cret-pw".to_vec()]);
         assert_eq!(
-            out,
+            text(&out),
             format!("a b|2|3|********|{}\nf:x\n1\n", dir.path().display())
         );
-        assert!(o2.state.is_some(), "exit still leaves a snapshot");
+        assert!(o2.dump.is_some(), "exit still leaves the state");
+        assert!(delta.is_empty(), "{delta:?}");
     }
 
     #[test]
     fn posix_shell_keeps_variables_and_directory() {
         let shell = Shell::new("sh", &[]);
-        let (o, out) = run(
+        let dir = tempfile::tempdir().unwrap();
+        let sub = dir.path().join("it's a\ndir");
+        std::fs::create_dir(&sub).unwrap();
+        let mut state = State::default();
+        let mut secrets = Secrets::default();
+        let (o, out, _) = step(
             &shell,
-            &State::default(),
-            "A=\"it's\"\nexport B=1\ncd /tmp\n",
+            &mut state,
+            &mut secrets,
+            &format!(
+                "A=\"it's\nnew line\"\nexport B='a\"b\\c$x'\nC=\"q'\\\\\"\ncd {}\n",
+                crate::exec::state::tests::single_quoted(sub.as_os_str().as_encoded_bytes())
+            ),
         );
-        let state = o.state.expect(&out);
-        let (_, out) = run(&shell, &state, "echo \"$A $B $PWD\"");
-        assert_eq!(out, "it's 1 /tmp\n");
+        assert!(o.dump.is_some(), "{}", text(&out));
+        let (_, out, _) = step(
+            &shell,
+            &mut state,
+            &mut secrets,
+            "printf '%s|%s|%s|%s' \"$A\" \"$B\" \"$C\" \"$PWD\"; sh -c 'printf \"|%s\" \"$B\"'",
+        );
+        assert_eq!(
+            text(&out),
+            format!("it's\nnew line|a\"b\\c$x|q'\\|{}|a\"b\\c$x", sub.display())
+        );
     }
 
     #[test]
-    fn secret_values_from_declarations() {
-        assert_eq!(
-            secret_values("declare -x TOKEN=\"a\\\"b\\$c\"\ndeclare -- K=\"x y\"\n"),
-            ["a\"b$c", "x y"]
+    fn a_directory_that_is_gone_stops_the_step_before_its_command() {
+        let shell = Shell::new("bash", &[]);
+        let dir = tempfile::tempdir().unwrap();
+        let gone = dir.path().join("d'ir");
+        let mut state = State::default();
+        let mut secrets = Secrets::default();
+        let (o, out, _) = step(
+            &shell,
+            &mut state,
+            &mut secrets,
+            &format!("mkdir {0:?} && cd {0:?}; V=1", gone.display()),
         );
+        assert_eq!(o.status, 0, "{}", text(&out));
+        std::fs::remove_dir(&gone).unwrap();
+        let (o, out, _) = step(&shell, &mut state, &mut secrets, "echo ran; touch marker");
+        assert!(o.restore_failed);
+        assert_eq!(o.status, state::EXIT_STATE_LOST);
+        assert_eq!(text(&out), "");
+        assert!(o.dump.is_none());
+        assert!(!Path::new("marker").exists());
     }
 }
