@@ -182,6 +182,9 @@ pub struct Step {
     pub placeholders: Vec<Placeholder>,
     /// Manual: where the inline command is and why it counts as one.
     pub inline: Option<InlineCommand>,
+    /// The input line of each line of `code` (for messages about a line of the command).
+    #[serde(skip)]
+    pub code_lines: Vec<usize>,
 }
 
 /// What a step is.
@@ -743,6 +746,7 @@ fn make_manual(
         code,
         lines: (item.span.start_line, item.span.end_line),
         placeholders,
+        code_lines: vec![inline.as_ref().map_or(item.span.start_line, |c| c.line)],
         inline,
     }
 }
@@ -864,6 +868,10 @@ fn make_step(
         lines: (block.span.start_line, block.span.end_line),
         placeholders,
         inline: None,
+        code_lines: code_lines
+            .iter()
+            .map(|l| index.line(block.source_offset(l.raw_off)))
+            .collect(),
     }
 }
 

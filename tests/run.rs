@@ -1293,3 +1293,28 @@ fn a_variable_set_back_to_its_inherited_value_is_inherited_again_on_resume() {
         String::from_utf8_lossy(&again.stderr)
     );
 }
+
+/// Without a terminal a step's stdout is runbook's stdout and its stderr runbook's stderr,
+/// with runbook's own framing on stderr: `> out.log` keeps the steps' output alone. A shell
+/// error names the page and its line, on the screen and in the transcript.
+#[test]
+fn streams_follow_conventions_and_errors_point_at_the_page() {
+    let page = "# S\n\nFirst:\n\n```bash\necho out\necho err >&2\n```\n\n```bash\necho before\nnosuchcommand --flag\n```\n";
+    let out = Test::new()
+        .site("x: 1\n")
+        .page(page)
+        .args(&["run", "page.md", "--yes"])
+        .status(1)
+        .stdout("out\nbefore\n")
+        .stderr_contains("err\n")
+        .stderr_contains("page.md:12: nosuchcommand: command not found")
+        .stderr_contains("[1/2] S > s-1")
+        .stderr_lacks("/proc/")
+        .run();
+    let transcript = std::fs::read_to_string(the_run(&out.dir).join("transcript.md")).unwrap();
+    assert!(
+        transcript.contains("page.md:12: nosuchcommand: command not found"),
+        "{transcript}"
+    );
+    assert!(!transcript.contains("/proc/"), "{transcript}");
+}

@@ -287,12 +287,23 @@ set -x\nexport API_TOKEN=tok-DDDD4444\nprintenv API_TOKEN\nset +x\n```\n\n\
         .script("creds", CREDS)
         .args(&["run", "page.md", "--yes"])
         .run();
+    // the steps' stdout on stdout, their stderr (the trace) on stderr
     assert_eq!(
         out.stdout,
-        "in the same step: ********\n++ export API_TOKEN=********\n++ API_TOKEN=********\n++ printenv API_TOKEN\n********\n++ set +x\nnext step: ********\n"
+        "in the same step: ********\n********\nnext step: ********\n"
+    );
+    assert!(
+        out.stderr
+            .contains("++ export API_TOKEN=********\n++ API_TOKEN=********\n++ printenv API_TOKEN\n++ set +x\n"),
+        "{}",
+        out.stderr
     );
     assert_nowhere(&out, &ALL);
-    assert!(!out.stdout.contains("__rb"), "{}", out.stdout);
+    assert!(
+        !out.stdout.contains("__rb") && !out.stderr.contains("__rb"),
+        "{}",
+        out.stderr
+    );
 }
 
 /// The leaks the issue names, each through a real run: a multi-line secret (on a pipe and

@@ -9,6 +9,7 @@ pub mod pty;
 pub mod secrets;
 pub mod shell;
 pub mod state;
+pub mod transport;
 
 #[cfg(test)]
 mod roundtrip_tests;
@@ -107,10 +108,12 @@ struct Ctx<'a> {
     args: &'a RunArgs,
     interactive: bool,
     term: Term,
+    /// The page, as shown to the operator (in messages about its lines).
+    page: String,
 }
 
 impl<'a> Ctx<'a> {
-    fn new(args: &'a RunArgs, color: bool) -> Result<Ctx<'a>> {
+    fn new(args: &'a RunArgs, page: &Path, color: bool) -> Result<Ctx<'a>> {
         let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
         if !interactive && !args.yes {
             return Err(Error::Usage(
@@ -121,6 +124,7 @@ impl<'a> Ctx<'a> {
             args,
             interactive,
             term: Term::new(color).with_shell(shell_of(args)),
+            page: crate::source::display_path(page),
         })
     }
 
@@ -229,7 +233,7 @@ pub fn run_plan(
     args: &RunArgs,
     color: bool,
 ) -> Result<i32> {
-    let cx = Ctx::new(args, color)?;
+    let cx = Ctx::new(args, &doc.page.file.path, color)?;
     let mut secrets = Secrets::from_env(&args.secret);
     let values = plan::parse_sets(&args.set).map_err(Error::Usage)?;
     let values = complete_values(&cx, doc, plan, values, &mut secrets)?;
@@ -477,7 +481,7 @@ pub fn resume(args: &RunArgs, run_ref: &str, color: bool) -> Result<i32> {
         let stopped = if token.is_empty() {
             0
         } else {
-            shell::stop_leftovers(token, shell::KILL_GRACE)
+            transport::stop_marked(token, shell::KILL_GRACE)
         };
         errln!(
             "step {id} was running when runbook stopped: its outcome is unknown, so it runs again{}",
@@ -501,7 +505,7 @@ pub fn resume(args: &RunArgs, run_ref: &str, color: bool) -> Result<i32> {
     if let Some(sh) = h.start["shell"].as_str() {
         args.shell = Some(sh.to_string());
     }
-    let cx = Ctx::new(&args, color)?;
+    let cx = Ctx::new(&args, &page_path, color)?;
     let (site, engine) = crate::commands::open_site(&page_path, &args.site)?;
     let mode = if args.lax {
         crate::liquid::Mode::Lax
@@ -815,7 +819,10 @@ fn execute(
         tracing::info!(step = %p.step.id, "step started");
         // the transcript keeps the start and the end of a long output (all of it is on screen)
         let mut captured = Capture::default();
-        let mut stdout = std::io::stdout();
+        // bash's messages about a line of the command name the page and its line (when the
+        // command has the page's lines: not edited, no value spanning lines)
+        let lines = &p.step.code_lines;
+        let same_lines = command.trim_end_matches('\n').split('\n').count() == lines.len();
         let outcome = shell.run(
             &state,
             &command,
@@ -824,14 +831,28 @@ fn execute(
                 terminal: cx.interactive,
                 token: &token,
                 timeout: args.timeout,
+                source: same_lines.then_some(shell::Source {
+                    file: &cx.page,
+                    lines,
+                }),
             },
             &mut |pid| {
                 CHILD.store(pid as i32, Ordering::SeqCst);
                 journal::failpoint("step-running");
             },
-            &mut |chunk| {
-                let _ = stdout.write_all(chunk);
-                let _ = stdout.flush();
+            // without a terminal the step's stdout goes to runbook's stdout and its stderr to
+            // runbook's stderr, so `> out.log` keeps the steps' output alone
+            &mut |stream, chunk| {
+                match stream {
+                    shell::Stream::Out => {
+                        let mut o = std::io::stdout();
+                        let _ = o.write_all(chunk);
+                        let _ = o.flush();
+                    }
+                    shell::Stream::Err => {
+                        let _ = std::io::stderr().write_all(chunk);
+                    }
+                }
                 captured.push(chunk);
             },
         );
@@ -848,7 +869,9 @@ fn execute(
         // a step that was stopped leaves nothing running: not a background child that
         // ignored the signal, nor one that moved to a process group or session of its own
         let leftovers = if interrupted || outcome.timed_out {
-            shell::stop_leftovers(&token, std::time::Duration::from_secs(2))
+            shell
+                .transport
+                .stop_leftovers(&token, std::time::Duration::from_secs(2))
         } else {
             0
         };

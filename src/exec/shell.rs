@@ -12,15 +12,16 @@
 use super::pty;
 use super::secrets::{Masker, Secrets, is_secret_name};
 use super::state::{self, Dump, Inherited, State};
+use super::transport::{Local, Running, Spawn, Transport};
+use rustix::event::{PollFd, PollFlags, Timespec};
+use rustix::process::Signal;
 use std::cell::Cell;
 use std::ffi::OsStr;
-use std::io::{self, IsTerminal, Read, Write};
-use std::os::fd::AsRawFd;
-use std::os::fd::OwnedFd;
+use std::io::{self, Write};
+use std::os::fd::AsFd;
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// runbook's EXIT trap: the state is written once, from this trap when the command exits
@@ -87,42 +88,16 @@ trap '{{ __rb_watch; }} 2>/dev/null' DEBUG
     )
 }
 
-enum Drained {
-    Open,
-    Closed,
-}
-
-fn buf2() -> [u8; 16384] {
-    [0u8; 16384]
-}
-
-/// Read what a non-blocking pipe holds now.
-fn drain(
-    r: &mut io::PipeReader,
-    buf: &mut [u8],
-    out: &mut dyn FnMut(&[u8]),
-) -> io::Result<Drained> {
+/// Read what a non-blocking channel holds now; false once it is closed.
+fn drain(fd: impl AsFd, out: &mut dyn FnMut(&[u8])) -> io::Result<bool> {
+    let mut buf = [0u8; 16384];
     loop {
-        match r.read(buf) {
-            Ok(0) => return Ok(Drained::Closed),
-            Ok(n) => out(&buf[..n]),
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(Drained::Open),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
+        match pty::read_now(&fd, &mut buf)? {
+            None => return Ok(false),
+            Some(0) => return Ok(true),
+            Some(n) => out(&buf[..n]),
         }
     }
-}
-
-fn set_nonblocking(r: &io::PipeReader) -> io::Result<()> {
-    let fd = r.as_raw_fd();
-    // SAFETY: fcntl on an fd we own
-    unsafe {
-        let flags = libc::fcntl(fd, libc::F_GETFL);
-        if flags < 0 || libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK) < 0 {
-            return Err(io::Error::last_os_error());
-        }
-    }
-    Ok(())
 }
 
 /// Whether `program` is bash (which carries functions too; other shells are POSIX shells).
@@ -130,15 +105,13 @@ pub fn is_bash(program: &str) -> bool {
     Path::new(program).file_name().is_some_and(|n| n == "bash")
 }
 
-/// The variable that marks every process of one step's execution (`RUN-ID:STEP-ID:ATTEMPT`):
-/// what `stop_leftovers` looks for. It is set afresh for each step, never carried over.
-pub const STEP_ENV: &str = "RUNBOOK_STEP";
+pub use super::transport::STEP_ENV;
 
 /// How long a step has after SIGTERM (timeout) before its process group gets SIGKILL.
 pub const KILL_GRACE: Duration = Duration::from_secs(5);
 
-/// How a step is started: on a terminal or not, what marks its processes, and how long it
-/// may take.
+/// How a step is started: on a terminal or not, what marks its processes, how long it may
+/// take, and where its command comes from.
 #[derive(Default)]
 pub struct Launch<'a> {
     /// Run on a pty of its own, in its own session, with runbook's keyboard relayed to it.
@@ -146,6 +119,114 @@ pub struct Launch<'a> {
     /// Value of `RUNBOOK_STEP` in the step's environment.
     pub token: &'a str,
     pub timeout: Option<Duration>,
+    /// The page the command comes from: bash's messages about a line of it name the page's
+    /// file and line.
+    pub source: Option<Source<'a>>,
+}
+
+/// Where a command's lines are in a page.
+#[derive(Debug, Clone, Copy)]
+pub struct Source<'a> {
+    /// The page, as shown to the operator.
+    pub file: &'a str,
+    /// The page line of each line of the command.
+    pub lines: &'a [usize],
+}
+
+/// Which of a step's streams output came on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stream {
+    /// stdout, or the step's terminal (where stdout and stderr are one)
+    Out,
+    Err,
+}
+
+/// Rewrites bash's messages about the command's lines (`/proc/123/fd/7: line 25: x: command
+/// not found`) to name the page and its line (`page.md:6: x: command not found`), as output
+/// streams: only a tail that could be the start of such a prefix is held back.
+#[derive(Debug, Clone)]
+struct ErrorLines {
+    /// `<script name>: line `; empty when there is nothing to rewrite.
+    prefix: Vec<u8>,
+    /// The script line the command's first line is on.
+    first: usize,
+    file: String,
+    lines: Vec<usize>,
+    pending: Vec<u8>,
+}
+
+impl ErrorLines {
+    fn new(script_name: &str, first: usize, source: Option<Source>) -> ErrorLines {
+        let (prefix, file, lines) = match source {
+            Some(s) => (
+                format!("{script_name}: line ").into_bytes(),
+                s.file.to_string(),
+                s.lines.to_vec(),
+            ),
+            None => (Vec::new(), String::new(), Vec::new()),
+        };
+        ErrorLines {
+            prefix,
+            first,
+            file,
+            lines,
+            pending: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, data: &[u8]) -> Vec<u8> {
+        if self.prefix.is_empty() {
+            return data.to_vec();
+        }
+        self.pending.extend_from_slice(data);
+        let buf = std::mem::take(&mut self.pending);
+        let p = &self.prefix;
+        let mut out = Vec::with_capacity(buf.len());
+        let mut i = 0;
+        while let Some(j) = buf[i..].windows(p.len()).position(|w| w == p.as_slice()) {
+            let at = i + j;
+            let digits = at + p.len();
+            let end = digits
+                + buf[digits..]
+                    .iter()
+                    .take_while(|b| b.is_ascii_digit())
+                    .count();
+            if end == buf.len() {
+                // the line number may go on in the next read
+                out.extend_from_slice(&buf[i..at]);
+                self.pending = buf[at..].to_vec();
+                return out;
+            }
+            out.extend_from_slice(&buf[i..at]);
+            let n: usize = std::str::from_utf8(&buf[digits..end])
+                .ok()
+                .and_then(|d| d.parse().ok())
+                .unwrap_or(0);
+            match n.checked_sub(self.first).and_then(|k| self.lines.get(k)) {
+                Some(line) if end > digits && buf[end] == b':' => {
+                    out.extend_from_slice(format!("{}:{line}:", self.file).as_bytes());
+                    i = end + 1;
+                }
+                _ => {
+                    out.extend_from_slice(&buf[at..end]);
+                    i = end;
+                }
+            }
+        }
+        // a tail that may be the start of the prefix waits for the next read
+        let rest = &buf[i..];
+        let hold = (1..p.len().min(rest.len() + 1))
+            .rev()
+            .find(|&k| rest.ends_with(&p[..k]))
+            .unwrap_or(0);
+        out.extend_from_slice(&rest[..rest.len() - hold]);
+        self.pending = rest[rest.len() - hold..].to_vec();
+        out
+    }
+
+    fn finish(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.pending)
+    }
 }
 
 pub struct Outcome {
@@ -169,6 +250,8 @@ pub struct Outcome {
 
 pub struct Shell {
     pub program: String,
+    /// Where the steps' processes run.
+    pub transport: Box<dyn Transport>,
     pub secret_names: Vec<String>,
     /// The environment every step inherits from runbook: exported variables that still
     /// have these values need no restoring (a state of hundreds of variables makes every
@@ -176,18 +259,16 @@ pub struct Shell {
     pub inherited: Inherited,
     /// How this bash prints variables, learned from the first dump (then not checked again).
     format: Cell<Option<state::Format>>,
-    /// Whether the step's shell can open runbook's pipe ends through /proc (Linux).
-    via_proc: bool,
 }
 
 impl Shell {
     pub fn new(program: &str, secret_names: &[String]) -> Shell {
         Shell {
             program: program.to_string(),
+            transport: Box::new(Local::default()),
             secret_names: secret_names.to_vec(),
             inherited: Inherited::from_env(),
             format: Cell::new(None),
-            via_proc: cfg!(target_os = "linux") && Path::new("/proc/self/fd").is_dir(),
         }
     }
 
@@ -202,9 +283,10 @@ impl Shell {
         self.format.set(Some(state::Format::Nul));
     }
 
-    /// Run `command` after restoring `state`. Output (stdout and stderr, in order) goes to
-    /// `sink` as it comes, masked; the process's pid (also its process group) is given to
-    /// `started`, for signals. See `Launch` for the rest.
+    /// Run `command` after restoring `state`, through the shell's transport. Output goes to
+    /// `sink` as it comes, masked, with the stream it came on (stdout, or stderr when the step
+    /// runs on pipes; on a terminal both are one stream); the process's pid (also its process
+    /// group) is given to `started`, for signals. See `Launch` for the rest.
     pub fn run(
         &self,
         state: &State,
@@ -212,7 +294,7 @@ impl Shell {
         secrets: &Secrets,
         launch: &Launch,
         started: &mut dyn FnMut(u32),
-        sink: &mut dyn FnMut(&[u8]),
+        sink: &mut dyn FnMut(Stream, &[u8]),
     ) -> io::Result<Outcome> {
         // the step starts in the directory the state has, or does not start: it would run
         // elsewhere (the directory was removed or renamed)
@@ -220,98 +302,31 @@ impl Shell {
         if cwd.is_some_and(|d| d.as_os_str().is_empty() || !d.is_dir()) {
             return Ok(Outcome::state_lost());
         }
-        let (restore_r, mut restore_w) = io::pipe()?;
-        let (mut snap_r, snap_w) = io::pipe()?;
-        let (rfd, wfd) = (restore_r.as_raw_fd(), snap_w.as_raw_fd());
-        let mut cmd = Command::new(&self.program);
-        if !launch.token.is_empty() {
-            cmd.env(STEP_ENV, launch.token);
-        }
-        if let Some(dir) = cwd {
-            // entered by the spawn itself (no `cd` in the script); PWD keeps the path as the
-            // shell had it (through symlinks): a shell takes it when it names its directory
-            cmd.current_dir(dir).env("PWD", dir);
-        }
-        // where the step's output comes from: a pipe, or the pty's master side
-        let output: OwnedFd;
-        let pty = if launch.terminal {
-            Some(pty::open()?)
-        } else {
-            None
-        };
-        match &pty {
-            Some(p) => {
-                cmd.stdin(Stdio::from(p.slave.try_clone()?))
-                    .stdout(Stdio::from(p.slave.try_clone()?))
-                    .stderr(Stdio::from(p.slave.try_clone()?));
-                output = p.master.try_clone()?;
-            }
-            None => {
-                let (out_r, out_w) = io::pipe()?;
-                // a step in a process group of its own must not read a terminal it does not
-                // own (it would be stopped); piped input is passed on
-                let stdin = if std::io::stdin().is_terminal() {
-                    Stdio::null()
-                } else {
-                    Stdio::inherit()
-                };
-                cmd.stdin(stdin)
-                    .stdout(Stdio::from(out_w.try_clone()?))
-                    .stderr(Stdio::from(out_w))
-                    .process_group(0);
-                output = OwnedFd::from(out_r);
-            }
-        }
-        // On Linux the step opens runbook's pipe ends through /proc, so no code has to run
-        // between fork and exec and (without a pty) the process starts with posix_spawn: a
-        // fork of runbook costs more than a trivial step. Elsewhere they go to fds 3 and 4.
-        let via_proc = self.via_proc;
-        let target = if via_proc {
-            let me = std::process::id();
-            cmd.arg("-c").arg(format!(". /proc/{me}/fd/{rfd}"));
-            format!("/proc/{me}/fd/{wfd}")
-        } else {
-            cmd.arg("-c").arg(". /dev/fd/3");
-            "&4".to_string()
-        };
-        let with_pty = pty.is_some();
-        if with_pty || !via_proc {
-            // SAFETY: between fork and exec only async-signal-safe calls (setsid, ioctl,
-            // fcntl, dup2)
-            unsafe {
-                cmd.pre_exec(move || {
-                    if with_pty {
-                        // a session of its own, with the pty as its controlling terminal
-                        if libc::setsid() < 0 || libc::ioctl(0, libc::TIOCSCTTY as _, 0) < 0 {
-                            return Err(io::Error::last_os_error());
-                        }
-                    }
-                    if !via_proc {
-                        // move both ends out of the way first, so 3 and 4 can't clobber each other
-                        let r = libc::fcntl(rfd, libc::F_DUPFD_CLOEXEC, 10);
-                        let w = libc::fcntl(wfd, libc::F_DUPFD_CLOEXEC, 10);
-                        if r < 0 || w < 0 || libc::dup2(r, 3) < 0 || libc::dup2(w, 4) < 0 {
-                            return Err(io::Error::last_os_error());
-                        }
-                    }
-                    Ok(())
-                });
-            }
-        }
         // the secret variables the command mentions are watched while it runs (bash only)
-        let watched = if via_proc && self.is_bash() {
+        let watched = if self.is_bash() {
             secret_words(command, &self.secret_names)
         } else {
             Vec::new()
         };
-        let watch = if watched.is_empty() {
-            None
-        } else {
-            Some(io::pipe()?)
-        };
+        let mut env: Vec<(&str, &OsStr)> = Vec::new();
+        if !launch.token.is_empty() {
+            env.push((STEP_ENV, OsStr::new(launch.token)));
+        }
+        if let Some(dir) = cwd {
+            // entered by the spawn itself (no `cd` in the script); PWD keeps the path as the
+            // shell had it (through symlinks): a shell takes it when it names its directory
+            env.push(("PWD", dir.as_os_str()));
+        }
         let start = Instant::now();
-        let mut child = match cmd.spawn() {
-            Ok(c) => c,
+        let spec = Spawn {
+            program: &self.program,
+            dir: cwd,
+            env: &env,
+            terminal: launch.terminal,
+            watch: !watched.is_empty(),
+        };
+        let mut running = match self.transport.spawn(&spec) {
+            Ok(r) => r,
             // the directory could not be entered (permissions), or went just now
             Err(e)
                 if cwd.is_some()
@@ -322,219 +337,184 @@ impl Shell {
             }
             Err(e) => return Err(e),
         };
-        drop(cmd); // closes the parent's copies of the child's ends
-        let pty = pty.map(|p| p.master); // the slave side now belongs to the step only
-        // with /proc the child opens our ends by name: they stay open until it has exited
-        let keep_open = via_proc.then_some((restore_r, snap_w));
-        started(child.id());
-        let (mut watch_r, watch_w) = match watch {
-            Some((r, w)) => (Some(r), Some(w)),
-            None => (None, None),
-        };
-        let watch_script = watch_w
+        started(running.pid);
+        let watch_script = running
+            .watch
             .as_ref()
-            .map(|w| {
-                let target = format!("/proc/{}/fd/{}", std::process::id(), w.as_raw_fd());
-                secret_watch(&watched, &target)
-            })
+            .map(|(_, target)| secret_watch(&watched, target))
             .unwrap_or_default();
         let bash = self.is_bash();
-        let dump = state::dump_code(bash, &target, !watch_script.is_empty(), self.format.get());
+        let dump = state::dump_code(
+            bash,
+            &running.dump_target,
+            !watch_script.is_empty(),
+            self.format.get(),
+        );
         let mut script = state.restore_script(&self.inherited, bash);
         script.extend_from_slice(exit_trap(&dump, bash).as_bytes());
         script.extend_from_slice(watch_script.as_bytes());
+        // where the command starts in the script: bash's messages about it name that line
+        let first_line = script.iter().filter(|b| **b == b'\n').count() + 1;
         script.extend_from_slice(command.trim_end_matches('\n').as_bytes());
         script.push(b'\n');
         script.extend_from_slice(after_command(&dump, bash).as_bytes());
         // a pipe holds 64 KiB: a script that fits is written at once, a longer one by a thread
         // (the child reads it only as it runs); the child may exit without reading it all, so a
         // broken pipe is not an error here
+        let mut script_w = running
+            .script
+            .take()
+            .expect("a new process has its script pipe");
         let writer = if script.len() < 60 * 1024 {
-            let _ = restore_w.write_all(&script);
-            drop(restore_w);
+            let _ = script_w.write_all(&script);
+            drop(script_w);
             None
         } else {
             Some(std::thread::spawn(move || {
-                let _ = restore_w.write_all(&script);
+                let _ = script_w.write_all(&script);
             }))
         };
         // the keyboard goes to the step while it runs on its pty
-        let _raw = pty.as_ref().and_then(|_| pty::RawMode::enter());
-        if pty.is_some() {
+        let _raw = running.pty.as_ref().and_then(|_| pty::RawMode::enter());
+        if running.pty.is_some() {
             pty::watch_resize();
         }
-        // one loop reads the output and the snapshot as they come, and ends when the step's
-        // process has exited (not when its output closes: a background process it started
-        // may keep that open)
-        pty::set_nonblocking(&output)?;
-        set_nonblocking(&snap_r)?;
-        if let Some(r) = &watch_r {
-            set_nonblocking(r)?;
+        pty::set_nonblocking(&running.stdout)?;
+        if let Some(e) = &running.stderr {
+            pty::set_nonblocking(e)?;
         }
+        pty::set_nonblocking(&running.dump)?;
+        if let Some((r, _)) = &running.watch {
+            pty::set_nonblocking(r)?;
+        }
+        // bash's messages name the script by the path it reads it from, and its lines: they
+        // are given the page's name and lines instead
+        let errors = ErrorLines::new(&running.script_name, first_line, launch.source);
         // secrets known so far, and those the step sets as it runs
-        let known = std::cell::RefCell::new(secrets.clone());
+        let mut known = secrets.clone();
         let mut learned: Vec<Vec<u8>> = Vec::new();
         let mut watch_buf: Vec<u8> = Vec::new();
-        // values the watch sent (NUL-terminated) become secrets before any output is read
-        let mut take_watched = |watch_r: &mut Option<io::PipeReader>| -> io::Result<()> {
-            if let Some(r) = watch_r.as_mut() {
-                drain(r, &mut buf2(), &mut |d| watch_buf.extend_from_slice(d))?;
-                while let Some(end) = watch_buf.iter().position(|b| *b == 0) {
-                    let v: Vec<u8> = watch_buf.drain(..=end).take(end).collect();
-                    known.borrow_mut().add_bytes(&v);
-                    learned.push(v);
-                }
-            }
-            Ok(())
-        };
         let mut output_bytes = 0;
         let mut snapshot = Vec::new();
-        let mut buf = [0u8; 16384];
-        // hold back the tail that could be the start of a secret cut by the read
-        let mut pending = Masker::default();
-        let mut emit = |data: &[u8], pending: &mut Masker, last: bool| {
-            let secrets = known.borrow();
-            let mut out = pending.push(&secrets, data);
-            if last {
-                out.extend(pending.finish(&secrets));
-            }
-            if !out.is_empty() {
-                sink(&out);
-            }
-        };
-        let mut out_open = true;
-        let mut keyboard_open = pty.is_some();
-        // the process's exit wakes the loop up (Linux pidfd); elsewhere a short timeout does
-        // SAFETY: pidfd_open takes a pid and flags and returns a new fd or -1
-        let pidfd =
-            unsafe { libc::syscall(libc::SYS_pidfd_open, child.id() as libc::pid_t, 0) } as i32;
-        let group = child.id() as libc::pid_t;
+        // each stream holds back the tail that could be the start of a secret cut by the read
+        let mut streams = [
+            (Stream::Out, Masker::default(), errors.clone(), true),
+            (
+                Stream::Err,
+                Masker::default(),
+                errors,
+                running.stderr.is_some(),
+            ),
+        ];
+        let mut keyboard_open = running.pty.is_some();
         // past the timeout: SIGTERM to the step's group, then SIGKILL after the grace period
         let mut timed_out = false;
         let mut killed = false;
-        let mut read_output = |out_open: &mut bool,
-                               output_bytes: &mut usize,
-                               pending: &mut Masker|
-         -> io::Result<()> {
-            while *out_open {
-                match pty::read_now(&output, &mut buf)? {
-                    None => *out_open = false,
-                    Some(0) => break,
-                    Some(n) => {
-                        *output_bytes += n;
-                        // a secret the step set was sent before the output that prints it:
-                        // read after that output, the watch has it
-                        take_watched(&mut watch_r)?;
-                        emit(&buf[..n], pending, false);
-                    }
-                }
-            }
-            Ok(())
-        };
         // bash writes the state a line at a time: once some has come, the pipe is left out of
         // poll for a moment, so that the rest comes in a few reads rather than one wakeup per
         // line (the pipe holds 64 KiB: bash waits at most that moment when it is full)
         let mut snap_quiet_until: Option<Instant> = None;
+        let stdin = io::stdin();
         let status = loop {
             let quiet = snap_quiet_until.and_then(|t| t.checked_duration_since(Instant::now()));
-            let mut fds = [
-                libc::pollfd {
-                    fd: pidfd,
-                    events: libc::POLLIN,
-                    revents: 0,
-                },
-                libc::pollfd {
-                    fd: if quiet.is_some() {
-                        -1
-                    } else {
-                        snap_r.as_raw_fd()
-                    },
-                    events: libc::POLLIN,
-                    revents: 0,
-                },
-                libc::pollfd {
-                    fd: if out_open { output.as_raw_fd() } else { -1 },
-                    events: libc::POLLIN,
-                    revents: 0,
-                },
-                libc::pollfd {
-                    fd: if keyboard_open {
-                        libc::STDIN_FILENO
-                    } else {
-                        -1
-                    },
-                    events: libc::POLLIN,
-                    revents: 0,
-                },
-            ];
-            let mut timeout = if pidfd >= 0 { 1000 } else { 20 };
+            // the process's exit wakes the loop (a pidfd); without one a short timeout does
+            let mut timeout = if running.exit_fd().is_some() {
+                Duration::from_secs(1)
+            } else {
+                Duration::from_millis(20)
+            };
             if let Some(q) = quiet {
-                timeout = timeout.min(q.as_millis() as i32 + 1);
+                timeout = timeout.min(q + Duration::from_millis(1));
             }
             if let Some(limit) = launch.timeout {
                 let elapsed = start.elapsed();
                 if !timed_out && elapsed >= limit {
                     timed_out = true;
-                    // SAFETY: kill(2) on the step's own process group
-                    unsafe { libc::kill(-group, libc::SIGTERM) };
+                    let _ = running.signal(Signal::TERM);
                 } else if timed_out && !killed && elapsed >= limit + KILL_GRACE {
                     killed = true;
-                    // SAFETY: as above
-                    unsafe { libc::kill(-group, libc::SIGKILL) };
+                    let _ = running.signal(Signal::KILL);
                 }
                 let next = if timed_out { limit + KILL_GRACE } else { limit };
-                let left = next.saturating_sub(elapsed).as_millis() as i32;
                 if !killed {
-                    timeout = timeout.min(left.max(1));
+                    timeout =
+                        timeout.min(next.saturating_sub(elapsed).max(Duration::from_millis(1)));
                 }
             }
-            // SAFETY: fds is a valid array of pollfd for the duration of the call (negative
-            // fds are ignored by poll)
-            unsafe {
-                libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout);
-            }
-            if let Some(master) = &pty {
+            let keyboard = {
+                let mut fds: Vec<PollFd> = Vec::with_capacity(5);
+                let exit_fd = running.exit_fd();
+                if let Some(fd) = &exit_fd {
+                    fds.push(PollFd::new(fd, PollFlags::IN));
+                }
+                if quiet.is_none() {
+                    fds.push(PollFd::new(&running.dump, PollFlags::IN));
+                }
+                if streams[0].3 {
+                    fds.push(PollFd::new(&running.stdout, PollFlags::IN));
+                }
+                if let Some(e) = running.stderr.as_ref().filter(|_| streams[1].3) {
+                    fds.push(PollFd::new(e, PollFlags::IN));
+                }
+                let at_keyboard = fds.len();
+                if keyboard_open {
+                    fds.push(PollFd::new(&stdin, PollFlags::IN));
+                }
+                let ts = Timespec {
+                    tv_sec: timeout.as_secs() as _,
+                    tv_nsec: timeout.subsec_nanos() as _,
+                };
+                match rustix::event::poll(&mut fds, Some(&ts)) {
+                    Ok(_) | Err(rustix::io::Errno::INTR) => {}
+                    Err(e) => return Err(e.into()),
+                }
+                keyboard_open && !fds[at_keyboard].revents().is_empty()
+            };
+            if let Some(master) = &running.pty {
                 pty::follow_resize(master);
             }
-            if keyboard_open && fds[3].revents != 0 {
+            if keyboard {
                 let mut key = [0u8; 1024];
-                // SAFETY: key is valid for its length
-                let n =
-                    unsafe { libc::read(libc::STDIN_FILENO, key.as_mut_ptr().cast(), key.len()) };
-                match (n, &pty) {
-                    (n, Some(master)) if n > 0 => pty::write_all(master, &key[..n as usize])?,
-                    (0, _) => keyboard_open = false,
+                match (rustix::io::read(&stdin, &mut key), &running.pty) {
+                    (Ok(0), _) => keyboard_open = false,
+                    (Ok(n), Some(master)) => pty::write_all(master, &key[..n])?,
                     _ => {}
                 }
             }
-            read_output(&mut out_open, &mut output_bytes, &mut pending)?;
+            self.read_streams(
+                &running,
+                &mut streams,
+                &mut output_bytes,
+                &mut known,
+                &mut learned,
+                &mut watch_buf,
+                sink,
+                false,
+            )?;
             if quiet.is_none() {
                 let before = snapshot.len();
-                drain(&mut snap_r, &mut buf2(), &mut |d| {
-                    snapshot.extend_from_slice(d)
-                })?;
+                drain(&running.dump, &mut |d| snapshot.extend_from_slice(d))?;
                 if snapshot.len() > before {
                     snap_quiet_until = Some(Instant::now() + Duration::from_millis(1));
                 }
             }
-            if let Some(status) = child.try_wait()? {
+            if let Some(status) = running.try_wait()? {
                 break status;
             }
         };
-        // what the step wrote before exiting, then the rest of the snapshot
-        read_output(&mut out_open, &mut output_bytes, &mut pending)?;
-        if pidfd >= 0 {
-            // SAFETY: closing the fd pidfd_open gave us
-            unsafe {
-                libc::close(pidfd);
-            }
-        }
-        drop(keep_open);
-        drop(watch_w);
-        drain(&mut snap_r, &mut buf2(), &mut |d| {
-            snapshot.extend_from_slice(d)
-        })?;
-        emit(&[], &mut pending, true);
+        // what the step wrote before exiting, then the rest of the state
+        self.read_streams(
+            &running,
+            &mut streams,
+            &mut output_bytes,
+            &mut known,
+            &mut learned,
+            &mut watch_buf,
+            sink,
+            true,
+        )?;
+        running.release();
+        drain(&running.dump, &mut |d| snapshot.extend_from_slice(d))?;
         let elapsed = start.elapsed();
         if let Some(w) = writer {
             let _ = w.join();
@@ -560,6 +540,63 @@ impl Shell {
             learned,
         })
     }
+
+    /// Read what the step's streams hold now: the secret watch first (a value is sent before
+    /// the output that prints it), then each stream, its error lines located, masked, to
+    /// `sink`. `last`: the step has exited, whatever is held back goes out.
+    #[allow(clippy::too_many_arguments)]
+    fn read_streams(
+        &self,
+        running: &Running,
+        streams: &mut [(Stream, Masker, ErrorLines, bool); 2],
+        output_bytes: &mut usize,
+        known: &mut Secrets,
+        learned: &mut Vec<Vec<u8>>,
+        watch_buf: &mut Vec<u8>,
+        sink: &mut dyn FnMut(Stream, &[u8]),
+        last: bool,
+    ) -> io::Result<()> {
+        let mut take_watched = |known: &mut Secrets| -> io::Result<()> {
+            if let Some((r, _)) = &running.watch {
+                drain(r, &mut |d| watch_buf.extend_from_slice(d))?;
+                while let Some(end) = watch_buf.iter().position(|b| *b == 0) {
+                    let v: Vec<u8> = watch_buf.drain(..=end).take(end).collect();
+                    known.add_bytes(&v);
+                    learned.push(v);
+                }
+            }
+            Ok(())
+        };
+        for (i, (stream, masker, errors, open)) in streams.iter_mut().enumerate() {
+            let fd = if i == 0 {
+                Some(&running.stdout)
+            } else {
+                running.stderr.as_ref()
+            };
+            if let Some(fd) = fd.filter(|_| *open) {
+                let mut chunks: Vec<Vec<u8>> = Vec::new();
+                *open = drain(fd, &mut |d| chunks.push(d.to_vec()))?;
+                for chunk in chunks {
+                    *output_bytes += chunk.len();
+                    take_watched(known)?;
+                    let located = errors.push(&chunk);
+                    let out = masker.push(known, &located);
+                    if !out.is_empty() {
+                        sink(*stream, &out);
+                    }
+                }
+            }
+            if last {
+                let rest = errors.finish();
+                let mut out = masker.push(known, &rest);
+                out.extend(masker.finish(known));
+                if !out.is_empty() {
+                    sink(*stream, &out);
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 impl Outcome {
@@ -576,58 +613,6 @@ impl Outcome {
             learned: Vec::new(),
         }
     }
-}
-
-/// Stop every process still marked with a step's `token` (a step that was interrupted,
-/// timed out, or ran on when runbook was killed), whatever process group or session it moved
-/// to: SIGTERM, then SIGKILL for those still there after `grace`. Returns how many there were.
-pub fn stop_leftovers(token: &str, grace: Duration) -> usize {
-    let marked = || marked_processes(token);
-    let first = marked();
-    for pid in &first {
-        // SAFETY: kill(2) on a process that carries this step's marker
-        unsafe { libc::kill(*pid, libc::SIGTERM) };
-    }
-    let until = Instant::now() + grace;
-    loop {
-        let left = marked();
-        if left.is_empty() {
-            break;
-        }
-        if Instant::now() >= until {
-            for pid in left {
-                // SAFETY: as above
-                unsafe { libc::kill(pid, libc::SIGKILL) };
-            }
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    first.len()
-}
-
-/// Live processes (not zombies) whose environment holds `RUNBOOK_STEP=token`.
-fn marked_processes(token: &str) -> Vec<libc::pid_t> {
-    let needle = format!("{STEP_ENV}={token}");
-    let me = std::process::id() as libc::pid_t;
-    let Ok(dir) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    dir.flatten()
-        .filter_map(|e| e.file_name().to_str()?.parse::<libc::pid_t>().ok())
-        .filter(|pid| *pid != me)
-        .filter(|pid| {
-            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-            // the state follows the command name in parentheses
-            let state = stat.rsplit_once(')').map(|(_, r)| r.trim_start());
-            !matches!(state.and_then(|s| s.chars().next()), Some('Z' | 'X') | None)
-        })
-        .filter(|pid| {
-            std::fs::read(format!("/proc/{pid}/environ"))
-                .map(|env| env.split(|b| *b == 0).any(|v| v == needle.as_bytes()))
-                .unwrap_or(false)
-        })
-        .collect()
 }
 
 #[cfg(test)]
@@ -651,7 +636,7 @@ pub(crate) mod tests {
                 secrets,
                 &Launch::default(),
                 &mut |_| {},
-                &mut |b| out.extend_from_slice(b),
+                &mut |_, b| out.extend_from_slice(b),
             )
             .unwrap();
         let delta = match &o.dump {
