@@ -8,7 +8,7 @@
 //!
 //! Non-UTF-8 input: `page_load` and `journal` write the bytes to a file and read them back
 //! through the same functions as the CLI (`page::load` refuses binary and non-UTF-8 text with
-//! a diagnostic; `journal::read_journal` returns an error). `liquid` and `placeholders` take
+//! a diagnostic; `exec::history` returns an error). `liquid` and `placeholders` take
 //! the input lossily converted to UTF-8 (U+FFFD for bad bytes), so every input reaches the
 //! parser.
 
@@ -291,9 +291,8 @@ pub fn journal(data: &[u8]) {
     std::fs::create_dir_all(&dir).expect("create fuzz run directory");
     let path = dir.join("journal.jsonl");
     std::fs::write(&path, data).expect("write fuzz journal");
-    if let Ok((events, cut)) = crate::journal::read_journal(&path) {
-        let _ = (events.len(), cut);
-    }
+    let (records, cut) = crate::exec::event::parse(data);
+    let _ = (records.len(), cut);
     let _ = crate::exec::history(&dir).map(|h| (h.done.len(), h.cut));
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -3,7 +3,6 @@
 //! log. Directories are 0700 and files 0600; nothing secret is written (see `exec::secrets`).
 
 use crate::error::{Error, Result};
-use serde_json::Value as Json;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
@@ -76,16 +75,27 @@ fn private_file(path: &Path, append: bool) -> io::Result<File> {
     o.open(path)
 }
 
+/// A run's directory: where its files are.
 pub struct RunDir {
     pub path: PathBuf,
     pub id: String,
-    journal: File,
-    transcript: File,
+}
+
+/// The run's journal, held (locked) for as long as this lives: one JSON line per event.
+pub struct Journal {
+    file: File,
+    path: PathBuf,
+}
+
+/// The run's Markdown transcript.
+pub struct Transcript {
+    file: File,
+    path: PathBuf,
 }
 
 impl RunDir {
-    /// A new run directory `RUNS/<date>-<time>-<page>-<pid>`.
-    pub fn create(runs_dir: &Path, page: &Path) -> Result<RunDir> {
+    /// A new run directory `RUNS/<date>-<time>-<page>-<pid>`, its journal and transcript.
+    pub fn create(runs_dir: &Path, page: &Path) -> Result<(RunDir, Journal, Transcript)> {
         std::fs::DirBuilder::new()
             .recursive(true)
             .mode(0o700)
@@ -120,22 +130,27 @@ impl RunDir {
             .mode(0o700)
             .create(path.join("state"))
             .map_err(|e| Error::io(&path, e))?;
-        let journal =
-            private_file(&path.join("journal.jsonl"), true).map_err(|e| Error::io(&path, e))?;
+        let journal_path = path.join("journal.jsonl");
+        let journal = private_file(&journal_path, true).map_err(|e| Error::io(&path, e))?;
         lock(&journal, &path)?;
-        let transcript =
-            private_file(&path.join("transcript.md"), true).map_err(|e| Error::io(&path, e))?;
-        Ok(RunDir {
-            path,
-            id,
-            journal,
-            transcript,
-        })
+        let transcript_path = path.join("transcript.md");
+        let transcript = private_file(&transcript_path, true).map_err(|e| Error::io(&path, e))?;
+        Ok((
+            RunDir { path, id },
+            Journal {
+                file: journal,
+                path: journal_path,
+            },
+            Transcript {
+                file: transcript,
+                path: transcript_path,
+            },
+        ))
     }
 
     /// An existing run directory, to append to (resume). Refused while another runbook
     /// still has the run (its journal is locked for as long as that runbook lives).
-    pub fn open(path: &Path) -> Result<RunDir> {
+    pub fn open(path: &Path) -> Result<(RunDir, Journal, Transcript)> {
         let journal_path = path.join("journal.jsonl");
         let mut journal = private_file(&journal_path, true).map_err(|e| Error::io(path, e))?;
         lock(&journal, path)?;
@@ -145,66 +160,26 @@ impl RunDir {
                 .write_all(b"\n")
                 .map_err(|e| Error::io(&journal_path, e))?;
         }
-        let transcript =
-            private_file(&path.join("transcript.md"), true).map_err(|e| Error::io(path, e))?;
+        let transcript_path = path.join("transcript.md");
+        let transcript = private_file(&transcript_path, true).map_err(|e| Error::io(path, e))?;
         let id = path
             .file_name()
             .map(|n| n.to_string_lossy().to_string())
             .unwrap_or_default();
-        Ok(RunDir {
-            path: path.to_path_buf(),
-            id,
-            journal,
-            transcript,
-        })
-    }
-
-    /// Append one event to the journal: one write(2) of a whole line before runbook goes on,
-    /// so it survives runbook being killed (SIGKILL included); `record_durable` also waits
-    /// for the disk (the end of a run), which a power cut would need.
-    pub fn record(&mut self, event: Json) -> Result<()> {
-        self.append(event, false)
-    }
-
-    /// Append an event and wait until it is on disk (step ends: what a resume relies on).
-    pub fn record_durable(&mut self, event: Json) -> Result<()> {
-        self.append(event, true)
-    }
-
-    fn append(&mut self, mut event: Json, durable: bool) -> Result<()> {
-        if let Some(o) = event.as_object_mut() {
-            o.entry("time")
-                .or_insert_with(|| Json::String(now_rfc3339()));
-        }
-        let mut line = serde_json::to_string(&event).unwrap_or_default();
-        line.push('\n');
-        let path = self.path.join("journal.jsonl");
-        if failpoint_hit("journal-torn") {
-            // the fault tests: killed in the middle of a journal line
-            let _ = self.journal.write_all(&line.as_bytes()[..line.len() / 2]);
-            die();
-        }
-        let written = self
-            .journal
-            .write_all(line.as_bytes())
-            .and_then(|_| {
-                if durable {
-                    self.journal.sync_data()
-                } else {
-                    Ok(())
-                }
-            })
-            .map_err(|e| Error::io(path, e));
-        failpoint("journal-after");
-        written
-    }
-
-    /// Append to the Markdown transcript.
-    pub fn transcript(&mut self, text: &str) -> Result<()> {
-        let path = self.path.join("transcript.md");
-        self.transcript
-            .write_all(text.as_bytes())
-            .map_err(|e| Error::io(path, e))
+        Ok((
+            RunDir {
+                path: path.to_path_buf(),
+                id,
+            },
+            Journal {
+                file: journal,
+                path: journal_path,
+            },
+            Transcript {
+                file: transcript,
+                path: transcript_path,
+            },
+        ))
     }
 
     /// Write a private file of the run (0600) so that it is complete or absent.
@@ -221,6 +196,44 @@ impl RunDir {
     }
 }
 
+impl Journal {
+    /// Append one record to the journal: one write(2) of a whole line before runbook goes
+    /// on, so it survives runbook being killed (SIGKILL included); `durable` also waits for
+    /// the disk (step ends and the run's end: what a resume relies on), which a power cut
+    /// would need.
+    pub fn append(&mut self, record: &impl serde::Serialize, durable: bool) -> Result<()> {
+        let mut line = serde_json::to_string(record).unwrap_or_default();
+        line.push('\n');
+        if failpoint_hit("journal-torn") {
+            // the fault tests: killed in the middle of a journal line
+            let _ = self.file.write_all(&line.as_bytes()[..line.len() / 2]);
+            die();
+        }
+        let written = self
+            .file
+            .write_all(line.as_bytes())
+            .and_then(|_| {
+                if durable {
+                    self.file.sync_data()
+                } else {
+                    Ok(())
+                }
+            })
+            .map_err(|e| Error::io(&self.path, e));
+        failpoint("journal-after");
+        written
+    }
+}
+
+impl Transcript {
+    /// Append to the Markdown transcript.
+    pub fn write(&mut self, text: &str) -> Result<()> {
+        self.file
+            .write_all(text.as_bytes())
+            .map_err(|e| Error::io(&self.path, e))
+    }
+}
+
 /// Whether a file is empty or ends with a newline (only its last byte is read).
 fn ends_with_newline(path: &Path) -> io::Result<bool> {
     use std::io::{Read, Seek, SeekFrom};
@@ -232,29 +245,6 @@ fn ends_with_newline(path: &Path) -> io::Result<bool> {
     let mut last = [0u8; 1];
     f.read_exact(&mut last)?;
     Ok(last[0] == b'\n')
-}
-
-/// The journal's events; a line cut off by a crash (the last one, or one a resume ended) is
-/// left out, and reported by the flag.
-pub fn read_journal(path: &Path) -> Result<(Vec<Json>, bool)> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    Ok(parse_journal(&bytes))
-}
-
-/// The events of a journal's bytes (see `read_journal`); never fails, whatever the bytes.
-pub fn parse_journal(bytes: &[u8]) -> (Vec<Json>, bool) {
-    let mut events = Vec::new();
-    let mut cut = false;
-    for line in bytes.split_inclusive(|b| *b == b'\n') {
-        if line.iter().all(u8::is_ascii_whitespace) {
-            continue;
-        }
-        match serde_json::from_slice::<Json>(line) {
-            Ok(v) if line.ends_with(b"\n") && v.is_object() => events.push(v),
-            _ => cut = true,
-        }
-    }
-    (events, cut)
 }
 
 /// Fault injection for the fault tests (`tests/faults.rs`): `RUNBOOK_FAILPOINT=NAME:N` makes
@@ -339,23 +329,5 @@ mod tests {
         assert_eq!(civil_from_days(0), (1970, 1, 1));
         assert_eq!(civil_from_days(20_416), (2025, 11, 24));
         assert_eq!(civil_from_days(11_016), (2000, 2, 29));
-    }
-
-    #[test]
-    fn journal_survives_a_cut_last_line() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("j.jsonl");
-        std::fs::write(&p, "{\"a\":1}\n{\"b\":2}\n{\"c\":").unwrap();
-        let (events, cut) = read_journal(&p).unwrap();
-        assert_eq!(events.len(), 2);
-        assert!(cut);
-    }
-
-    #[test]
-    fn a_cut_line_in_the_middle_loses_only_itself() {
-        let (events, cut) = parse_journal(b"{\"a\":1}\n{\"b\":\n{\"c\":3}\n[1]\n\xff\n");
-        assert_eq!(events.len(), 2);
-        assert_eq!(events[1]["c"], 3);
-        assert!(cut);
     }
 }

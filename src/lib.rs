@@ -76,6 +76,7 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
     };
     init_tracing(cli.verbose, cli.quiet);
     commands::set_quiet(cli.quiet);
+    commands::set_verbose(cli.verbose);
     let result = match cli.command {
         Command::Render {
             path,

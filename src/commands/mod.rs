@@ -38,6 +38,22 @@ pub fn set_quiet(quiet: bool) {
     QUIET.store(quiet, Ordering::Relaxed);
 }
 
+static VERBOSE: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(0);
+
+/// `-v` given this many times.
+pub fn set_verbose(count: u8) {
+    VERBOSE.store(count, Ordering::Relaxed);
+}
+
+/// How much runbook says on the terminal: -1 with `-q`, else the number of `-v`.
+pub fn verbosity() -> i8 {
+    if QUIET.load(Ordering::Relaxed) {
+        -1
+    } else {
+        VERBOSE.load(Ordering::Relaxed).min(100) as i8
+    }
+}
+
 /// The site of `path` (config from `--site` or found upward), its warnings reported, and an
 /// engine to render its pages.
 pub fn open_site(

@@ -4,6 +4,7 @@ use super::report;
 use crate::cli::RunArgs;
 use crate::document::{self, Document};
 use crate::error::{EXIT_INPUT, EXIT_OK, EXIT_PROBLEMS, Error, Result, Severity};
+use crate::exec::config;
 use crate::liquid::Mode;
 use crate::plan::{self, Plan, Planned, Selection};
 use crate::shell::display;
@@ -55,20 +56,8 @@ pub fn run(args: &RunArgs) -> Result<i32> {
         .front_value(&["runbook", "shell"])
         .filter(|v| !crate::liquid::value::is_nil(v))
         .map(|v| crate::liquid::value::to_s(&v));
-    let (shell, chosen_by) = match (&args.shell, &page_shell) {
-        (Some(s), _) => (s.clone(), Some("--shell")),
-        (None, Some(s)) => (
-            s.clone(),
-            Some("the page's front matter (runbook: {shell: ...})"),
-        ),
-        (None, None) => ("bash".to_string(), None),
-    };
-    let shell_missing = (!plan::on_path(&shell)).then(|| {
-        format!(
-            "{} names the shell `{shell}`, which is not installed here (not an executable on PATH): install it, or choose another with --shell",
-            chosen_by.unwrap_or("runbook")
-        )
-    });
+    let (shell, chosen_by) = config::shell_choice(args.shell.as_deref(), page_shell.as_deref());
+    let shell_missing = config::shell_missing(&shell, chosen_by);
     if plan.steps.is_empty() && (plan.manual.is_empty() || !args.dry_run) {
         report(&plan.problems);
         if plan.manual.is_empty() {
@@ -119,10 +108,6 @@ pub fn run(args: &RunArgs) -> Result<i32> {
         }
         return Ok(EXIT_OK);
     }
-    // before anything is created: the shell must exist
-    if let Some(msg) = shell_missing {
-        return Err(Error::Usage(msg));
-    }
     // a step would read a variable that only an unselected step sets: refused before any
     // value is asked for
     if plan.problems.iter().any(|d| d.code == "unset-input") {
@@ -130,17 +115,12 @@ pub fn run(args: &RunArgs) -> Result<i32> {
         errln!("nothing ran: the selection needs variables that only steps outside it set");
         return Ok(EXIT_PROBLEMS);
     }
-    // TODO(runner): export plan.inputs into the first step's shell, then drop this refusal.
-    // Until the runner does, a value given with --set for such a variable would not reach
-    // the steps, which would run with it empty.
-    if let Some((name, _)) = plan.inputs.first() {
-        return Err(Error::Usage(format!(
-            "--set {name}=...: `${name}` is set only by a step outside the selection, and this runbook cannot pass it to the steps yet: export {name} before running instead, or select the step that sets it"
-        )));
-    }
+    // the run's settings, validated once (before anything is created: the shell must exist,
+    // and without a terminal --yes is needed)
     let mut args = args.clone();
-    args.shell = Some(shell);
-    crate::exec::run_plan(&doc, &plan, &selection, &args, color)
+    args.section = selection.sections.clone();
+    let cfg = config::RunConfig::new(&args, page_shell.as_deref(), color)?;
+    crate::exec::run_plan(&doc, &plan, &cfg)
 }
 
 /// The dry run: every selected step in order, resolved, nothing executed.

@@ -72,9 +72,10 @@ pub struct Revision {
 }
 
 /// What the operator decided for a step.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Decision {
+    #[default]
     Run,
     Skip,
     Quit,
@@ -93,8 +94,13 @@ pub struct StepEnd {
     /// The command as the page gave it, when the operator edited it (secrets masked).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub page_command: Option<String>,
+    #[serde(default)]
+    pub decision: Decision,
     pub start: String,
     pub end: String,
+    /// How long the step ran, in seconds.
+    #[serde(default)]
+    pub elapsed: f64,
     pub status: i32,
     #[serde(default)]
     pub signal: Option<i32>,
@@ -111,7 +117,7 @@ pub struct StepEnd {
     #[serde(default)]
     pub secret_names: Vec<String>,
     /// The step's state could not be given to it (its directory is gone): it did not run.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, rename = "error", skip_serializing_if = "Option::is_none")]
     pub state_error: Option<String>,
 }
 
@@ -196,6 +202,14 @@ pub struct Record {
     pub time: String,
 }
 
+/// A journal line to write: the event, borrowed.
+#[derive(Serialize)]
+pub struct RecordRef<'a> {
+    #[serde(flatten)]
+    pub event: &'a Event,
+    pub time: String,
+}
+
 /// The records of a journal's bytes, and whether a line was cut off (runbook killed while
 /// writing it) or unreadable; never fails, whatever the bytes.
 pub fn parse(bytes: &[u8]) -> (Vec<Record>, bool) {
@@ -217,13 +231,27 @@ pub fn parse(bytes: &[u8]) -> (Vec<Record>, bool) {
 pub trait Reporter {
     /// An event of the run.
     fn event(&mut self, event: &Event) -> crate::error::Result<()>;
-    /// Output of the running step, as it comes (secrets already masked).
-    fn output(&mut self, _data: &[u8]) {}
+    /// Output of the running step, as it comes (secrets already masked), and the stream it
+    /// came on.
+    fn output(&mut self, _stream: super::shell::Stream, _data: &[u8]) {}
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_cut_line_loses_only_itself() {
+        let good = "{\"event\":\"run-resume\",\"from\":\"a\",\"time\":\"t\"}\n";
+        let mut bytes = format!("{good}{{\"event\":\"run-end\"\n{good}[1]\n").into_bytes();
+        bytes.extend_from_slice(b"\xff\n{\"event\":\"nope\"}\n");
+        let (records, cut) = parse(&bytes);
+        assert_eq!(records.len(), 2);
+        assert!(cut);
+        let (records, cut) = parse(format!("{good}{{\"event\":\"run-end\",\"res").as_bytes());
+        assert_eq!(records.len(), 1);
+        assert!(cut);
+    }
 
     #[test]
     fn events_round_trip_and_keep_the_journal_format() {

@@ -16,6 +16,16 @@ pub enum Choice {
     Quit,
 }
 
+/// What the operator says of a manual step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ManualChoice {
+    Done,
+    Skip,
+    Quit,
+    /// Run the step's inline command.
+    Run,
+}
+
 pub struct Term {
     color: bool,
     /// The shell steps run in, when it is not bash: said with each step.
@@ -105,6 +115,54 @@ impl Term {
 
     /// A command as it will run: control characters shown as escapes (`\e`, `\r`), so a
     /// terminal cannot hide part of it.
+    /// A step a person does: its text, and the command it names, if any.
+    pub fn show_manual(
+        &self,
+        k: usize,
+        n: usize,
+        elapsed: Duration,
+        p: &Planned,
+        command: Option<&str>,
+    ) {
+        let secs = elapsed.as_secs();
+        let mut o = format!(
+            "\n{} {}  {}\n",
+            self.paint(
+                "1",
+                &format!("[{k}/{n}] {} > {}", display(&p.section_title), p.step.id)
+            ),
+            self.dim(&format!("{:02}:{:02} elapsed", secs / 60, secs % 60)),
+            self.dim(&format!("line {}", p.step.lines.0))
+        );
+        o.push_str(&self.paint("33;1", "by hand: "));
+        o.push_str(&display(p.text()));
+        o.push('\n');
+        if let Some(c) = command {
+            o.push_str(&self.command_text(c));
+        }
+        err!("{o}");
+    }
+
+    /// What the operator did about a manual step; `can_run`: it names a command runbook can
+    /// run for them.
+    pub fn choose_manual(&self, can_run: bool) -> Result<ManualChoice> {
+        let (question, valid) = if can_run {
+            (
+                "Done by hand? [d]one / [r]un the command / [s]kip / [q]uit:",
+                "d, r, s or q",
+            )
+        } else {
+            ("Done by hand? [d]one / [s]kip / [q]uit:", "d, s or q")
+        };
+        self.ask_until(question, valid, ManualChoice::Quit, |a| match a {
+            "d" | "done" | "y" | "yes" => Some(ManualChoice::Done),
+            "r" | "run" if can_run => Some(ManualChoice::Run),
+            "s" | "skip" => Some(ManualChoice::Skip),
+            "q" | "quit" => Some(ManualChoice::Quit),
+            _ => None,
+        })
+    }
+
     fn command_text(&self, command: &str) -> String {
         display(command.trim_end_matches('\n'))
             .split('\n')
@@ -114,18 +172,6 @@ impl Term {
 
     pub fn show_command(&self, command: &str) {
         err!("{}", self.command_text(command));
-    }
-
-    pub fn show_status(&self, status: i32, elapsed: Duration) {
-        let msg = format!("exit status {status} ({:.1} s)", elapsed.as_secs_f64());
-        errln!(
-            "{}",
-            if status == 0 {
-                self.paint("32", &msg)
-            } else {
-                self.paint("31;1", &msg)
-            }
-        );
     }
 
     /// Ask `question` until `parse` accepts the answer; the end of input answers `eof`.

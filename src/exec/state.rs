@@ -956,6 +956,13 @@ impl State {
 
     /// A secret the operator typed again on resume: exported, kept in memory only.
     pub fn put_secret(&mut self, name: &str, value: &[u8], bash: bool) {
+        self.put_var(name, value, true, bash);
+    }
+
+    /// A variable given from outside the steps (`--set` for a variable the selection reads
+    /// and only unselected steps set): exported, as the environment would give it; a secret
+    /// one is kept in memory only.
+    pub fn put_var(&mut self, name: &str, value: &[u8], secret: bool, bash: bool) {
         let mut decl = if bash {
             b"declare -x ".to_vec()
         } else {
@@ -969,10 +976,18 @@ impl State {
             name.as_bytes().to_vec(),
             Var {
                 decl,
-                secret: true,
+                secret,
                 seen: self.generation,
             },
         );
+    }
+
+    /// This state, then what the snapshot files of a run changed, applied in order.
+    pub fn with_deltas<'a>(mut self, deltas: impl IntoIterator<Item = &'a Delta>) -> State {
+        for d in deltas {
+            self.apply(d);
+        }
+        self
     }
 
     /// The working directory the next step starts in (None: runbook's own).

@@ -1,0 +1,159 @@
+//! A run's settings, validated once: for a new run from the command line and the page's
+//! front matter, for a resume from the run-start the journal recorded (the command line adds
+//! to it). Nothing else in `exec` looks at the raw arguments.
+
+use super::event::RunStart;
+use super::secrets;
+use crate::cli::{RunArgs, SiteArgs};
+use crate::error::{Error, Result};
+use crate::plan::Selection;
+use std::collections::HashMap;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Debug, Clone)]
+pub struct RunConfig {
+    /// The shell the steps run in, and who chose it when it is not runbook's default.
+    pub shell: String,
+    pub shell_chosen_by: Option<&'static str>,
+    pub lax: bool,
+    pub keep_going: bool,
+    /// Run every step without asking.
+    pub yes: bool,
+    pub timeout: Option<Duration>,
+    /// Names given with `--secret`.
+    pub secret: Vec<String>,
+    /// `--set NAME=VALUE`.
+    pub sets: HashMap<String, String>,
+    pub runs_dir: PathBuf,
+    pub site: SiteArgs,
+    pub selection: Selection,
+    /// runbook has a terminal to ask on (stdin and stderr).
+    pub interactive: bool,
+    pub color: bool,
+    /// -1 with `-q`, else the number of `-v`.
+    pub verbosity: i8,
+}
+
+/// The shell steps run in: `--shell`, else the page's `runbook: {shell: ...}`, else bash; and
+/// who chose it.
+pub fn shell_choice(
+    args_shell: Option<&str>,
+    page_shell: Option<&str>,
+) -> (String, Option<&'static str>) {
+    match (args_shell, page_shell) {
+        (Some(s), _) => (s.to_string(), Some("--shell")),
+        (None, Some(s)) => (
+            s.to_string(),
+            Some("the page's front matter (runbook: {shell: ...})"),
+        ),
+        (None, None) => ("bash".to_string(), None),
+    }
+}
+
+/// Why `shell` cannot be used here, if it cannot.
+pub fn shell_missing(shell: &str, chosen_by: Option<&str>) -> Option<String> {
+    (!crate::plan::on_path(shell)).then(|| {
+        format!(
+            "{} names the shell `{shell}`, which is not installed here (not an executable on PATH): install it, or choose another with --shell",
+            chosen_by.unwrap_or("runbook")
+        )
+    })
+}
+
+impl RunConfig {
+    /// A new run's settings. `page_shell`: the page's front-matter choice.
+    pub fn new(args: &RunArgs, page_shell: Option<&str>, color: bool) -> Result<RunConfig> {
+        let (shell, chosen_by) = shell_choice(args.shell.as_deref(), page_shell);
+        let selection = Selection {
+            sections: args.section.clone(),
+            steps: args.step.clone(),
+            from: args.from.clone(),
+            to: args.to.clone(),
+        };
+        Self::build(args, shell, chosen_by, selection, color)
+    }
+
+    /// A resumed run's settings: those it started with, and what the command line adds.
+    pub fn resumed(args: &RunArgs, start: &RunStart, color: bool) -> Result<RunConfig> {
+        let (shell, chosen_by) = match &args.shell {
+            Some(s) => (s.clone(), Some("--shell")),
+            None => (start.shell.clone(), Some("the run being resumed")),
+        };
+        let selection = Selection {
+            sections: start.selection.sections.clone(),
+            steps: start.selection.steps.clone(),
+            from: start.selection.from.clone(),
+            to: start.selection.to.clone(),
+        };
+        let mut cfg = Self::build(args, shell, chosen_by, selection, color)?;
+        cfg.lax |= start.lax;
+        cfg.keep_going |= start.keep_going;
+        if cfg.timeout.is_none() {
+            cfg.timeout = start
+                .timeout
+                .filter(|t| *t > 0.0 && t.is_finite())
+                .map(Duration::from_secs_f64);
+        }
+        Ok(cfg)
+    }
+
+    fn build(
+        args: &RunArgs,
+        shell: String,
+        shell_chosen_by: Option<&'static str>,
+        selection: Selection,
+        color: bool,
+    ) -> Result<RunConfig> {
+        let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+        if !interactive && !args.yes {
+            return Err(Error::Usage(
+                "runbook run asks before each step and there is no terminal to ask: pass --yes to run every step, or --dry-run to see them".into(),
+            ));
+        }
+        if let Some(msg) = shell_missing(&shell, shell_chosen_by) {
+            return Err(Error::Usage(msg));
+        }
+        Ok(RunConfig {
+            shell,
+            shell_chosen_by,
+            lax: args.lax,
+            keep_going: args.keep_going,
+            yes: args.yes,
+            timeout: args.timeout,
+            secret: args.secret.clone(),
+            sets: crate::plan::parse_sets(&args.set).map_err(Error::Usage)?,
+            runs_dir: args
+                .runs_dir
+                .clone()
+                .unwrap_or_else(crate::journal::default_runs_dir),
+            site: args.site.clone(),
+            selection,
+            interactive,
+            color,
+            verbosity: crate::commands::verbosity(),
+        })
+    }
+
+    /// Whether a variable or placeholder of this name holds a secret.
+    pub fn is_secret(&self, name: &str) -> bool {
+        secrets::is_secret_name(name, &self.secret)
+    }
+
+    pub fn bash(&self) -> bool {
+        super::shell::is_bash(&self.shell)
+    }
+
+    /// The command that resumes run `id` of these settings' runs folder.
+    pub fn resume_command(&self, id: &str) -> String {
+        let mut c = format!("runbook run --resume {id}");
+        if self.runs_dir != crate::journal::default_runs_dir() {
+            c.push_str(&format!(
+                " --runs-dir {}",
+                crate::shell::shell_quote(&self.runs_dir.to_string_lossy())
+            ));
+        }
+        c
+    }
+}
