@@ -308,3 +308,113 @@ fn a_retried_step_keeps_what_every_attempt_changed() {
         String::from_utf8_lossy(&again.stderr)
     );
 }
+
+/// On a terminal the run stops at a manual step: done, skip, quit, and run when the step
+/// names a command (its placeholder asked for then, its state carried, journaled like any
+/// step). An edited command is journaled with what the page said, and the transcript shows
+/// both.
+#[test]
+fn manual_steps_are_asked_about_and_edits_are_recorded() {
+    let page = "# Delete\n\n1. Login to `admin.example.org`\n2. Set the name:\n\n   ```bash\n   NAME=vm-7; echo set >> log\n   ```\n\n3. Delete the machine with `echo deleting <machine> $NAME`\n4. Remove the old volumes by hand\n5. Check:\n\n   ```bash\n   echo check >> log\n   ```\n";
+    let t = Test::new()
+        .site("x: 1\n")
+        .page(page)
+        .script("edit.sh", "#!/bin/sh\nsed -i 's/check/checked/' \"$1\"\n");
+    let dir = t.path().to_path_buf();
+    let editor = dir.join("edit.sh");
+    let env = [("VISUAL", editor.to_str().unwrap())];
+    let mut s = Screen::start(&dir, &["run", "page.md"], &env);
+    s.expect("by hand: Login to admin.example.org");
+    s.expect("Done by hand? [d]one / [s]kip / [q]uit:");
+    s.send("d");
+    s.expect("Run this step?");
+    s.send("y");
+    s.expect("by hand: Delete the machine with echo deleting <machine> $NAME");
+    s.expect("[d]one / [r]un the command / [s]kip / [q]uit:");
+    s.send("r");
+    s.expect("value for <machine>:");
+    s.send("db-01");
+    s.expect("deleting db-01 vm-7");
+    s.expect("by hand: Remove the old volumes by hand");
+    s.send("s");
+    s.expect("Run this step?");
+    s.send("e");
+    s.expect("echo checked >> log");
+    s.expect("Run this step?");
+    s.send("y");
+    let (code, screen) = s.finish();
+    // skipping is the operator's decision: the run succeeded, and the summary says what
+    // was skipped
+    assert_eq!(code, 0, "{screen}");
+    assert!(screen.contains("delete-m3  by hand, skipped"), "{screen}");
+    let log = std::fs::read_to_string(dir.join("log")).unwrap();
+    assert_eq!(log, "set\nchecked\n");
+    let run = std::fs::read_dir(dir.join("state/runbook/runs"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let journal = std::fs::read_to_string(run.join("journal.jsonl")).unwrap();
+    let events: Vec<serde_json::Value> = journal
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let manual: Vec<(&str, &str)> = events
+        .iter()
+        .filter(|e| e["event"] == "manual")
+        .map(|e| (e["id"].as_str().unwrap(), e["decision"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        manual,
+        [
+            ("delete-m1", "done"),
+            ("delete-m2", "run"),
+            ("delete-m3", "skip")
+        ]
+    );
+    let ran = events
+        .iter()
+        .find(|e| e["event"] == "step-end" && e["id"] == "delete-m2")
+        .unwrap();
+    assert_eq!(ran["command"], "echo deleting db-01 $NAME");
+    let edited = events
+        .iter()
+        .find(|e| e["event"] == "step-end" && e["id"] == "delete-2")
+        .unwrap();
+    assert_eq!(edited["command"], "echo checked >> log\n");
+    assert_eq!(edited["page_command"], "echo check >> log\n");
+    let transcript = std::fs::read_to_string(run.join("transcript.md")).unwrap();
+    assert!(
+        transcript.contains("The operator edited the command. The page said:\n\n```bash\necho check >> log\n```\n\nWhat ran:\n\n```bash\necho checked >> log\n```"),
+        "{transcript}"
+    );
+}
+
+/// The picker marks the recipes that need another (for variables only it sets) and offers
+/// to include it; the run then has what it needs.
+#[test]
+fn picker_marks_dependent_recipes_and_offers_what_they_need() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let t = Test::new();
+    let dir = t.path().to_path_buf();
+    let page = root.join("runbooks/hello.md");
+    let mut s = Screen::start(
+        &dir,
+        &["run", page.to_str().unwrap(), "--set", "audience=you"],
+        &[],
+    );
+    s.expect("2) Use the workspace");
+    s.expect("needs prepare-a-workspace (for ");
+    s.expect("Which to run?");
+    s.send("2");
+    s.expect("use-the-workspace reads ");
+    s.expect("set only in prepare-a-workspace: run prepare-a-workspace first? [Y/n]");
+    s.send("y");
+    s.expect("[1/");
+    s.send("a");
+    s.expect("run ok");
+    let (code, screen) = s.finish();
+    assert_eq!(code, 0, "{screen}");
+    assert!(screen.contains("Hello, you!"), "{screen}");
+}

@@ -1322,3 +1322,187 @@ fn streams_follow_conventions_and_errors_point_at_the_page() {
     );
     assert!(!transcript.contains("/proc/"), "{transcript}");
 }
+
+const MANUAL_PAGE: &str = "# Delete\n\n1. Login to `admin.example.org`\n2. Load the credentials:\n\n   ```bash\n   echo creds >> log\n   ```\n\n3. Delete the machine with `rm-vm <machine>`\n4. Remove the old volumes by hand\n5. Check:\n\n   ```bash\n   echo check >> log\n   ```\n";
+
+/// With `--yes`, steps a person must do are shown in page order, not waited on, journaled
+/// as not confirmed (`manual` events) and listed in the summary; the exit status is the
+/// commands'.
+#[test]
+fn manual_steps_with_yes_are_shown_journaled_and_summarised() {
+    let out = Test::new()
+        .site("x: 1\n")
+        .page(MANUAL_PAGE)
+        .args(&["run", "page.md", "--yes"])
+        .stderr_contains("by hand (not waited for, --yes): Login to admin.example.org")
+        .stderr_contains("by hand (not waited for, --yes): Remove the old volumes by hand")
+        .stderr_contains("delete-m2  by hand, not confirmed: --yes did not wait for it")
+        .stderr_contains("3 of 5 steps did not plainly succeed")
+        .run();
+    let log = std::fs::read_to_string(out.dir.join("log")).unwrap();
+    assert_eq!(log, "creds\ncheck\n");
+    let events = journal(&out);
+    let kinds: Vec<(String, String)> = events
+        .iter()
+        .filter(|e| e["event"] == "manual" || e["event"] == "step-end")
+        .map(|e| {
+            (
+                e["event"].as_str().unwrap().to_string(),
+                e["id"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("manual", "delete-m1"),
+            ("step-end", "delete-1"),
+            ("manual", "delete-m2"),
+            ("manual", "delete-m3"),
+            ("step-end", "delete-2")
+        ]
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+    );
+    assert!(
+        events
+            .iter()
+            .filter(|e| e["event"] == "manual")
+            .all(|e| e["decision"] == "not-confirmed"),
+        "{events:?}"
+    );
+    let transcript = std::fs::read_to_string(run_dir(&out).join("transcript.md")).unwrap();
+    assert!(
+        transcript.contains("### delete-m2 (by hand, not confirmed (--yes did not wait for it))\n\nDelete the machine with rm-vm <machine>"),
+        "{transcript}"
+    );
+}
+
+/// The run's record says who ran it, where, with which runbook, from which revision of the
+/// page, with which selection and values.
+#[test]
+fn the_run_is_an_audit_record() {
+    let t = Test::new()
+        .site("x: 1\n")
+        .page("# S\n\n```bash\necho \"<name>\"\n```\n");
+    let dir = t.path().to_path_buf();
+    let git = |args: &[&str]| {
+        let ok = std::process::Command::new("git")
+            .args(args)
+            .current_dir(&dir)
+            .env("GIT_AUTHOR_NAME", "t")
+            .env("GIT_AUTHOR_EMAIL", "t@example.org")
+            .env("GIT_COMMITTER_NAME", "t")
+            .env("GIT_COMMITTER_EMAIL", "t@example.org")
+            .output()
+            .unwrap();
+        assert!(ok.status.success(), "{ok:?}");
+        String::from_utf8_lossy(&ok.stdout).trim().to_string()
+    };
+    git(&["init", "-q"]);
+    git(&["add", "."]);
+    git(&["commit", "-qm", "page"]);
+    let commit = git(&["rev-parse", "HEAD"]);
+    let out = t
+        .args(&[
+            "run", "page.md", "--yes", "--set", "name=ops", "--step", "s-1",
+        ])
+        .run();
+    let start = journal(&out).into_iter().next().unwrap();
+    assert_eq!(start["event"], "run-start");
+    assert_eq!(start["revision"]["commit"], commit.as_str());
+    assert_eq!(start["revision"]["dirty"], false);
+    assert_eq!(start["version"], env!("CARGO_PKG_VERSION"));
+    assert!(start["user"].as_str().is_some_and(|u| !u.is_empty()));
+    assert!(start["host"].as_str().is_some_and(|h| !h.is_empty()));
+    assert_eq!(start["values"]["name"], "ops");
+    assert_eq!(start["selection"]["steps"][0], "s-1");
+    let transcript = std::fs::read_to_string(run_dir(&out).join("transcript.md")).unwrap();
+    assert!(
+        transcript.contains(&format!("- page revision: `{commit}`\n")),
+        "{transcript}"
+    );
+    assert!(transcript.contains("- by: `"), "{transcript}");
+    assert!(
+        transcript.contains("- selection: `--step s-1`"),
+        "{transcript}"
+    );
+    assert!(transcript.contains("  - `name` = `ops`"), "{transcript}");
+}
+
+/// Every ending that is not plain success says what happened to each step, where the run
+/// is, and the exact command that goes on.
+#[test]
+fn every_ending_says_where_the_run_is_and_how_to_go_on() {
+    let page = "# S\n\n```bash\nfalse\n```\n\n```bash\necho two\n```\n\n```bash\necho three\n```\n";
+    let out = Test::new()
+        .site("x: 1\n")
+        .page(page)
+        .args(&["run", "page.md", "--yes", "--keep-going"])
+        .status(1)
+        .stderr_contains("run failed")
+        .stderr_contains("  s-1  failed (exit status 1)")
+        .stderr_contains("1 of 3 steps did not plainly succeed")
+        .stderr_contains("to go on from here: runbook run --resume ")
+        .run();
+    let id = the_run(&out.dir);
+    let id = id.file_name().unwrap().to_string_lossy();
+    assert!(
+        out.stderr.contains(&format!("runbook run --resume {id}")),
+        "{}",
+        out.stderr
+    );
+    let out = Test::new()
+        .site("x: 1\n")
+        .page(page)
+        .args(&["run", "page.md", "--yes"])
+        .status(1)
+        .stderr_contains("  s-1  failed (exit status 1)")
+        .stderr_contains("  s-2  not run")
+        .stderr_contains("  s-3  not run")
+        .run();
+    // the resume command given works as written
+    let line = out
+        .stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("to go on from here: "))
+        .unwrap()
+        .to_string();
+    let args: Vec<&str> = line.split_whitespace().skip(1).collect();
+    std::fs::write(out.dir.join("page.md"), page.replace("false", "true")).unwrap();
+    let again = runbook_in(&out.dir, &[args.as_slice(), &["--yes"]].concat())
+        .output()
+        .unwrap();
+    assert_eq!(
+        again.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&again.stdout), "two\nthree\n");
+}
+
+/// `-q` shows only the steps' output and errors.
+#[test]
+fn quiet_shows_only_output_and_errors() {
+    let page = "# S\n\n```bash\necho one\n```\n\n```bash\necho oops >&2; exit 4\n```\n";
+    let out = Test::new()
+        .site("x: 1\n")
+        .page(page)
+        .args(&["-q", "run", "page.md", "--yes"])
+        .status(1)
+        .stdout("one\n")
+        .stderr_contains("oops\n")
+        .stderr_contains("step s-2: exit status 4")
+        .stderr_contains("to go on from here")
+        .stderr_lacks("[1/2]")
+        .stderr_lacks("exit status 0")
+        .run();
+    let _ = out;
+    Test::new()
+        .site("x: 1\n")
+        .page("# S\n\n```bash\necho one\n```\n")
+        .args(&["-v", "run", "page.md", "--yes"])
+        .stderr_contains("bytes of output")
+        .stderr_contains("runbook ")
+        .run();
+}

@@ -37,10 +37,35 @@ pub fn run(args: &RunArgs) -> Result<i32> {
         from: args.from.clone(),
         to: args.to.clone(),
     };
-    // several recipes and nothing chosen: in a terminal, ask which
-    let recipes: Vec<(String, String, usize)> = plan::recipes(&doc)
+    // several recipes and nothing chosen: in a terminal, ask which (saying which need others,
+    // for variables that neither the environment nor --set gives)
+    let needs = plan::recipe_needs(&doc);
+    let recipes: Vec<crate::exec::prompt::Recipe> = plan::recipes(&doc)
         .into_iter()
-        .map(|(s, n)| (s.id.clone(), s.title.clone(), n))
+        .map(|(s, n)| {
+            let mut by_section: Vec<(String, Vec<String>)> = Vec::new();
+            for need in needs
+                .iter()
+                .filter(|r| r.section == s.id)
+                .flat_map(|r| &r.needs)
+                .filter(|i| std::env::var_os(&i.name).is_none() && !values.contains_key(&i.name))
+            {
+                match by_section
+                    .iter_mut()
+                    .find(|(sec, _)| *sec == need.set_by_section)
+                {
+                    Some((_, vars)) if !vars.contains(&need.name) => vars.push(need.name.clone()),
+                    Some(_) => {}
+                    None => by_section.push((need.set_by_section.clone(), vec![need.name.clone()])),
+                }
+            }
+            crate::exec::prompt::Recipe {
+                id: s.id.clone(),
+                title: s.title.clone(),
+                steps: n,
+                needs: by_section,
+            }
+        })
         .collect();
     let terminal = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
     if selection.is_empty() && !args.dry_run && !args.yes && terminal && recipes.len() > 1 {

@@ -16,6 +16,24 @@ pub enum Choice {
     Quit,
 }
 
+/// A recipe the picker offers: a section with runnable steps, and the other sections whose
+/// steps set variables it reads (section, variables), when nothing else gives them.
+#[derive(Debug, Clone)]
+pub struct Recipe {
+    pub id: String,
+    pub title: String,
+    pub steps: usize,
+    pub needs: Vec<(String, Vec<String>)>,
+}
+
+/// `$A, $B`
+fn dollar(vars: &[String]) -> String {
+    vars.iter()
+        .map(|v| format!("${v}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// What the operator says of a manual step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ManualChoice {
@@ -263,25 +281,30 @@ impl Term {
     }
 
     /// The picker of recipes: numbers (several with spaces or commas), or `a` for all.
-    pub fn pick_sections(&self, recipes: &[(String, String, usize)]) -> Result<Vec<String>> {
+    /// The picker of recipes: numbers (several with spaces or commas), or `a` for all. A
+    /// recipe that reads variables only other recipes set is marked, and when it is chosen
+    /// without them the operator is offered to add them.
+    pub fn pick_sections(&self, recipes: &[Recipe]) -> Result<Vec<String>> {
         errln!("{}", self.paint("1", "This page has several recipes:"));
-        for (i, (id, title, n)) in recipes.iter().enumerate() {
-            errln!(
-                "  {:>2}) {title}  {}",
-                i + 1,
-                self.dim(&format!(
-                    "#{id}, {n} step{}",
-                    if *n == 1 { "" } else { "s" }
-                ))
+        for (i, r) in recipes.iter().enumerate() {
+            let mut note = format!(
+                "#{}, {} step{}",
+                r.id,
+                r.steps,
+                if r.steps == 1 { "" } else { "s" }
             );
+            for (section, vars) in &r.needs {
+                note.push_str(&format!(", needs {section} (for {})", dollar(vars)));
+            }
+            errln!("  {:>2}) {}  {}", i + 1, display(&r.title), self.dim(&note));
         }
-        self.ask_until(
+        let mut chosen = self.ask_until(
             "Which to run? (numbers, a for all, q to quit):",
             "numbers from the list, a or q",
             vec![],
             |a| match a {
                 "q" | "quit" => Some(vec![]),
-                "a" | "all" => Some(recipes.iter().map(|r| r.0.clone()).collect()),
+                "a" | "all" => Some(recipes.iter().map(|r| r.id.clone()).collect()),
                 _ => a
                     .split([' ', ','])
                     .filter(|x| !x.is_empty())
@@ -289,12 +312,38 @@ impl Term {
                         x.parse::<usize>()
                             .ok()
                             .and_then(|i| recipes.get(i.wrapping_sub(1)))
-                            .map(|r| r.0.clone())
+                            .map(|r| r.id.clone())
                     })
                     .collect::<Option<Vec<String>>>()
                     .filter(|p| !p.is_empty()),
             },
-        )
+        )?;
+        // what the chosen recipes need and was not chosen, until nothing more is needed
+        let mut asked: Vec<String> = Vec::new();
+        loop {
+            let wanted = recipes
+                .iter()
+                .filter(|r| chosen.contains(&r.id))
+                .flat_map(|r| r.needs.iter().map(move |n| (r, n)))
+                .find(|(_, (section, _))| !chosen.contains(section) && !asked.contains(section));
+            let Some((r, (section, vars))) = wanted else {
+                break;
+            };
+            asked.push(section.clone());
+            if self.confirm_default_yes(&format!(
+                "{} reads {}, set only in {section}: run {section} first?",
+                r.id,
+                dollar(vars)
+            ))? {
+                chosen.push(section.clone());
+            }
+        }
+        // in page order
+        Ok(recipes
+            .iter()
+            .filter(|r| chosen.contains(&r.id))
+            .map(|r| r.id.clone())
+            .collect())
     }
 
     /// Ask for a placeholder's value, showing the line it sits in and its hint.
