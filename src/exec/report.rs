@@ -37,12 +37,13 @@ impl<'a> Reporters<'a> {
     }
 }
 
-/// The journal: one JSON line per event; a step's end and the run's end wait for the disk.
+/// The journal: one JSON line per event, each one write(2) before runbook goes on (so it
+/// survives runbook being killed, `kill -9` included); the run's end also waits for the disk.
 pub struct JournalReporter(pub Journal);
 
 impl Reporter for JournalReporter {
     fn event(&mut self, event: &Event) -> Result<()> {
-        let durable = matches!(event, Event::StepEnd(_) | Event::RunEnd { .. });
+        let durable = matches!(event, Event::RunEnd { .. });
         self.0.append(
             &RecordRef {
                 event,

@@ -98,13 +98,43 @@ pub struct Local {
     /// and exec, and without a pty the process starts with posix_spawn (a fork of runbook
     /// costs more than a trivial step). Elsewhere they are dup'ed to fds 3 and 4.
     via_proc: bool,
+    /// Programs found on PATH so far.
+    found: std::cell::RefCell<Vec<(String, std::path::PathBuf)>>,
 }
 
 impl Default for Local {
     fn default() -> Self {
         Local {
             via_proc: cfg!(target_os = "linux") && Path::new("/proc/self/fd").is_dir(),
+            found: Default::default(),
         }
+    }
+}
+
+impl Local {
+    /// `program`'s path on PATH (as a shell would find it), remembered; as given when it
+    /// names a path or is not found (the spawn then says why).
+    fn resolve(&self, program: &str) -> std::path::PathBuf {
+        if program.contains('/') {
+            return program.into();
+        }
+        if let Some((_, p)) = self.found.borrow().iter().find(|(n, _)| n == program) {
+            return p.clone();
+        }
+        use std::os::unix::fs::PermissionsExt;
+        let found = std::env::var_os("PATH").and_then(|path| {
+            std::env::split_paths(&path)
+                .map(|d| d.join(program))
+                .find(|p| {
+                    std::fs::metadata(p)
+                        .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+                })
+        });
+        let p = found.unwrap_or_else(|| program.into());
+        self.found
+            .borrow_mut()
+            .push((program.to_string(), p.clone()));
+        p
     }
 }
 
@@ -146,7 +176,9 @@ impl Transport for Local {
         } else {
             None
         };
-        let mut cmd = Command::new(spec.program);
+        // the shell's path is looked up once per run, not by every step's spawn
+        let mut cmd = Command::new(self.resolve(spec.program));
+        cmd.arg0(spec.program);
         for (k, v) in spec.env {
             cmd.env(k, v);
         }
