@@ -1506,3 +1506,24 @@ fn quiet_shows_only_output_and_errors() {
         .stderr_contains("runbook ")
         .run();
 }
+
+/// A control character that reaches a command through a site variable is shown escaped and
+/// reported by `check` at the step, though the page itself has none.
+#[test]
+fn control_characters_from_site_variables_are_reported_too() {
+    let page = "# Disk\n\n```bash\necho {{ site.note }}\n```\n";
+    Test::new()
+        .site("note: \"ok\\e[2K\\rdone\"\n")
+        .page(page)
+        .args(&["check", "page.md"])
+        .status(1)
+        .stderr_contains("step disk-1 holds a control character that comes from a Liquid value (it runs as `echo ok\\e[2K\\rdone`)")
+        .stderr_contains("page.md:3:1")
+        .run();
+    Test::new()
+        .site("note: \"ok\\e[2K\\rdone\"\n")
+        .page(page)
+        .args(&["run", "page.md", "--dry-run"])
+        .stdout_contains("    echo ok\\e[2K\\rdone\n")
+        .run();
+}

@@ -19,7 +19,30 @@ pub fn check_page(engine: &Engine, site: &Site, path: &Path) -> Vec<Diagnostic> 
     };
     let mut out = doc.diagnostics;
     let file = &doc.page.file;
-    out.extend(crate::document::control_characters(file));
+    let in_page = crate::document::control_characters(file);
+    // a control character can also reach a command through the site's variables: the
+    // rendered step holds it where the page does not
+    for step in doc.runbook.steps().filter(|s| s.runnable) {
+        let in_source = in_page.iter().any(|d| {
+            d.position()
+                .is_some_and(|p| (step.lines.0..=step.lines.1).contains(&p.1))
+        });
+        if crate::shell::has_control(&step.code) && !in_source {
+            out.push(
+                Diagnostic::error(
+                    "control-character",
+                    format!(
+                        "step {} holds a control character that comes from a Liquid value (it runs as `{}`)",
+                        step.id,
+                        crate::shell::display(step.code.trim_end())
+                    ),
+                )
+                .at(file, file.line_start(step.lines.0))
+                .hint("remove it from the site's config or data, where the step's variables come from"),
+            );
+        }
+    }
+    out.extend(in_page);
     for step in doc.runbook.steps().filter(|s| s.runnable || s.is_manual()) {
         for p in &step.placeholders {
             let line = file.line_text(p.line);
