@@ -64,6 +64,26 @@ fn lock(journal: &File, dir: &Path) -> Result<()> {
     }
 }
 
+/// A run directory's journal (locked: the run is this runbook's) and transcript, opened to
+/// append.
+fn open_files(dir: &Path) -> Result<(Journal, Transcript)> {
+    let journal_path = dir.join("journal.jsonl");
+    let journal = private_file(&journal_path, true).map_err(|e| Error::io(dir, e))?;
+    lock(&journal, dir)?;
+    let transcript_path = dir.join("transcript.md");
+    let transcript = private_file(&transcript_path, true).map_err(|e| Error::io(dir, e))?;
+    Ok((
+        Journal {
+            file: journal,
+            path: journal_path,
+        },
+        Transcript {
+            file: transcript,
+            path: transcript_path,
+        },
+    ))
+}
+
 fn private_file(path: &Path, append: bool) -> io::Result<File> {
     let mut o = OpenOptions::new();
     o.create(true).mode(0o600);
@@ -130,38 +150,21 @@ impl RunDir {
             .mode(0o700)
             .create(path.join("state"))
             .map_err(|e| Error::io(&path, e))?;
-        let journal_path = path.join("journal.jsonl");
-        let journal = private_file(&journal_path, true).map_err(|e| Error::io(&path, e))?;
-        lock(&journal, &path)?;
-        let transcript_path = path.join("transcript.md");
-        let transcript = private_file(&transcript_path, true).map_err(|e| Error::io(&path, e))?;
-        Ok((
-            RunDir { path, id },
-            Journal {
-                file: journal,
-                path: journal_path,
-            },
-            Transcript {
-                file: transcript,
-                path: transcript_path,
-            },
-        ))
+        let (journal, transcript) = open_files(&path)?;
+        Ok((RunDir { path, id }, journal, transcript))
     }
 
     /// An existing run directory, to append to (resume). Refused while another runbook
     /// still has the run (its journal is locked for as long as that runbook lives).
     pub fn open(path: &Path) -> Result<(RunDir, Journal, Transcript)> {
-        let journal_path = path.join("journal.jsonl");
-        let mut journal = private_file(&journal_path, true).map_err(|e| Error::io(path, e))?;
-        lock(&journal, path)?;
+        let (mut journal, transcript) = open_files(path)?;
         // a line cut off by a kill is ended, so that the next event starts a line of its own
-        if !ends_with_newline(&journal_path).map_err(|e| Error::io(&journal_path, e))? {
+        if !ends_with_newline(&journal.path).map_err(|e| Error::io(&journal.path, e))? {
             journal
+                .file
                 .write_all(b"\n")
-                .map_err(|e| Error::io(&journal_path, e))?;
+                .map_err(|e| Error::io(&journal.path, e))?;
         }
-        let transcript_path = path.join("transcript.md");
-        let transcript = private_file(&transcript_path, true).map_err(|e| Error::io(path, e))?;
         let id = path
             .file_name()
             .map(|n| n.to_string_lossy().to_string())
@@ -171,14 +174,8 @@ impl RunDir {
                 path: path.to_path_buf(),
                 id,
             },
-            Journal {
-                file: journal,
-                path: journal_path,
-            },
-            Transcript {
-                file: transcript,
-                path: transcript_path,
-            },
+            journal,
+            transcript,
         ))
     }
 

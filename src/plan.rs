@@ -109,6 +109,20 @@ pub struct Missing {
     pub column: usize,
 }
 
+impl Missing {
+    /// Where the placeholder's `<` is in `file`, as a byte offset (its line and column are
+    /// in characters).
+    pub fn offset(&self, file: &crate::source::SourceFile) -> usize {
+        let col = file
+            .line_text(self.line)
+            .char_indices()
+            .nth(self.column.saturating_sub(1))
+            .map(|(i, _)| i)
+            .unwrap_or(0);
+        file.line_start(self.line) + col
+    }
+}
+
 impl Planned {
     pub fn kind(&self) -> StepKind {
         self.step.kind
@@ -890,12 +904,6 @@ pub fn build(
                 .collect();
             for (m, why) in &refused {
                 let file = &doc.page.file;
-                let line = file.line_text(m.line);
-                let col = line
-                    .char_indices()
-                    .nth(m.column.saturating_sub(1))
-                    .map(|(i, _)| i)
-                    .unwrap_or(0);
                 problems.push(
                     Diagnostic::warning(
                         "value-refused",
@@ -904,7 +912,7 @@ pub fn build(
                             m.name, step.id
                         ),
                     )
-                    .at(file, file.line_start(m.line) + col)
+                    .at(file, m.offset(file))
                     .width(m.name.chars().count() + 2)
                     .hint(format!(
                         "pass another value with --set '{}=VALUE' if you mean to run it",
@@ -932,12 +940,6 @@ pub fn build(
             .collect();
         for m in &missing {
             let file = &doc.page.file;
-            let line = file.line_text(m.line);
-            let col = line
-                .char_indices()
-                .nth(m.column.saturating_sub(1))
-                .map(|(i, _)| i)
-                .unwrap_or(0);
             let mut hint = format!("pass --set '{}=VALUE'", m.set_name);
             if let Some(h) = &m.hint {
                 hint.push_str(&format!(" ({h})"));
@@ -950,19 +952,13 @@ pub fn build(
                         m.name, step.id
                     ),
                 )
-                .at(file, file.line_start(m.line) + col)
+                .at(file, m.offset(file))
                 .width(m.name.chars().count() + 2)
                 .hint(hint),
             );
         }
         for (m, why) in &refused {
             let file = &doc.page.file;
-            let line = file.line_text(m.line);
-            let col = line
-                .char_indices()
-                .nth(m.column.saturating_sub(1))
-                .map(|(i, _)| i)
-                .unwrap_or(0);
             problems.push(
                 Diagnostic::error(
                     "value-refused",
@@ -971,7 +967,7 @@ pub fn build(
                         m.name, step.id
                     ),
                 )
-                .at(file, file.line_start(m.line) + col)
+                .at(file, m.offset(file))
                 .width(m.name.chars().count() + 2)
                 .hint(format!(
                     "pass another value with --set '{}=VALUE'",

@@ -293,7 +293,7 @@ pub fn run_plan(doc: &Document, plan: &Plan, cfg: &RunConfig) -> Result<i32> {
             .unwrap_or_default()
             .as_bytes(),
     )?;
-    let mut reporters = reporters(cfg, doc, &run, journal, transcript, &items, 0);
+    let reporters = reporters(cfg, doc, &run, journal, transcript, &items, 0);
     let start = RunStart {
         run: run.id.clone(),
         page: std::path::absolute(&doc.page.file.path)
@@ -324,11 +324,8 @@ pub fn run_plan(doc: &Document, plan: &Plan, cfg: &RunConfig) -> Result<i32> {
         revision: audit::revision(&doc.page.file.path),
         values: public,
     };
-    if let Err(e) = reporters.event(&Event::RunStart(Box::new(start))) {
-        return ended_by_error(&mut reporters, Err(e));
-    }
     let state = inputs_state(cfg, &plan);
-    let mut engine = engine::Engine {
+    let engine = engine::Engine {
         cfg,
         term: &term,
         run: &run,
@@ -338,7 +335,22 @@ pub fn run_plan(doc: &Document, plan: &Plan, cfg: &RunConfig) -> Result<i32> {
         values,
         page: doc.page.file.display_path(),
     };
-    let result = engine.execute(&items, 0, state);
+    go(engine, Event::RunStart(Box::new(start)), &items, 0, state)
+}
+
+/// Record how the run starts (or resumes), then run `items[from..]` from `state`; an error
+/// of runbook's own is recorded as the run's end.
+fn go(
+    mut engine: engine::Engine,
+    first: Event,
+    items: &[Planned],
+    from: usize,
+    state: State,
+) -> Result<i32> {
+    let result = engine
+        .reporters
+        .event(&first)
+        .and_then(|()| engine.execute(items, from, state));
     ended_by_error(&mut engine.reporters, result)
 }
 

@@ -108,10 +108,10 @@ impl Term {
         self.paint("2", s)
     }
 
-    pub fn show_step(&self, k: usize, n: usize, elapsed: Duration, p: &Planned, command: &str) {
-        // one write: the terminal shows the step whole
+    /// `[k/n] Section > step-id  mm:ss elapsed  line L`
+    fn step_header(&self, k: usize, n: usize, elapsed: Duration, p: &Planned) -> String {
         let secs = elapsed.as_secs();
-        let mut o = format!(
+        format!(
             "\n{} {}  {}\n",
             self.paint(
                 "1",
@@ -119,7 +119,12 @@ impl Term {
             ),
             self.dim(&format!("{:02}:{:02} elapsed", secs / 60, secs % 60)),
             self.dim(&format!("line {}", p.step.lines.0))
-        );
+        )
+    }
+
+    pub fn show_step(&self, k: usize, n: usize, elapsed: Duration, p: &Planned, command: &str) {
+        // one write: the terminal shows the step whole
+        let mut o = self.step_header(k, n, elapsed, p);
         if let Some(shell) = &self.shell {
             o.push_str(&self.paint("33", &format!("runs in `{shell}` (not bash)\n")));
         }
@@ -142,16 +147,7 @@ impl Term {
         p: &Planned,
         command: Option<&str>,
     ) {
-        let secs = elapsed.as_secs();
-        let mut o = format!(
-            "\n{} {}  {}\n",
-            self.paint(
-                "1",
-                &format!("[{k}/{n}] {} > {}", display(&p.section_title), p.step.id)
-            ),
-            self.dim(&format!("{:02}:{:02} elapsed", secs / 60, secs % 60)),
-            self.dim(&format!("line {}", p.step.lines.0))
-        );
+        let mut o = self.step_header(k, n, elapsed, p);
         o.push_str(&self.paint("33;1", "by hand: "));
         o.push_str(&display(p.text()));
         o.push('\n');

@@ -9,8 +9,8 @@ use super::secrets::Secrets;
 use super::shell::{self, Shell};
 use super::state::{self, Delta, State};
 use super::{
-    EXIT_STEP_FAILED, complete_values, ended_by_error, final_plan, hash, inputs_state,
-    install_signal_handlers, reporters, transport,
+    EXIT_STEP_FAILED, complete_values, final_plan, go, hash, inputs_state, install_signal_handlers,
+    reporters, transport,
 };
 use crate::cli::RunArgs;
 use crate::error::{EXIT_OK, EXIT_PROBLEMS, Error, Result};
@@ -367,23 +367,21 @@ pub fn resume(args: &RunArgs, run_ref: &str, color: bool) -> Result<i32> {
     install_signal_handlers();
     forget_states_from(&run_dir, from);
     // the summary covers what this resume runs
-    let mut reporters = reporters(&cfg, &doc, &run, journal_file, transcript, &steps, from);
-    reporters.event(&Event::RunResume {
-        from: steps[from].step.id.clone(),
-    })?;
     tracing::info!(run = %run.id, from = %steps[from].step.id, "run resumed");
-    let mut engine = super::engine::Engine {
+    let engine = super::engine::Engine {
         cfg: &cfg,
         term: &term,
         run: &run,
-        reporters,
+        reporters: reporters(&cfg, &doc, &run, journal_file, transcript, &steps, from),
         shell: Shell::new(&cfg.shell, &cfg.secret),
         secrets,
         values,
         page: doc.page.file.display_path(),
     };
-    let result = engine.execute(&steps, from, state);
-    ended_by_error(&mut engine.reporters, result)
+    let resumed = Event::RunResume {
+        from: steps[from].step.id.clone(),
+    };
+    go(engine, resumed, &steps, from, state)
 }
 
 /// The snapshot files of a run: (number, path), in order. A file is numbered by the plan

@@ -1614,6 +1614,16 @@ impl Lexer {
 
     // ---- words and lines ----
 
+    /// Record a variable set by the text.
+    fn assign(&mut self, name: String, at: usize, value: Option<String>, via: Option<String>) {
+        self.out.assigns.push(Assign {
+            name,
+            at,
+            value,
+            via,
+        });
+    }
+
     /// A redirection operator follows: a word of digits right before it is its fd, not a word.
     fn redirect_fd(&mut self) {
         let l = self.list();
@@ -1672,12 +1682,7 @@ impl Lexer {
             }
             Expect::ForVar => {
                 if let Some(name) = lit.filter(|n| is_name(n)) {
-                    self.out.assigns.push(Assign {
-                        name,
-                        at: w.start,
-                        value: None,
-                        via: Some("for".into()),
-                    });
+                    self.assign(name, w.start, None, Some("for".into()));
                 }
                 return;
             }
@@ -1719,12 +1724,7 @@ impl Lexer {
                 let value =
                     (!w.dynamic).then(|| String::from_utf8_lossy(&w.lit[*len..]).into_owned());
                 if cmd.wrapper.as_deref() != Some("env") {
-                    self.out.assigns.push(Assign {
-                        name: name.clone(),
-                        at: w.start,
-                        value,
-                        via: None,
-                    });
+                    self.assign(name.clone(), w.start, value, None);
                 }
                 return;
             }
@@ -1850,29 +1850,14 @@ impl Lexer {
                 if let Some((name, len)) = &w.assign {
                     let value =
                         (!w.dynamic).then(|| String::from_utf8_lossy(&w.lit[*len..]).into_owned());
-                    self.out.assigns.push(Assign {
-                        name: name.clone(),
-                        at: w.start,
-                        value,
-                        via: Some(c.to_string()),
-                    });
+                    self.assign(name.clone(), w.start, value, Some(c.to_string()));
                 } else if let Some(name) = lit.as_deref().filter(|n| is_name(n)) {
-                    self.out.assigns.push(Assign {
-                        name: name.to_string(),
-                        at: w.start,
-                        value: None,
-                        via: Some(c.to_string()),
-                    });
+                    self.assign(name.to_string(), w.start, None, Some(c.to_string()));
                 }
             }
             Some("let") => {
                 if let Some((name, _)) = &w.assign {
-                    self.out.assigns.push(Assign {
-                        name: name.clone(),
-                        at: w.start,
-                        value: None,
-                        via: Some("let".into()),
-                    });
+                    self.assign(name.clone(), w.start, None, Some("let".into()));
                 }
             }
             Some("read") => {
@@ -1883,12 +1868,7 @@ impl Lexer {
                     && (prev == Some("-a") || (!option_arg && !name.starts_with('-')))
                     && is_name(name)
                 {
-                    self.out.assigns.push(Assign {
-                        name: name.to_string(),
-                        at: w.start,
-                        value: None,
-                        via: Some("read".into()),
-                    });
+                    self.assign(name.to_string(), w.start, None, Some("read".into()));
                 }
             }
             Some("mapfile" | "readarray") => {
@@ -1899,12 +1879,7 @@ impl Lexer {
                     && !option_arg
                     && is_name(name)
                 {
-                    self.out.assigns.push(Assign {
-                        name: name.to_string(),
-                        at: w.start,
-                        value: None,
-                        via: Some("mapfile".into()),
-                    });
+                    self.assign(name.to_string(), w.start, None, Some("mapfile".into()));
                 }
             }
             Some("printf") => {
@@ -1913,12 +1888,7 @@ impl Lexer {
                     && options_done
                     && let Some(name) = lit.as_deref().filter(|n| is_name(n))
                 {
-                    self.out.assigns.push(Assign {
-                        name: name.to_string(),
-                        at: w.start,
-                        value: None,
-                        via: Some("printf".into()),
-                    });
+                    self.assign(name.to_string(), w.start, None, Some("printf".into()));
                 }
             }
             Some("getopts") => {
@@ -1926,12 +1896,7 @@ impl Lexer {
                 if args == 1
                     && let Some(name) = lit.as_deref().filter(|n| is_name(n))
                 {
-                    self.out.assigns.push(Assign {
-                        name: name.to_string(),
-                        at: w.start,
-                        value: None,
-                        via: Some("getopts".into()),
-                    });
+                    self.assign(name.to_string(), w.start, None, Some("getopts".into()));
                 }
             }
             _ => {}
