@@ -391,21 +391,24 @@ impl Shell {
         // are given the page's name and lines instead
         let errors = ErrorLines::new(&running.script_name, first_line, launch.source);
         // secrets known so far, and those the step sets as it runs
-        let mut known = secrets.clone();
-        let mut learned: Vec<Vec<u8>> = Vec::new();
-        let mut watch_buf: Vec<u8> = Vec::new();
-        let mut output_bytes = 0;
+        let mut reader = Reader {
+            known: secrets.clone(),
+            learned: Vec::new(),
+            watch_buf: Vec::new(),
+            output_bytes: 0,
+            // each stream holds back the tail that could be the start of a secret cut by the
+            // read
+            streams: [
+                (Stream::Out, Masker::default(), errors.clone(), true),
+                (
+                    Stream::Err,
+                    Masker::default(),
+                    errors,
+                    running.stderr.is_some(),
+                ),
+            ],
+        };
         let mut snapshot = Vec::new();
-        // each stream holds back the tail that could be the start of a secret cut by the read
-        let mut streams = [
-            (Stream::Out, Masker::default(), errors.clone(), true),
-            (
-                Stream::Err,
-                Masker::default(),
-                errors,
-                running.stderr.is_some(),
-            ),
-        ];
         let mut keyboard_open = running.pty.is_some();
         // past the timeout: SIGTERM to the step's group, then SIGKILL after the grace period
         let mut timed_out = false;
@@ -450,10 +453,10 @@ impl Shell {
                 if quiet.is_none() {
                     fds.push(PollFd::new(&running.dump, PollFlags::IN));
                 }
-                if streams[0].3 {
+                if reader.streams[0].3 {
                     fds.push(PollFd::new(&running.stdout, PollFlags::IN));
                 }
-                if let Some(e) = running.stderr.as_ref().filter(|_| streams[1].3) {
+                if let Some(e) = running.stderr.as_ref().filter(|_| reader.streams[1].3) {
                     fds.push(PollFd::new(e, PollFlags::IN));
                 }
                 let at_keyboard = fds.len();
@@ -481,16 +484,7 @@ impl Shell {
                     _ => {}
                 }
             }
-            self.read_streams(
-                &running,
-                &mut streams,
-                &mut output_bytes,
-                &mut known,
-                &mut learned,
-                &mut watch_buf,
-                sink,
-                false,
-            )?;
+            reader.read(&running, sink, false)?;
             if quiet.is_none() {
                 let before = snapshot.len();
                 drain(&running.dump, &mut |d| snapshot.extend_from_slice(d))?;
@@ -503,16 +497,7 @@ impl Shell {
             }
         };
         // what the step wrote before exiting, then the rest of the state
-        self.read_streams(
-            &running,
-            &mut streams,
-            &mut output_bytes,
-            &mut known,
-            &mut learned,
-            &mut watch_buf,
-            sink,
-            true,
-        )?;
+        reader.read(&running, sink, true)?;
         running.release();
         drain(&running.dump, &mut |d| snapshot.extend_from_slice(d))?;
         let elapsed = start.elapsed();
@@ -533,29 +518,43 @@ impl Shell {
             status: code,
             timed_out,
             signal,
-            output_bytes,
+            output_bytes: reader.output_bytes,
             elapsed,
             dump,
             restore_failed: false,
-            learned,
+            learned: reader.learned,
         })
     }
+}
 
+/// What reading a step's output keeps from one read to the next.
+struct Reader {
+    /// The secrets known so far, and those the step set as it ran.
+    known: Secrets,
+    learned: Vec<Vec<u8>>,
+    watch_buf: Vec<u8>,
+    output_bytes: usize,
+    /// stdout and stderr: the stream, its masker, its error-line locator, whether it is open.
+    streams: [(Stream, Masker, ErrorLines, bool); 2],
+}
+
+impl Reader {
     /// Read what the step's streams hold now: the secret watch first (a value is sent before
     /// the output that prints it), then each stream, its error lines located, masked, to
     /// `sink`. `last`: the step has exited, whatever is held back goes out.
-    #[allow(clippy::too_many_arguments)]
-    fn read_streams(
-        &self,
+    fn read(
+        &mut self,
         running: &Running,
-        streams: &mut [(Stream, Masker, ErrorLines, bool); 2],
-        output_bytes: &mut usize,
-        known: &mut Secrets,
-        learned: &mut Vec<Vec<u8>>,
-        watch_buf: &mut Vec<u8>,
         sink: &mut dyn FnMut(Stream, &[u8]),
         last: bool,
     ) -> io::Result<()> {
+        let Reader {
+            known,
+            learned,
+            watch_buf,
+            output_bytes,
+            streams,
+        } = self;
         let mut take_watched = |known: &mut Secrets| -> io::Result<()> {
             if let Some((r, _)) = &running.watch {
                 drain(r, &mut |d| watch_buf.extend_from_slice(d))?;
