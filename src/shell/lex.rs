@@ -821,8 +821,21 @@ impl Lexer {
                     });
                 }
                 Frame::List(l) => {
+                    // `declare -i N=<v>`: bash evaluates the value as arithmetic
+                    let integer_decl = l.word.as_ref().is_some_and(|w| w.assign.is_some())
+                        && l.cmd
+                            .command_names()
+                            .last()
+                            .is_some_and(|c| DECLARE.contains(&c))
+                        && l.cmd.words.iter().any(|w| {
+                            !w.command
+                                && w.lit
+                                    .as_deref()
+                                    .is_some_and(|o| o.starts_with('-') && o[1..].contains('i'))
+                        });
                     let arith = (l.cmd.dbl_bracket && l.cmd.arith_next)
-                        || l.cmd.command_names().any(|c| c == "let");
+                        || l.cmd.command_names().any(|c| c == "let")
+                        || integer_decl;
                     quoting.get_or_insert(if arith {
                         Quoting::Arith
                     } else {
@@ -2017,7 +2030,7 @@ mod tests {
             ]
         );
         let l = lex(
-            "[[ <a> -eq 3 && <b> == x ]]\nlet n=<c>\narr=(<d> \"<e>\")\ncase $x in <f>) echo;; esac\n",
+            "[[ <a> -eq 3 && <b> == x ]]\nlet n=<c>\narr=(<d> \"<e>\")\ncase $x in <f>) echo;; esac\ndeclare -ix N=<g> M=x\nlocal -r S=<h>\n",
         );
         assert_eq!(
             quoting(&l),
@@ -2028,6 +2041,8 @@ mod tests {
                 ("d", Plain, 0, None),
                 ("e", Double, 0, None),
                 ("f", Plain, 0, None),
+                ("g", Arith, 0, None),
+                ("h", Plain, 0, None),
             ]
         );
         let l = lex(
