@@ -28,9 +28,9 @@ fn split_words(v: &str) -> Option<Vec<u8>> {
     let words: String = v.trim_end_matches('\n').split([' ', '\t', '\n']).collect();
     same(&words)
 }
-/// `a<v>c` with `<v>` replaced by `B` (an empty pattern replaces nothing).
+/// `<v>` with its first `<v>` replaced by `B` (an empty pattern replaces nothing).
 fn replaced(v: &str) -> Option<Vec<u8>> {
-    same(if v.is_empty() { "ac" } else { "aBc" })
+    same(if v.is_empty() { "" } else { "B" })
 }
 fn never(_: &str) -> bool {
     false
@@ -48,6 +48,12 @@ fn not_reparse_safe(v: &str) -> bool {
         || !v
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "_./:@%+,-".contains(c))
+}
+fn not_a_name(v: &str) -> bool {
+    let b = v.as_bytes();
+    b.is_empty()
+        || b[0].is_ascii_digit()
+        || !b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'_')
 }
 fn ends_heredoc(v: &str) -> bool {
     v.split('\n').any(|l| l.starts_with("EOF"))
@@ -136,12 +142,12 @@ const TEMPLATES: &[(&str, Expect, Refuse)] = &[
         never,
     ),
     (
-        "x=a<val>c; y=${x/<val>/B}; printf '%s' \"$y\" > out",
+        "x=<val>; y=${x/<val>/B}; printf '%s' \"$y\" > out",
         replaced,
         never,
     ),
     (
-        "x=a<val>c; printf '%s' \"${x/<val>/B}\" > out",
+        "x=<val>; printf '%s' \"${x/<val>/B}\" > out",
         replaced,
         never,
     ),
@@ -209,6 +215,27 @@ const TEMPLATES: &[(&str, Expect, Refuse)] = &[
     ),
     ("f() { printf '%s' \"$1\" > out; }; f <val>", same, never),
     ("<val> 2>/dev/null", |_| None, never),
+    (
+        "trap \"printf '%s' <val> > out\" EXIT",
+        same,
+        not_reparse_safe,
+    ),
+    (
+        "read -r <val> <<< hello && printf '%s' hello > out",
+        |_| same("hello"),
+        not_a_name,
+    ),
+    ("unset '<val>'; printf ok > out", |_| same("ok"), not_a_name),
+    (
+        "declare -n R=<val>; X=1; printf '%s' \"${R-}\" > out",
+        |_| None,
+        not_a_name,
+    ),
+    (
+        "for <val> in a; do printf ok > out; done",
+        |_| same("ok"),
+        not_a_name,
+    ),
     (
         "export TOKEN=\"<val>\" OTHER=<val>; printf '%s|%s' \"$TOKEN\" \"$OTHER\" > out",
         |v| same(&format!("{v}|{v}")),

@@ -23,6 +23,8 @@ pub enum Quoting {
     ParamReplace { double: bool },
     /// An arithmetic expression.
     Arith,
+    /// Where a command takes a variable's name (`read NAME`, `unset NAME`).
+    Name,
     /// A heredoc body: literal when its delimiter was quoted.
     Heredoc {
         quoted: bool,
@@ -340,6 +342,17 @@ impl Cmd {
             if w.command && name == "watch" {
                 return Some("watch".into());
             }
+            // the action of `trap`, an alias's value: parsed when they are used
+            if w.command && matches!(name.as_str(), "trap" | "alias") {
+                return Some(name);
+            }
+            // `script -c CMD`, `flock FILE -c CMD`
+            if w.command
+                && matches!(name.as_str(), "script" | "flock")
+                && lits.last() == Some(&Some("-c"))
+            {
+                return Some(format!("{name} -c"));
+            }
             if w.command && name == "ssh" {
                 // options that take an argument
                 let mut j = i + 1;
@@ -387,6 +400,41 @@ impl Cmd {
             }
         }
         None
+    }
+
+    /// Whether the word being read now is where a command takes a variable's name (`read
+    /// NAME`, `printf -v NAME`, `unset NAME`, `declare NAME`, `for NAME`, `mapfile NAME`):
+    /// bash evaluates a subscript there (`a[$(cmd)]` runs cmd).
+    fn name_position(&self, word: Option<&Word>) -> bool {
+        if self.expect == Expect::ForVar {
+            return true;
+        }
+        let Some(cmd) = self.command_names().last() else {
+            return false;
+        };
+        let cmd = cmd.rsplit('/').next().unwrap_or(cmd);
+        let prev = self.words.last().and_then(|w| w.lit.as_deref());
+        let assigning = word.is_some_and(|w| w.assign.is_some());
+        match cmd {
+            "read" => !matches!(prev, Some("-d" | "-i" | "-n" | "-N" | "-p" | "-t" | "-u")),
+            "mapfile" | "readarray" => {
+                !matches!(prev, Some("-d" | "-n" | "-O" | "-s" | "-u" | "-C" | "-c"))
+            }
+            "printf" => prev == Some("-v"),
+            "unset" => true,
+            "getopts" => self.words.iter().filter(|w| !w.command).count() == 1,
+            // `declare -n REF=NAME`: the value of a nameref is a name too
+            c if DECLARE.contains(&c) => {
+                !assigning
+                    || self.words.iter().any(|w| {
+                        !w.command
+                            && w.lit
+                                .as_deref()
+                                .is_some_and(|o| o.starts_with('-') && o[1..].contains('n'))
+                    })
+            }
+            _ => false,
+        }
     }
 
     /// Whether a heredoc of this pipeline is read by a shell.
@@ -785,8 +833,17 @@ impl Lexer {
         let mut quoting = None;
         let mut backticks = 0;
         let mut reparsed_by = None;
+        // only quotes between the placeholder and the nearest list: it is that list's word
+        let mut in_word = true;
+        let mut nearest_list = true;
         let n = self.stack.len();
         for idx in (0..n).rev() {
+            if matches!(
+                self.stack[idx],
+                Frame::Body | Frame::Arith(_) | Frame::Param(_)
+            ) {
+                in_word = false;
+            }
             match &self.stack[idx] {
                 Frame::Single => {
                     quoting.get_or_insert(Quoting::Single);
@@ -836,6 +893,14 @@ impl Lexer {
                     let arith = (l.cmd.dbl_bracket && l.cmd.arith_next)
                         || l.cmd.command_names().any(|c| c == "let")
                         || integer_decl;
+                    // where a variable's name goes, quoting does not make a value a name
+                    if std::mem::take(&mut nearest_list)
+                        && in_word
+                        && l.cmd.command_seen
+                        && l.cmd.name_position(l.word.as_ref())
+                    {
+                        quoting = Some(Quoting::Name);
+                    }
                     quoting.get_or_insert(if arith {
                         Quoting::Arith
                     } else {

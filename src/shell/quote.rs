@@ -95,6 +95,19 @@ pub fn quote(value: &str, ctx: &Context) -> Result<String, Refusal> {
             }
             value.to_string()
         }
+        Quoting::Name => {
+            let b = value.as_bytes();
+            if b.is_empty()
+                || b[0].is_ascii_digit()
+                || !b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'_')
+            {
+                return Err(
+                    "it is where a command takes a variable's name, and bash evaluates a subscript there (`a[$(cmd)]` runs cmd), so the value must be a name (letters, digits, `_`)"
+                        .into(),
+                );
+            }
+            value.to_string()
+        }
         Quoting::Heredoc {
             quoted,
             delim,
