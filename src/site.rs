@@ -269,7 +269,9 @@ impl EntryCtx<'_> {
                     .to_string();
                 extra.push((Value::from("collection"), Value::from(label.clone())));
                 extra.push((Value::from("relative_path"), Value::from(e.rel.clone())));
-                extra.push((Value::from("slug"), Value::from(stem.clone())));
+                if get_str(&data, "slug").is_none() {
+                    extra.push((Value::from("slug"), Value::from(stem.clone())));
+                }
                 extra.push((Value::from("id"), Value::from(id)));
                 if get_str(&data, "title").is_none() {
                     extra.push((Value::from("title"), Value::from(titleize(&stem))));
@@ -462,6 +464,16 @@ impl Site {
                 .ctx()
                 .describe(&entry, page.has_front.then(|| page.front.clone()))
             {
+                if entry.collection.is_some() {
+                    // a document's previous and next come from its collection: read only if a
+                    // template asks for them
+                    return Value::from_object(DocObject {
+                        value: d.value,
+                        index: self.index.clone(),
+                        label: entry.collection.unwrap_or_default(),
+                        rel: entry.rel,
+                    });
+                }
                 return d.value;
             }
         }
@@ -579,6 +591,12 @@ impl LazyIndex {
             for (label, _) in &self.collections {
                 let mut items = docs.remove(label).unwrap_or_default();
                 items.sort_by_key(|d| get_str(d, "path").unwrap_or_default());
+                // each document's neighbours in its collection (Jekyll's previous and next)
+                let items: Vec<Value> = items
+                    .iter()
+                    .enumerate()
+                    .map(|(i, d)| with_neighbours(d, i.checked_sub(1).map(|j| &items[j]), items.get(i + 1)))
+                    .collect();
                 all_docs.extend(items.iter().cloned());
                 coll_values.push(Value::from_pairs([
                     ("label", Value::from(label.clone())),
@@ -596,6 +614,42 @@ impl LazyIndex {
                 loaded,
             }
         })
+    }
+}
+
+/// The `page` variable of a collection document: its values, and `previous`/`next` from the
+/// site's index, built only when a template asks for them.
+#[derive(Debug)]
+struct DocObject {
+    value: Value,
+    index: Arc<LazyIndex>,
+    label: String,
+    rel: String,
+}
+
+impl Object for DocObject {
+    fn repr(self: &Arc<Self>) -> ObjectRepr {
+        ObjectRepr::Map
+    }
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        match key.as_str() {
+            Some(k @ ("previous" | "next")) => {
+                let docs = self.index.get().docs.get(&self.label)?;
+                let me = lv::seq(docs)
+                    .into_iter()
+                    .find(|d| get_str(d, "path").as_deref() == Some(self.rel.as_str()))?;
+                Some(lv::lookup(&me, &Value::from(k), false).unwrap_or_default())
+            }
+            _ => lv::lookup(&self.value, key, false),
+        }
+    }
+    fn enumerate(self: &Arc<Self>) -> Enumerator {
+        let mut keys: Vec<Value> = lv::map_pairs(&self.value)
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect();
+        keys.extend(["previous", "next"].map(Value::from));
+        Enumerator::Values(keys)
     }
 }
 
@@ -662,6 +716,18 @@ impl Object for SiteObject {
     }
 }
 
+/// A document's value with `previous` and `next`: the documents before and after it in its
+/// collection (nil at the ends).
+fn with_neighbours(doc: &Value, previous: Option<&Value>, next: Option<&Value>) -> Value {
+    merge(
+        doc,
+        &Value::from_pairs([
+            ("previous", previous.cloned().unwrap_or_default()),
+            ("next", next.cloned().unwrap_or_default()),
+        ]),
+    )
+}
+
 fn titleize(slug: &str) -> String {
     slug.split('-')
         .map(|w| {
@@ -673,6 +739,52 @@ fn titleize(slug: &str) -> String {
         })
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// Jekyll's `Utils.slugify`: runs of characters other than letters and digits (and, in
+/// `pretty` mode, `._~!$&'()+,;=@`) become one `-`, trimmed at both ends; lowercased unless
+/// `cased`.
+pub fn slugify(text: &str, pretty: bool, cased: bool) -> String {
+    let keep = |c: char| c.is_alphanumeric() || (pretty && "._~!$&'()+,;=@".contains(c));
+    let mut out = String::with_capacity(text.len());
+    let mut dash = false;
+    for c in text.chars() {
+        if keep(c) {
+            if dash && !out.is_empty() {
+                out.push('-');
+            }
+            dash = false;
+            out.push(c);
+        } else {
+            dash = true;
+        }
+    }
+    if cased { out } else { out.to_lowercase() }
+}
+
+/// Jekyll's `Utils.add_permalink_suffix`: what a page's URL ends with under the site's
+/// `permalink` style.
+fn permalink_suffix(style: &str) -> &'static str {
+    match style {
+        "pretty" => "/",
+        "date" | "ordinal" | "none" | "weekdate" => ":output_ext",
+        s if s.ends_with('/') => "/",
+        s if s.ends_with(":output_ext") => ":output_ext",
+        _ => "",
+    }
+}
+
+/// Jekyll's URL sanitising: placeholders filled, doubled slashes and `..` removed, a leading
+/// slash.
+fn sanitize_url(url: &str) -> String {
+    let mut out = url.replace("..", "/");
+    while out.contains("//") {
+        out = out.replace("//", "/");
+    }
+    if !out.starts_with('/') {
+        out.insert(0, '/');
+    }
+    out
 }
 
 fn page_url(e: &Entry, data: &Value, collections: &[(String, Value)], style: &str) -> String {
@@ -702,18 +814,46 @@ fn page_url(e: &Entry, data: &Value, collections: &[(String, Value)], style: &st
                 Some(i) => rel_in[..i].to_string(),
                 None => rel_in.clone(),
             };
+            // a collection's permalink is a template as written (Jekyll 4.3 does not expand
+            // the style names there: `pretty` gives `/pretty`)
             let template = collections
                 .iter()
                 .find(|(l, _)| l == label)
                 .and_then(|(_, c)| get_str(c, "permalink"))
                 .unwrap_or_else(|| "/:collection/:path:output_ext".into());
-            template
-                .replace(":collection", label)
-                .replace(":path", &path_no_ext)
-                .replace(":name", &stem)
-                .replace(":title", &stem)
-                .replace(":output_ext", &out_ext)
-                .replace("//", "/")
+            let slug_src = get_str(data, "slug");
+            let slug = slugify(slug_src.as_deref().unwrap_or(&stem), false, false);
+            let title = slugify(slug_src.as_deref().unwrap_or(&stem), true, true);
+            let categories = lv::lookup(data, &Value::from("categories"), false)
+                .map(|c| {
+                    if lv::is_seq(&c) {
+                        lv::seq(&c)
+                            .iter()
+                            .map(lv::to_s)
+                            .collect::<Vec<_>>()
+                            .join("/")
+                    } else {
+                        lv::to_s(&c)
+                            .split_whitespace()
+                            .collect::<Vec<_>>()
+                            .join("/")
+                    }
+                })
+                .unwrap_or_default();
+            // longest placeholders first: `:path` must not eat `:path_x`
+            let mut url = template;
+            for (k, v) in [
+                (":collection", label.as_str()),
+                (":categories", categories.as_str()),
+                (":output_ext", out_ext.as_str()),
+                (":path", path_no_ext.as_str()),
+                (":name", &slugify(&stem, false, false)),
+                (":title", title.as_str()),
+                (":slug", slug.as_str()),
+            ] {
+                url = url.replace(k, v);
+            }
+            sanitize_url(&url)
         }
         None => {
             let dir = p
@@ -725,16 +865,71 @@ fn page_url(e: &Entry, data: &Value, collections: &[(String, Value)], style: &st
             } else {
                 format!("/{dir}")
             };
-            if stem == "index" && out_ext == ".html" {
+            // Jekyll's Page#template
+            if out_ext != ".html" {
+                return format!("{dir}/{stem}{out_ext}");
+            }
+            if stem == "index" {
                 return format!("{dir}/");
             }
-            if out_ext == ".html" && style == "pretty" {
-                format!("{dir}/{stem}/")
-            } else {
-                format!("{dir}/{stem}{out_ext}")
+            match permalink_suffix(style) {
+                "/" => format!("{dir}/{stem}/"),
+                ":output_ext" => format!("{dir}/{stem}{out_ext}"),
+                _ => format!("{dir}/{stem}"),
             }
         }
     }
+}
+
+/// Whether `rel` (a path relative to the site root) is excluded: Jekyll's `exclude:` entries
+/// are paths (a folder excludes what is under it) or `File.fnmatch` globs.
+fn excluded(excludes: &[String], rel: &str) -> bool {
+    excludes.iter().any(|x| {
+        let x = x.trim_start_matches("./").trim_end_matches('/');
+        !x.is_empty() && (rel == x || rel.starts_with(&format!("{x}/")) || glob_match(x, rel))
+    })
+}
+
+/// `File.fnmatch(pattern, path)` without flags: `*` and `?` match any character, `/` included;
+/// `[...]` classes; `\` escapes.
+fn glob_match(pattern: &str, text: &str) -> bool {
+    if !pattern.contains(['*', '?', '[']) {
+        return false;
+    }
+    let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
+    fn go(p: &[char], t: &[char]) -> bool {
+        match p.first() {
+            None => t.is_empty(),
+            Some('*') => (0..=t.len()).any(|i| go(&p[1..], &t[i..])),
+            Some('?') => !t.is_empty() && go(&p[1..], &t[1..]),
+            Some('[') => {
+                let Some(close) = p.iter().skip(1).position(|c| *c == ']').map(|i| i + 1) else {
+                    return t.first() == Some(&'[') && go(&p[1..], &t[1..]);
+                };
+                let Some(c) = t.first() else { return false };
+                let class = &p[1..close];
+                let (neg, class) = match class.first() {
+                    Some('!' | '^') => (true, &class[1..]),
+                    _ => (false, class),
+                };
+                let mut hit = false;
+                let mut i = 0;
+                while i < class.len() {
+                    if i + 2 < class.len() && class[i + 1] == '-' {
+                        hit |= class[i] <= *c && *c <= class[i + 2];
+                        i += 3;
+                    } else {
+                        hit |= class[i] == *c;
+                        i += 1;
+                    }
+                }
+                hit != neg && go(&p[close + 1..], &t[1..])
+            }
+            Some('\\') if p.len() > 1 => t.first() == Some(&p[1]) && go(&p[2..], &t[1..]),
+            Some(c) => t.first() == Some(c) && go(&p[1..], &t[1..]),
+        }
+    }
+    go(&p, &t)
 }
 
 fn scan(
@@ -756,10 +951,7 @@ fn scan(
             .strip_prefix(root)
             .map(|r| r.to_string_lossy().to_string())
             .unwrap_or_default();
-        if excludes.iter().any(|x| {
-            rel == x.trim_end_matches('/')
-                || rel.starts_with(&format!("{}/", x.trim_end_matches('/')))
-        }) {
+        if excluded(excludes, &rel) {
             continue;
         }
         if matches!(
@@ -957,4 +1149,30 @@ fn split_csv(line: &str, sep: char) -> Vec<String> {
     }
     out.push(cur);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jekyll_slugs_and_excludes() {
+        assert_eq!(slugify("Power User", false, false), "power-user");
+        assert_eq!(slugify("  A & B's (draft)!  ", false, false), "a-b-s-draft");
+        assert_eq!(slugify("A & B's (draft)", true, true), "A-&-B's-(draft)");
+        let ex = [
+            "drafts".to_string(),
+            "*.tmp.md".into(),
+            "notes/[ab]?.md".into(),
+        ];
+        assert!(excluded(&ex, "drafts"));
+        assert!(excluded(&ex, "drafts/wip.md"));
+        assert!(excluded(&ex, "notes/scratch.tmp.md"));
+        assert!(excluded(&ex, "notes/a1.md"));
+        assert!(!excluded(&ex, "notes/c1.md"));
+        assert!(!excluded(&ex, "drafts-old/x.md"));
+        assert_eq!(permalink_suffix("/:categories/:title/"), "/");
+        assert_eq!(permalink_suffix("/:categories/:title"), "");
+        assert_eq!(permalink_suffix("date"), ":output_ext");
+    }
 }
