@@ -71,7 +71,7 @@ impl Object for LazyData {
     }
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Site {
     pub root: PathBuf,
     pub data: Arc<LazyData>,
@@ -418,6 +418,7 @@ impl Site {
             defaults,
             permalink_style,
             cell: OnceLock::new(),
+            renderer: OnceLock::new(),
         });
         tracing::debug!(root = %root.display(), config = ?config_path, "site loaded");
         let site = Value::from_object(SiteObject {
@@ -441,6 +442,13 @@ impl Site {
             config,
             warnings,
         })
+    }
+
+    /// Whether the site's `exclude:` leaves `path` out (Jekyll builds no page from it).
+    pub fn excludes(&self, path: &Path) -> bool {
+        let abs = std::path::absolute(path).unwrap_or(path.to_path_buf());
+        abs.strip_prefix(&self.root)
+            .is_ok_and(|rel| excluded(&self.index.excludes, &rel.to_string_lossy()))
     }
 
     /// The `page` variable for a page file of this site (computed from the page alone: the
@@ -501,7 +509,6 @@ impl Site {
 
 /// The site's pages and documents, read the first time a template needs them
 /// (`site.pages`, a collection, `{% link %}`): most pages never do.
-#[derive(Debug)]
 pub struct LazyIndex {
     root: PathBuf,
     collections: Vec<(String, Value)>,
@@ -509,6 +516,20 @@ pub struct LazyIndex {
     defaults: Vec<Value>,
     permalink_style: String,
     cell: OnceLock<SiteIndex>,
+    /// Renders a document's body (its `content` as other pages see it); set by whoever has
+    /// the Liquid engine, so the site does not depend on it.
+    renderer: OnceLock<Arc<DocRenderer>>,
+}
+
+/// What renders a document of the site (its path) to its body, Liquid resolved.
+pub type DocRenderer = dyn Fn(&Path) -> Option<String> + Send + Sync;
+
+impl std::fmt::Debug for LazyIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LazyIndex")
+            .field("root", &self.root)
+            .finish()
+    }
 }
 
 #[derive(Debug)]
@@ -526,6 +547,11 @@ pub struct SiteIndex {
 }
 
 impl LazyIndex {
+    /// How documents' `content` is rendered (once per build: later calls are ignored).
+    pub fn set_renderer(&self, f: Arc<DocRenderer>) {
+        let _ = self.renderer.set(f);
+    }
+
     fn ctx(&self) -> EntryCtx<'_> {
         EntryCtx {
             defaults: &self.defaults,
@@ -596,6 +622,19 @@ impl LazyIndex {
                     .iter()
                     .enumerate()
                     .map(|(i, d)| with_neighbours(d, i.checked_sub(1).map(|j| &items[j]), items.get(i + 1)))
+                    .map(|value| {
+                        let path = self.root.join(get_str(&value, "path").unwrap_or_default());
+                        // rendered from the index, a document sees its neighbours too
+                        if let Some((_, v)) = loaded.get_mut(&path) {
+                            *v = value.clone();
+                        }
+                        Value::from_object(DocValue {
+                            value,
+                            path,
+                            renderer: self.renderer.get().cloned(),
+                            content: OnceLock::new(),
+                        })
+                    })
                     .collect();
                 all_docs.extend(items.iter().cloned());
                 coll_values.push(Value::from_pairs([
@@ -614,6 +653,69 @@ impl LazyIndex {
                 loaded,
             }
         })
+    }
+}
+
+/// A document as other pages see it (`site.episodes`, `site.documents`): its values, and its
+/// `content`, rendered the first time a template asks for it (Jekyll renders documents
+/// before pages, so a page reads a document's rendered body).
+struct DocValue {
+    value: Value,
+    path: PathBuf,
+    renderer: Option<Arc<DocRenderer>>,
+    content: OnceLock<Value>,
+}
+
+thread_local! {
+    /// Documents whose content is being rendered on this thread: one that reads its own
+    /// content (through a loop over its collection) gets nothing instead of recursing.
+    static RENDERING: std::cell::RefCell<Vec<PathBuf>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+impl std::fmt::Debug for DocValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DocValue")
+            .field("path", &self.path)
+            .finish()
+    }
+}
+
+impl DocValue {
+    fn content(&self) -> Value {
+        self.content
+            .get_or_init(|| {
+                let Some(render) = &self.renderer else {
+                    return Value::from(());
+                };
+                if RENDERING.with(|r| r.borrow().contains(&self.path)) {
+                    return Value::from("");
+                }
+                RENDERING.with(|r| r.borrow_mut().push(self.path.clone()));
+                let out = render(&self.path);
+                RENDERING.with(|r| r.borrow_mut().retain(|p| p != &self.path));
+                out.map(Value::from).unwrap_or_default()
+            })
+            .clone()
+    }
+}
+
+impl Object for DocValue {
+    fn repr(self: &Arc<Self>) -> ObjectRepr {
+        ObjectRepr::Map
+    }
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        match key.as_str() {
+            Some("content") => Some(self.content()),
+            _ => lv::lookup(&self.value, key, false),
+        }
+    }
+    fn enumerate(self: &Arc<Self>) -> Enumerator {
+        let mut keys: Vec<Value> = lv::map_pairs(&self.value)
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect();
+        keys.push(Value::from("content"));
+        Enumerator::Values(keys)
     }
 }
 
@@ -722,8 +824,8 @@ fn with_neighbours(doc: &Value, previous: Option<&Value>, next: Option<&Value>) 
     merge(
         doc,
         &Value::from_pairs([
-            ("previous", previous.cloned().unwrap_or_default()),
-            ("next", next.cloned().unwrap_or_default()),
+            ("previous", previous.cloned().unwrap_or(Value::from(()))),
+            ("next", next.cloned().unwrap_or(Value::from(()))),
         ]),
     )
 }

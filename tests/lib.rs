@@ -1,5 +1,6 @@
 //! The one integration test crate: every case runs the real binary on real files.
 mod bad_input;
+mod check;
 mod cli;
 mod faults;
 mod fuzz;

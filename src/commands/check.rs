@@ -80,12 +80,13 @@ pub fn check_page(engine: &Engine, site: &Site, path: &Path) -> Vec<Diagnostic> 
 
 pub fn run(paths: &[PathBuf], json: bool, site_args: &SiteArgs) -> Result<i32> {
     let vars = site_vars(site_args)?;
-    let mut files = Vec::new();
+    // (file, named on the command line rather than found in a folder)
+    let mut files: Vec<(PathBuf, bool)> = Vec::new();
     for p in paths {
         if p.is_dir() {
-            files.extend(markdown_files(p));
+            files.extend(markdown_files(p).into_iter().map(|f| (f, false)));
         } else if p.exists() {
-            files.push(p.clone());
+            files.push((p.clone(), true));
         } else {
             return Err(Error::Usage(format!(
                 "{} does not exist",
@@ -96,7 +97,8 @@ pub fn run(paths: &[PathBuf], json: bool, site_args: &SiteArgs) -> Result<i32> {
     // one site (and engine) per config
     let mut engines: HashMap<Option<PathBuf>, (Site, Engine)> = HashMap::new();
     let mut all = Vec::new();
-    for f in &files {
+    let mut checked = 0;
+    for (f, named) in &files {
         let key = match &site_args.site {
             Some(s) => Some(s.clone()),
             None => crate::site::find_config(&std::path::absolute(f).unwrap_or(f.clone())),
@@ -116,10 +118,15 @@ pub fn run(paths: &[PathBuf], json: bool, site_args: &SiteArgs) -> Result<i32> {
                 Ok((_, warnings)) => all.extend(warnings.iter().cloned()),
                 Err(d) => all.extend(d.iter().cloned()),
             }
-            let engine = Engine::new(site.env.clone());
+            let engine = super::engine_for(&site);
             engines.insert(key.clone(), (site, engine));
         }
         let (site, engine) = &engines[&key];
+        // a file the site excludes is no page of it (unless named on the command line)
+        if !named && site.excludes(f) {
+            continue;
+        }
+        checked += 1;
         all.extend(check_page(engine, site, f));
     }
     // a broken `_data` file is found by the check of the site and again by each page that
@@ -131,7 +138,7 @@ pub fn run(paths: &[PathBuf], json: bool, site_args: &SiteArgs) -> Result<i32> {
         outln!(
             "{}",
             serde_json::to_string_pretty(&serde_json::json!({
-                "pages": files.len(),
+                "pages": checked,
                 "problems": items,
             }))
             .unwrap_or_default()
@@ -142,8 +149,8 @@ pub fn run(paths: &[PathBuf], json: bool, site_args: &SiteArgs) -> Result<i32> {
         let notes = all.len() - n;
         errln!(
             "{} page{} checked, {n} problem{}{}",
-            files.len(),
-            if files.len() == 1 { "" } else { "s" },
+            checked,
+            if checked == 1 { "" } else { "s" },
             if n == 1 { "" } else { "s" },
             if notes > 0 {
                 format!(

@@ -63,8 +63,22 @@ pub fn open_site(
     let vars = site_vars(args)?;
     let site = crate::site::Site::load(path, args.site.as_deref(), &vars)?;
     report(&site.warnings);
-    let engine = crate::liquid::Engine::new(site.env.clone());
+    let engine = engine_for(&site);
     Ok((site, engine))
+}
+
+/// The Liquid engine of a site; a page that reads a document's `content` gets its rendered
+/// body, as in Jekyll.
+pub fn engine_for(site: &crate::site::Site) -> crate::liquid::Engine {
+    let engine = crate::liquid::Engine::new(site.env.clone());
+    let (e, s) = (engine.clone(), site.clone());
+    site.index
+        .set_renderer(std::sync::Arc::new(move |path: &Path| {
+            crate::document::render(&e, &s, path, crate::liquid::Mode::Lax)
+                .ok()
+                .map(|r| r.output)
+        }));
+    engine
 }
 
 /// A usage error unless `path` is a file: says whether it is missing or a directory.

@@ -69,6 +69,7 @@ struct Shared {
     canonical_includes: PathBuf,
 }
 
+#[derive(Clone)]
 pub struct Engine {
     env: Environment<'static>,
     shared: Arc<Shared>,
@@ -581,6 +582,9 @@ impl Runtime {
             };
             match found {
                 Some(v) => cur = v,
+                // a key that exists with no value (`page.previous` of a collection's first
+                // document): what follows it is nil, as in Jekyll, and no mistake of the page's
+                None if lv::is_nil(&cur) => return Value::UNDEFINED,
                 None => {
                     if !quiet {
                         // the path as far as it resolved, for the message
