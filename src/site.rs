@@ -546,6 +546,12 @@ pub struct SiteIndex {
     loaded: HashMap<PathBuf, (Page, Value)>,
 }
 
+impl crate::liquid::Pages for LazyIndex {
+    fn url(&self, rel: &str) -> Option<String> {
+        self.get().urls.get(rel).cloned()
+    }
+}
+
 impl LazyIndex {
     /// How documents' `content` is rendered (once per build: later calls are ignored).
     pub fn set_renderer(&self, f: Arc<DocRenderer>) {

@@ -8,7 +8,7 @@ pub mod runtime;
 pub mod translate;
 pub mod value;
 
-pub use runtime::{Engine, Mode, PageTemplate, Rendered, SiteEnv};
+pub use runtime::{Engine, Mode, PageTemplate, Pages, Rendered, SiteEnv};
 
 use ast::{Expr, Filtered, Key, Node, Root};
 

@@ -15,6 +15,14 @@ use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+/// What Liquid needs to know of a site's pages besides its variables: where each page and
+/// document is published (for `{% link %}`). The site implements it; Liquid does not depend
+/// on the site.
+pub trait Pages: std::fmt::Debug + Send + Sync {
+    /// The URL of the page or document at `rel` (relative to the site root), if there is one.
+    fn url(&self, rel: &str) -> Option<String>;
+}
+
 /// What a site gives every page's templates.
 #[derive(Debug, Clone)]
 pub struct SiteEnv {
@@ -25,7 +33,7 @@ pub struct SiteEnv {
     pub baseurl: String,
     pub url: String,
     /// the site's pages and documents, read when first needed (for `{% link %}`)
-    pub index: Arc<crate::site::LazyIndex>,
+    pub index: Arc<dyn Pages>,
 }
 
 /// How to treat what Jekyll forgives.
@@ -930,8 +938,8 @@ fn register(env: &mut Environment<'static>) {
         let site = &rt.shared.site;
         let trimmed = path.trim();
         let key = trimmed.trim_start_matches('/');
-        match site.index.get().urls.get(key) {
-            Some(url) => Ok(Value::from(filters::relative_url(url, &site.baseurl))),
+        match site.index.url(key) {
+            Some(url) => Ok(Value::from(filters::relative_url(&url, &site.baseurl))),
             None => Err(rt.fatal(
                 upos(pos),
                 6,
