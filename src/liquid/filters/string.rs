@@ -1,0 +1,249 @@
+//! String filters: case, whitespace, search and replace, split, truncation, slices, Base64,
+//! and Jekyll's `slugify`, `number_of_words`, `normalize_whitespace`.
+
+use super::{Call, Filter, arg, is_nil, nil, s, seq, str_v};
+use crate::liquid::value as lv;
+use minijinja::Value;
+
+pub(super) const FILTERS: &[Filter] = &[
+    Filter::new("append", 1, 1, append),
+    Filter::new("prepend", 1, 1, prepend),
+    Filter::new("downcase", 0, 0, downcase),
+    Filter::new("upcase", 0, 0, upcase),
+    Filter::new("capitalize", 0, 0, capitalize),
+    Filter::new("strip", 0, 0, strip),
+    Filter::new("lstrip", 0, 0, lstrip),
+    Filter::new("rstrip", 0, 0, rstrip),
+    Filter::new("strip_newlines", 0, 0, strip_newlines),
+    Filter::new("replace", 1, 2, replace),
+    Filter::new("replace_first", 1, 2, replace_first),
+    Filter::new("remove", 1, 1, remove),
+    Filter::new("remove_first", 1, 1, remove_first),
+    Filter::new("split", 1, 1, split),
+    Filter::new("slice", 1, 2, slice),
+    Filter::new("truncate", 0, 2, truncate),
+    Filter::new("truncatewords", 0, 2, truncatewords),
+    Filter::new("base64_encode", 0, 0, base64_encode),
+    Filter::new("slugify", 0, 1, slugify),
+    Filter::new("number_of_words", 0, 1, number_of_words),
+    Filter::new("normalize_whitespace", 0, 0, normalize_whitespace),
+];
+
+type R = Result<Value, String>;
+
+fn append(_: &Call, input: &Value, args: &[Value]) -> R {
+    Ok(str_v(s(input) + &s(&arg(args, 0))))
+}
+
+fn prepend(_: &Call, input: &Value, args: &[Value]) -> R {
+    Ok(str_v(s(&arg(args, 0)) + &s(input)))
+}
+
+fn downcase(_: &Call, input: &Value, _: &[Value]) -> R {
+    Ok(str_v(s(input).to_lowercase()))
+}
+
+fn upcase(_: &Call, input: &Value, _: &[Value]) -> R {
+    Ok(str_v(s(input).to_uppercase()))
+}
+
+fn capitalize(_: &Call, input: &Value, _: &[Value]) -> R {
+    let t = s(input);
+    let mut c = t.chars();
+    Ok(str_v(match c.next() {
+        Some(f) => f.to_uppercase().collect::<String>() + &c.as_str().to_lowercase(),
+        None => String::new(),
+    }))
+}
+
+fn strip(_: &Call, input: &Value, _: &[Value]) -> R {
+    Ok(str_v(
+        s(input)
+            .trim_matches(|c: char| c.is_whitespace() || c == '\0')
+            .to_string(),
+    ))
+}
+
+fn lstrip(_: &Call, input: &Value, _: &[Value]) -> R {
+    Ok(str_v(s(input).trim_start().to_string()))
+}
+
+fn rstrip(_: &Call, input: &Value, _: &[Value]) -> R {
+    Ok(str_v(
+        s(input)
+            .trim_end_matches(|c: char| c.is_whitespace() || c == '\0')
+            .to_string(),
+    ))
+}
+
+fn strip_newlines(_: &Call, input: &Value, _: &[Value]) -> R {
+    Ok(str_v(s(input).replace("\r\n", "").replace('\n', "")))
+}
+
+fn replace(_: &Call, input: &Value, args: &[Value]) -> R {
+    let (from, to) = (s(&arg(args, 0)), s(&arg(args, 1)));
+    Ok(str_v(s(input).replace(&from, &to)))
+}
+
+fn replace_first(_: &Call, input: &Value, args: &[Value]) -> R {
+    let (from, to) = (s(&arg(args, 0)), s(&arg(args, 1)));
+    Ok(str_v(s(input).replacen(&from, &to, 1)))
+}
+
+fn remove(_: &Call, input: &Value, args: &[Value]) -> R {
+    Ok(str_v(s(input).replace(&s(&arg(args, 0)), "")))
+}
+
+fn remove_first(_: &Call, input: &Value, args: &[Value]) -> R {
+    Ok(str_v(s(input).replacen(&s(&arg(args, 0)), "", 1)))
+}
+
+fn split(_: &Call, input: &Value, args: &[Value]) -> R {
+    let t = s(input);
+    let pat = s(&arg(args, 0));
+    let mut parts: Vec<Value> = if pat == " " {
+        t.split_whitespace().map(Value::from).collect()
+    } else if pat.is_empty() {
+        t.chars().map(|c| Value::from(c.to_string())).collect()
+    } else {
+        t.split(pat.as_str()).map(Value::from).collect()
+    };
+    // Ruby's split drops trailing empty strings
+    while parts.last().is_some_and(|p| p.as_str() == Some("")) {
+        parts.pop();
+    }
+    Ok(Value::from(parts))
+}
+
+fn slice(_: &Call, input: &Value, args: &[Value]) -> R {
+    let start = lv::to_number(&arg(args, 0)).as_i64().unwrap_or(0);
+    let len = args
+        .get(1)
+        .map(|x| lv::to_number(x).as_i64().unwrap_or(1))
+        .unwrap_or(1);
+    let slice = |n: usize| -> Option<(usize, usize)> {
+        let st = if start < 0 { n as i64 + start } else { start };
+        if st < 0 || st as usize > n || len < 0 {
+            return None;
+        }
+        let st = st as usize;
+        Some((st, (st + len as usize).min(n)))
+    };
+    Ok(if lv::is_seq(input) {
+        let items = seq(input);
+        match slice(items.len()) {
+            Some((a, b)) => Value::from(items[a..b].to_vec()),
+            None => nil(),
+        }
+    } else {
+        let chars: Vec<char> = s(input).chars().collect();
+        match slice(chars.len()) {
+            Some((a, b)) => str_v(chars[a..b].iter().collect::<String>()),
+            None => nil(),
+        }
+    })
+}
+
+fn truncate(_: &Call, input: &Value, args: &[Value]) -> R {
+    if is_nil(input) {
+        return Ok(nil());
+    }
+    let len = args
+        .first()
+        .map(|x| lv::to_number(x).as_i64().unwrap_or(50))
+        .unwrap_or(50);
+    let ell = args.get(1).map(s).unwrap_or_else(|| "...".into());
+    let text = s(input);
+    let t: Vec<char> = text.chars().collect();
+    let l = (len - ell.chars().count() as i64).max(0) as usize;
+    Ok(if t.len() as i64 > len {
+        str_v(t[..l.min(t.len())].iter().collect::<String>() + &ell)
+    } else {
+        str_v(text)
+    })
+}
+
+fn truncatewords(_: &Call, input: &Value, args: &[Value]) -> R {
+    if is_nil(input) {
+        return Ok(nil());
+    }
+    let n = args
+        .first()
+        .map(|x| lv::to_number(x).as_i64().unwrap_or(15))
+        .unwrap_or(15)
+        .max(1) as usize;
+    let ell = args.get(1).map(s).unwrap_or_else(|| "...".into());
+    let t = s(input);
+    let words: Vec<&str> = t.split_whitespace().collect();
+    Ok(if words.len() > n {
+        str_v(words[..n].join(" ") + &ell)
+    } else {
+        str_v(t)
+    })
+}
+
+fn base64_encode(_: &Call, input: &Value, _: &[Value]) -> R {
+    Ok(str_v(base64(s(input).as_bytes())))
+}
+
+fn base64(b: &[u8]) -> String {
+    const T: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut o = String::new();
+    for c in b.chunks(3) {
+        let n = (u32::from(c[0]) << 16)
+            | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
+            | u32::from(*c.get(2).unwrap_or(&0));
+        for i in 0..4 {
+            if i <= c.len() {
+                o.push(T[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                o.push('=');
+            }
+        }
+    }
+    o
+}
+
+fn slugify(_: &Call, input: &Value, args: &[Value]) -> R {
+    if is_nil(input) {
+        return Ok(nil());
+    }
+    let mode = args.first().map(s).unwrap_or_else(|| "default".into());
+    Ok(str_v(slugify_str(&s(input), &mode)))
+}
+
+fn slugify_str(input: &str, mode: &str) -> String {
+    let keep = |c: char| -> bool {
+        match mode {
+            "raw" => !c.is_whitespace(),
+            "pretty" => c.is_alphanumeric() || "._~!$&'()+,;=@".contains(c),
+            "ascii" => c.is_ascii_alphanumeric(),
+            _ => c.is_alphanumeric(),
+        }
+    };
+    if mode == "none" {
+        return input.to_string();
+    }
+    let mut out = String::new();
+    let mut dash = false;
+    for c in input.chars() {
+        if keep(c) {
+            out.push(c);
+            dash = false;
+        } else if !dash {
+            out.push('-');
+            dash = true;
+        }
+    }
+    out.trim_matches('-').to_lowercase()
+}
+
+fn number_of_words(_: &Call, input: &Value, _: &[Value]) -> R {
+    Ok(Value::from(s(input).split_whitespace().count()))
+}
+
+fn normalize_whitespace(_: &Call, input: &Value, _: &[Value]) -> R {
+    Ok(str_v(
+        s(input).split_whitespace().collect::<Vec<_>>().join(" "),
+    ))
+}
