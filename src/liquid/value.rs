@@ -129,6 +129,9 @@ pub fn write_to<W: std::fmt::Write>(out: &mut W, v: &Value) -> std::fmt::Result 
 
 /// Ruby's `inspect` (Hash#to_s and the `inspect` filter).
 pub fn inspect(v: &Value) -> String {
+    if let Some(t) = super::time::Time::of(v) {
+        return t.inspect();
+    }
     match v.kind() {
         ValueKind::Undefined | ValueKind::None => "nil".into(),
         ValueKind::String => {
@@ -284,6 +287,14 @@ pub fn equal(a: &Value, b: &Value) -> bool {
     if is_nil(a) || is_nil(b) {
         return is_nil(a) && is_nil(b);
     }
+    if let (Some(x), Some(y)) = (super::time::Time::of(a), super::time::Time::of(b)) {
+        // a Time equals a Time at the same instant, a Date the same day
+        return matches!(
+            (&x, &y),
+            (super::time::Time::At { .. }, super::time::Time::At { .. })
+                | (super::time::Time::Date(_), super::time::Time::Date(_))
+        ) && x.cmp_instant(&y) == Ordering::Equal;
+    }
     match (a.kind(), b.kind()) {
         (ValueKind::Number, ValueKind::Number) => {
             if a.is_integer() && b.is_integer() {
@@ -343,7 +354,13 @@ pub fn compare(a: &Value, op: &str, b: &Value) -> Result<bool, String> {
             _ => false,
         }),
         "<" | ">" | "<=" | ">=" => {
+            let times = (super::time::Time::of(a), super::time::Time::of(b));
             let ord = match (a.kind(), b.kind()) {
+                _ if times.0.is_some() && times.1.is_some() => times
+                    .0
+                    .as_ref()
+                    .zip(times.1.as_ref())
+                    .map(|(x, y)| x.cmp_instant(y)),
                 (ValueKind::Number, ValueKind::Number) => as_f64(a).partial_cmp(&as_f64(b)),
                 (ValueKind::String, ValueKind::String) => Some(a.as_str().cmp(&b.as_str())),
                 _ if is_nil(a) || is_nil(b) || is_map(a) || is_map(b) => return Ok(false),
