@@ -13,6 +13,7 @@ mod array;
 mod date;
 mod html;
 mod math;
+mod ruby;
 mod string;
 mod url;
 mod values;
@@ -45,8 +46,9 @@ pub type FilterFn = fn(&Call, &Value, &[Value]) -> Result<Value, String>;
 /// A filter's entry in its family's table.
 pub struct Filter {
     pub name: &'static str,
-    /// Positional arguments accepted (min, max), the input not counted; None: any.
-    pub args: Option<(usize, usize)>,
+    /// Arguments accepted (min, max), the input not counted, keyword arguments counting as
+    /// one (Liquid passes them as a hash).
+    pub args: (usize, usize),
     pub run: FilterFn,
 }
 
@@ -54,15 +56,7 @@ impl Filter {
     const fn new(name: &'static str, min: usize, max: usize, run: FilterFn) -> Filter {
         Filter {
             name,
-            args: Some((min, max)),
-            run,
-        }
-    }
-
-    const fn any_args(name: &'static str, run: FilterFn) -> Filter {
-        Filter {
-            name,
-            args: None,
+            args: (min, max),
             run,
         }
     }
@@ -105,8 +99,9 @@ pub fn suggest(name: &str) -> Option<&'static str> {
     })
 }
 
-fn arity(name: &str, args: &[Value], min: usize, max: usize) -> Result<(), String> {
-    let given = args.len() + 1;
+/// Ruby's check of a method's argument count: the input, the positional arguments and, when
+/// there are keyword arguments, the hash Liquid passes them in.
+fn arity(given: usize, min: usize, max: usize) -> Result<(), String> {
     if given < min + 1 || given > max + 1 {
         let expected = if min == max {
             format!("{}", min + 1)
@@ -114,7 +109,7 @@ fn arity(name: &str, args: &[Value], min: usize, max: usize) -> Result<(), Strin
             format!("{}..{}", min + 1, max + 1)
         };
         return Err(format!(
-            "wrong number of arguments (given {given}, expected {expected}) for filter `{name}`"
+            "wrong number of arguments (given {given}, expected {expected})"
         ));
     }
     Ok(())
@@ -131,9 +126,8 @@ pub fn apply(
     let Some(filter) = lookup(name) else {
         return Ok(None);
     };
-    if let Some((min, max)) = filter.args {
-        arity(name, args, min, max)?;
-    }
+    let (min, max) = filter.args;
+    arity(1 + args.len() + usize::from(!kwargs.is_empty()), min, max)?;
     let call = Call {
         name,
         kwargs,
@@ -160,7 +154,7 @@ fn nil() -> Value {
     Value::from(())
 }
 
-/// Liquid's InputIterator: arrays stay, nil is empty, anything else is one element.
+/// Liquid's InputIterator: arrays flattened, nil empty, anything else (a hash too) one item.
 fn input_list(v: &Value) -> Vec<Value> {
     match v.kind() {
         ValueKind::Seq | ValueKind::Iterable => flatten(v),
@@ -179,14 +173,6 @@ fn flatten(v: &Value) -> Vec<Value> {
         }
     }
     out
-}
-
-fn property(item: &Value, prop: &str) -> Value {
-    if lv::is_map(item) {
-        lv::lookup(item, &Value::from(prop), false).unwrap_or(Value::from(()))
-    } else {
-        Value::from(())
-    }
 }
 
 #[cfg(test)]

@@ -26,10 +26,26 @@ fn escape(_: &Call, input: &Value, _: &[Value]) -> R {
 }
 
 fn xml_escape(_: &Call, input: &Value, _: &[Value]) -> R {
-    Ok(str_v(escape_html(&s(input))))
+    Ok(str_v(xml_escape_str(&s(input))))
 }
 
-pub(super) fn escape_html(s: &str) -> String {
+/// Ruby's `encode(xml: :attr)` without the quotes around it (Jekyll's `xml_escape`).
+pub(super) fn xml_escape_str(s: &str) -> String {
+    let mut o = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => o.push_str("&amp;"),
+            '<' => o.push_str("&lt;"),
+            '>' => o.push_str("&gt;"),
+            '"' => o.push_str("&quot;"),
+            '\'' => o.push_str("&apos;"),
+            c => o.push(c),
+        }
+    }
+    o
+}
+
+fn escape_html(s: &str) -> String {
     let mut o = String::with_capacity(s.len());
     for c in s.chars() {
         match c {

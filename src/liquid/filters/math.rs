@@ -115,22 +115,110 @@ fn floor(_: &Call, input: &Value, _: &[Value]) -> R {
     Ok(Value::from(f.floor() as i64))
 }
 
+/// `round`: Liquid reads the input as a BigDecimal (a float by its shortest text) and rounds
+/// half away from zero; a float gives a float for `n > 0` and an integer otherwise, an
+/// integer stays an integer (`1250 | round: -2` is 1300).
 fn round(_: &Call, input: &Value, args: &[Value]) -> R {
     let n = lv::to_number(input);
-    let d = args
-        .first()
-        .map(|x| lv::to_number(x).as_i64().unwrap_or(0))
-        .unwrap_or(0);
-    Ok(if d == 0 {
-        if n.is_integer() {
-            n
-        } else {
-            Value::from(lv::as_f64(&n).unwrap_or(0.0).round() as i64)
+    let digits = match args.first().map(lv::to_number) {
+        Some(d) if d.is_integer() => d.as_i64().unwrap_or(0),
+        Some(d) => lv::as_f64(&d).unwrap_or(0.0).trunc() as i64,
+        None => 0,
+    };
+    if n.is_integer() {
+        let i = n.as_i64().unwrap_or(0);
+        if digits >= 0 {
+            return Ok(n);
         }
+        let Some(m) = 10i64.checked_pow((-digits) as u32) else {
+            return Ok(Value::from(0));
+        };
+        let (q, r) = (i.unsigned_abs() / m as u64, i.unsigned_abs() % m as u64);
+        let q = if r * 2 >= m as u64 { q + 1 } else { q };
+        let v = (q as i64).saturating_mul(m);
+        return Ok(Value::from(if i < 0 { -v } else { v }));
+    }
+    let f = lv::as_f64(&n).unwrap_or(0.0);
+    if !f.is_finite() {
+        return Err(if f.is_nan() {
+            "NaN".into()
+        } else {
+            "Infinity".into()
+        });
+    }
+    let text = decimal_round(f, digits);
+    Ok(if digits > 0 {
+        Value::from(text.parse::<f64>().unwrap_or(f))
     } else {
-        let m = 10f64.powi(d as i32);
-        Value::from((lv::as_f64(&n).unwrap_or(0.0) * m).round() / m)
+        match text.parse::<i64>() {
+            Ok(i) => Value::from(i),
+            Err(_) => Value::from(text.parse::<f64>().unwrap_or(f)),
+        }
     })
+}
+
+/// `f` (by its shortest decimal text) rounded half away from zero to `digits` decimals,
+/// as decimal text (an integer's text when `digits <= 0`).
+fn decimal_round(f: f64, digits: i64) -> String {
+    let sci = format!("{:e}", f.abs()); // "1.2345e3"
+    let (mant, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let exp: i64 = exp.parse().unwrap_or(0);
+    let ds: Vec<u8> = mant
+        .bytes()
+        .filter(u8::is_ascii_digit)
+        .map(|b| b - b'0')
+        .collect();
+    // value = 0.d1d2d3... * 10^(exp + 1); keep the digits before 10^-digits
+    let keep = exp + 1 + digits;
+    let mut kept: Vec<u8> = if keep <= 0 {
+        Vec::new()
+    } else {
+        (0..keep as usize)
+            .map(|i| ds.get(i).copied().unwrap_or(0))
+            .collect()
+    };
+    let next = if keep < 0 {
+        0
+    } else {
+        ds.get(keep as usize).copied().unwrap_or(0)
+    };
+    if next >= 5 {
+        // add one to the last kept digit, carrying
+        let mut i = kept.len();
+        loop {
+            if i == 0 {
+                kept.insert(0, 1);
+                break;
+            }
+            i -= 1;
+            if kept[i] == 9 {
+                kept[i] = 0;
+            } else {
+                kept[i] += 1;
+                break;
+            }
+        }
+    }
+    let mut int: String = kept.iter().map(|d| char::from(b'0' + d)).collect();
+    if int.is_empty() || int.bytes().all(|b| b == b'0') {
+        int = "0".into();
+    }
+    // a float stays signed (-0.0); an integer zero has no sign
+    let sign = if f < 0.0 && (digits > 0 || int != "0") {
+        "-"
+    } else {
+        ""
+    };
+    if digits <= 0 {
+        return format!(
+            "{sign}{int}{}",
+            "0".repeat((-digits) as usize * usize::from(int != "0"))
+        );
+    }
+    let d = digits as usize;
+    let padded = format!("{int:0>w$}", w = d + 1);
+    let (a, b) = padded.split_at(padded.len() - d);
+    format!("{sign}{a}.{b}")
 }
 
 fn at_least(_: &Call, input: &Value, args: &[Value]) -> R {
@@ -145,9 +233,22 @@ fn at_most(_: &Call, input: &Value, args: &[Value]) -> R {
     Ok(if less { x } else { y })
 }
 
+/// Jekyll's `to_integer`: true 1, false 0, otherwise Ruby's `to_i` (leading digits of a
+/// text, a float truncated, nil 0); arrays and hashes have no `to_i`.
 fn to_integer(_: &Call, input: &Value, _: &[Value]) -> R {
+    if let Some(t) = crate::liquid::time::Time::of(input) {
+        return Ok(Value::from(t.strftime("%s").parse::<i64>().unwrap_or(0)));
+    }
     Ok(match input.kind() {
         ValueKind::Bool => Value::from(i64::from(input.is_true())),
+        ValueKind::Seq | ValueKind::Iterable | ValueKind::Map => {
+            return Err(super::ruby::no_method("to_i", input));
+        }
+        ValueKind::String => {
+            let t = input.as_str().unwrap_or("").trim_start();
+            let n = lv::to_number(&Value::from(t.split('.').next().unwrap_or("")));
+            Value::from(n.as_i64().unwrap_or(0))
+        }
         _ => {
             let n = lv::to_number(input);
             if n.is_integer() {
@@ -157,4 +258,26 @@ fn to_integer(_: &Call, input: &Value, _: &[Value]) -> R {
             }
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::decimal_round;
+
+    #[test]
+    fn rounds_decimals_half_away_from_zero() {
+        assert_eq!(decimal_round(2.675, 2), "2.68");
+        assert_eq!(decimal_round(-2.675, 2), "-2.68");
+        assert_eq!(decimal_round(1.005, 2), "1.01");
+        assert_eq!(decimal_round(1234.5678, -2), "1200");
+        assert_eq!(decimal_round(1234.5, -1), "1230");
+        assert_eq!(decimal_round(0.5, -1), "0");
+        assert_eq!(decimal_round(4.6, 0), "5");
+        assert_eq!(decimal_round(9.99, 1), "10.0");
+        assert_eq!(decimal_round(0.04, 1), "0.0");
+        assert_eq!(decimal_round(-0.04, 1), "-0.0");
+        assert_eq!(decimal_round(-0.4, 0), "0");
+        assert_eq!(decimal_round(2.5, 0), "3");
+        assert_eq!(decimal_round(-2.5, 0), "-3");
+    }
 }

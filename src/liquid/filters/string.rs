@@ -1,6 +1,7 @@
 //! String filters: case, whitespace, search and replace, split, truncation, slices, Base64,
 //! and Jekyll's `slugify`, `number_of_words`, `normalize_whitespace`.
 
+use super::ruby;
 use super::{Call, Filter, arg, is_nil, nil, s, seq, str_v};
 use crate::liquid::value as lv;
 use minijinja::Value;
@@ -17,13 +18,18 @@ pub(super) const FILTERS: &[Filter] = &[
     Filter::new("strip_newlines", 0, 0, strip_newlines),
     Filter::new("replace", 1, 2, replace),
     Filter::new("replace_first", 1, 2, replace_first),
+    Filter::new("replace_last", 2, 2, replace_last),
     Filter::new("remove", 1, 1, remove),
     Filter::new("remove_first", 1, 1, remove_first),
+    Filter::new("remove_last", 1, 1, remove_last),
     Filter::new("split", 1, 1, split),
     Filter::new("slice", 1, 2, slice),
     Filter::new("truncate", 0, 2, truncate),
     Filter::new("truncatewords", 0, 2, truncatewords),
     Filter::new("base64_encode", 0, 0, base64_encode),
+    Filter::new("base64_decode", 0, 0, base64_decode),
+    Filter::new("base64_url_safe_encode", 0, 0, base64_url_safe_encode),
+    Filter::new("base64_url_safe_decode", 0, 0, base64_url_safe_decode),
     Filter::new("slugify", 0, 1, slugify),
     Filter::new("number_of_words", 0, 1, number_of_words),
     Filter::new("normalize_whitespace", 0, 0, normalize_whitespace),
@@ -56,24 +62,21 @@ fn capitalize(_: &Call, input: &Value, _: &[Value]) -> R {
     }))
 }
 
+/// Ruby's strip set: ASCII whitespace and NUL (not Unicode spaces).
+fn ruby_space(c: char) -> bool {
+    c == ' ' || ('\t'..='\r').contains(&c) || c == '\0'
+}
+
 fn strip(_: &Call, input: &Value, _: &[Value]) -> R {
-    Ok(str_v(
-        s(input)
-            .trim_matches(|c: char| c.is_whitespace() || c == '\0')
-            .to_string(),
-    ))
+    Ok(str_v(s(input).trim_matches(ruby_space).to_string()))
 }
 
 fn lstrip(_: &Call, input: &Value, _: &[Value]) -> R {
-    Ok(str_v(s(input).trim_start().to_string()))
+    Ok(str_v(s(input).trim_start_matches(ruby_space).to_string()))
 }
 
 fn rstrip(_: &Call, input: &Value, _: &[Value]) -> R {
-    Ok(str_v(
-        s(input)
-            .trim_end_matches(|c: char| c.is_whitespace() || c == '\0')
-            .to_string(),
-    ))
+    Ok(str_v(s(input).trim_end_matches(ruby_space).to_string()))
 }
 
 fn strip_newlines(_: &Call, input: &Value, _: &[Value]) -> R {
@@ -88,6 +91,19 @@ fn replace(_: &Call, input: &Value, args: &[Value]) -> R {
 fn replace_first(_: &Call, input: &Value, args: &[Value]) -> R {
     let (from, to) = (s(&arg(args, 0)), s(&arg(args, 1)));
     Ok(str_v(s(input).replacen(&from, &to, 1)))
+}
+
+/// The last occurrence replaced; an empty search string matches at the end.
+fn replace_last(_: &Call, input: &Value, args: &[Value]) -> R {
+    let (text, from, to) = (s(input), s(&arg(args, 0)), s(&arg(args, 1)));
+    Ok(str_v(match text.rfind(&from) {
+        Some(i) => format!("{}{to}{}", &text[..i], &text[i + from.len()..]),
+        None => text,
+    }))
+}
+
+fn remove_last(call: &Call, input: &Value, args: &[Value]) -> R {
+    replace_last(call, input, &[arg(args, 0), Value::from("")])
 }
 
 fn remove(_: &Call, input: &Value, args: &[Value]) -> R {
@@ -115,31 +131,33 @@ fn split(_: &Call, input: &Value, args: &[Value]) -> R {
     Ok(Value::from(parts))
 }
 
+/// Ruby's `slice(start, length)` on an Array, else on the text: a negative start counts from
+/// the end; past the end, or a negative length, gives an empty result.
 fn slice(_: &Call, input: &Value, args: &[Value]) -> R {
-    let start = lv::to_number(&arg(args, 0)).as_i64().unwrap_or(0);
-    let len = args
-        .get(1)
-        .map(|x| lv::to_number(x).as_i64().unwrap_or(1))
-        .unwrap_or(1);
-    let slice = |n: usize| -> Option<(usize, usize)> {
+    let start = ruby::to_integer(&arg(args, 0))?;
+    let len = match args.get(1) {
+        Some(l) => ruby::to_integer(l)?,
+        None => 1,
+    };
+    let range = |n: usize| -> Option<(usize, usize)> {
         let st = if start < 0 { n as i64 + start } else { start };
         if st < 0 || st as usize > n || len < 0 {
             return None;
         }
         let st = st as usize;
-        Some((st, (st + len as usize).min(n)))
+        Some((st, st.saturating_add(len as usize).min(n)))
     };
     Ok(if lv::is_seq(input) {
         let items = seq(input);
-        match slice(items.len()) {
+        match range(items.len()) {
             Some((a, b)) => Value::from(items[a..b].to_vec()),
-            None => nil(),
+            None => Value::from(Vec::<Value>::new()),
         }
     } else {
         let chars: Vec<char> = s(input).chars().collect();
-        match slice(chars.len()) {
+        match range(chars.len()) {
             Some((a, b)) => str_v(chars[a..b].iter().collect::<String>()),
-            None => nil(),
+            None => str_v(""),
         }
     })
 }
@@ -148,10 +166,10 @@ fn truncate(_: &Call, input: &Value, args: &[Value]) -> R {
     if is_nil(input) {
         return Ok(nil());
     }
-    let len = args
-        .first()
-        .map(|x| lv::to_number(x).as_i64().unwrap_or(50))
-        .unwrap_or(50);
+    let len = match args.first() {
+        Some(l) => ruby::to_integer(l)?,
+        None => 50,
+    };
     let ell = args.get(1).map(s).unwrap_or_else(|| "...".into());
     let text = s(input);
     let t: Vec<char> = text.chars().collect();
@@ -167,14 +185,14 @@ fn truncatewords(_: &Call, input: &Value, args: &[Value]) -> R {
     if is_nil(input) {
         return Ok(nil());
     }
-    let n = args
-        .first()
-        .map(|x| lv::to_number(x).as_i64().unwrap_or(15))
-        .unwrap_or(15)
-        .max(1) as usize;
+    let n = match args.first() {
+        Some(w) => ruby::to_integer(w)?,
+        None => 15,
+    }
+    .max(1) as usize;
     let ell = args.get(1).map(s).unwrap_or_else(|| "...".into());
     let t = s(input);
-    let words: Vec<&str> = t.split_whitespace().collect();
+    let words: Vec<&str> = t.split(ruby_space).filter(|w| !w.is_empty()).collect();
     Ok(if words.len() > n {
         str_v(words[..n].join(" ") + &ell)
     } else {
@@ -184,6 +202,81 @@ fn truncatewords(_: &Call, input: &Value, args: &[Value]) -> R {
 
 fn base64_encode(_: &Call, input: &Value, _: &[Value]) -> R {
     Ok(str_v(base64(s(input).as_bytes())))
+}
+
+fn base64_url_safe_encode(_: &Call, input: &Value, _: &[Value]) -> R {
+    Ok(str_v(
+        base64(s(input).as_bytes())
+            .replace('+', "-")
+            .replace('/', "_"),
+    ))
+}
+
+/// Ruby's `Base64.strict_decode64`: whole groups of four, padding only at the end, no other
+/// characters; the text is read as UTF-8 (invalid bytes replaced).
+fn base64_decode(_: &Call, input: &Value, _: &[Value]) -> R {
+    strict_decode(&s(input))
+        .map(|b| str_v(String::from_utf8_lossy(&b).into_owned()))
+        .ok_or_else(|| "invalid base64 provided to base64_decode".to_string())
+}
+
+/// `Base64.urlsafe_decode64`: `-_` for `+/`, padding optional.
+fn base64_url_safe_decode(_: &Call, input: &Value, _: &[Value]) -> R {
+    let mut t = s(input);
+    if !t.ends_with('=') && !t.len().is_multiple_of(4) {
+        let pad = 4 - t.len() % 4;
+        t.push_str(&"=".repeat(pad));
+    }
+    let t = t.replace('-', "+").replace('_', "/");
+    strict_decode(&t)
+        .map(|b| str_v(String::from_utf8_lossy(&b).into_owned()))
+        .ok_or_else(|| "invalid base64 provided to base64_url_safe_decode".to_string())
+}
+
+fn strict_decode(t: &str) -> Option<Vec<u8>> {
+    let b = t.as_bytes();
+    if !b.len().is_multiple_of(4) {
+        return None;
+    }
+    let val = |c: u8| -> Option<u32> {
+        Some(match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        } as u32)
+    };
+    let mut out = Vec::with_capacity(b.len() / 4 * 3);
+    for (i, q) in b.chunks(4).enumerate() {
+        let last = i == b.len() / 4 - 1;
+        let pads = q.iter().rev().take_while(|c| **c == b'=').count();
+        if pads > 2 || (pads > 0 && !last) {
+            return None;
+        }
+        let mut n = 0u32;
+        for &c in &q[..4 - pads] {
+            n = (n << 6) | val(c)?;
+        }
+        match pads {
+            0 => out.extend([(n >> 16) as u8, (n >> 8) as u8, n as u8]),
+            1 => {
+                if n & 0x3 != 0 {
+                    return None;
+                }
+                let n = n >> 2;
+                out.extend([(n >> 8) as u8, n as u8]);
+            }
+            _ => {
+                if n & 0xf != 0 {
+                    return None;
+                }
+                out.push((n >> 4) as u8);
+            }
+        }
+    }
+    Some(out)
 }
 
 fn base64(b: &[u8]) -> String {

@@ -32,12 +32,14 @@ fn uri_escape(_: &Call, input: &Value, _: &[Value]) -> R {
     Ok(str_v(encode(&s(input), false, "~!$&'()+,;=:@/?#[]%")))
 }
 
+/// `CGI.unescape`; bytes that are not UTF-8 stop the build, as in Liquid.
 fn url_decode(_: &Call, input: &Value, _: &[Value]) -> R {
-    Ok(if is_nil(input) {
-        nil()
-    } else {
-        str_v(decode(&s(input)))
-    })
+    if is_nil(input) {
+        return Ok(nil());
+    }
+    String::from_utf8(decode(&s(input)))
+        .map(str_v)
+        .map_err(|_| "invalid byte sequence in UTF-8".to_string())
 }
 
 fn relative_url_filter(call: &Call, input: &Value, _: &[Value]) -> R {
@@ -124,7 +126,7 @@ fn encode(s: &str, space_plus: bool, keep: &str) -> String {
     o
 }
 
-fn decode(s: &str) -> String {
+fn decode(s: &str) -> Vec<u8> {
     let b = s.as_bytes();
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
@@ -143,5 +145,5 @@ fn decode(s: &str) -> String {
         }
         i += 1;
     }
-    String::from_utf8_lossy(&out).into_owned()
+    out
 }

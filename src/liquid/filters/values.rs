@@ -1,63 +1,89 @@
 //! Filters on any value: Liquid's `default`, Jekyll's `jsonify` and `inspect`.
 
-use super::{Call, Filter, arg, is_nil, s, seq, str_v};
+use super::{Call, Filter, html, is_nil, s, seq, str_v};
+use crate::liquid::time::Time;
 use crate::liquid::value as lv;
 use minijinja::Value;
 use minijinja::value::ValueKind;
 
 pub(super) const FILTERS: &[Filter] = &[
-    Filter::new("default", 1, 1, default),
+    Filter::new("default", 0, 2, default),
     Filter::new("jsonify", 0, 0, jsonify),
     Filter::new("inspect", 0, 0, inspect),
 ];
 
 type R = Result<Value, String>;
 
+/// The default (`""` when none is given) for nil, false, and empty strings, arrays and
+/// hashes; with `allow_false: true`, false is kept.
 fn default(call: &Call, input: &Value, args: &[Value]) -> R {
     let allow_false = call
         .kwargs
         .iter()
         .any(|(k, v)| k == "allow_false" && lv::truthy(v));
-    let empty = is_nil(input)
-        || (input.kind() == ValueKind::Bool && !input.is_true() && !allow_false)
-        || lv::size(input) == Some(0) && !lv::is_map(input) && !input.is_integer();
-    let empty = empty || (lv::is_map(input) && lv::size(input) == Some(0));
-    Ok(if empty { arg(args, 0) } else { input.clone() })
+    let missing = if allow_false {
+        is_nil(input)
+    } else {
+        !lv::truthy(input)
+    };
+    let empty = match input.kind() {
+        ValueKind::String | ValueKind::Seq | ValueKind::Iterable => lv::size(input) == Some(0),
+        ValueKind::Map if lv::special(input).is_none() => lv::size(input) == Some(0),
+        _ => false,
+    };
+    Ok(if missing || empty {
+        args.first().cloned().unwrap_or_else(|| Value::from(""))
+    } else {
+        input.clone()
+    })
 }
 
 fn jsonify(_: &Call, input: &Value, _: &[Value]) -> R {
-    Ok(str_v(
-        serde_json::to_string(&to_json(input)).unwrap_or_default(),
-    ))
+    let mut out = String::new();
+    write_json(&mut out, input);
+    Ok(str_v(out))
 }
 
-fn to_json(v: &Value) -> serde_json::Value {
+/// Ruby's `to_json`: floats as Ruby prints them (`1.0e+20`), times as their text.
+fn write_json(out: &mut String, v: &Value) {
     match v.kind() {
-        ValueKind::Undefined | ValueKind::None => serde_json::Value::Null,
-        ValueKind::Bool => serde_json::Value::Bool(v.is_true()),
-        ValueKind::Number => {
-            if v.is_integer() {
-                serde_json::Value::from(v.as_i64().unwrap_or(0))
-            } else {
-                serde_json::Number::from_f64(lv::as_f64(v).unwrap_or(0.0))
-                    .map(serde_json::Value::Number)
-                    .unwrap_or(serde_json::Value::Null)
-            }
-        }
-        ValueKind::String => serde_json::Value::String(s(v)),
+        ValueKind::Undefined | ValueKind::None => out.push_str("null"),
+        ValueKind::Bool | ValueKind::Number => out.push_str(&s(v)),
         ValueKind::Seq | ValueKind::Iterable => {
-            serde_json::Value::Array(seq(v).iter().map(to_json).collect())
+            out.push('[');
+            for (i, x) in seq(v).iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_json(out, x);
+            }
+            out.push(']');
         }
-        ValueKind::Map => serde_json::Value::Object(
-            lv::map_pairs(v)
-                .into_iter()
-                .map(|(k, x)| (s(&k), to_json(&x)))
-                .collect(),
-        ),
-        _ => serde_json::Value::String(s(v)),
+        ValueKind::Map if lv::special(v).is_none() => {
+            out.push('{');
+            for (i, (k, x)) in lv::map_pairs(v).iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                json_string(out, &s(k));
+                out.push(':');
+                write_json(out, x);
+            }
+            out.push('}');
+        }
+        _ => json_string(out, &s(v)),
     }
 }
 
+fn json_string(out: &mut String, text: &str) {
+    out.push_str(&serde_json::to_string(text).unwrap_or_default());
+}
+
+/// Ruby's `inspect`, XML-escaped (Jekyll's).
 fn inspect(_: &Call, input: &Value, _: &[Value]) -> R {
-    Ok(str_v(lv::inspect(input)))
+    let text = match Time::of(input) {
+        Some(t) => t.inspect(),
+        None => lv::inspect(input),
+    };
+    Ok(str_v(html::xml_escape_str(&text)))
 }
