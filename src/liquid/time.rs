@@ -229,6 +229,11 @@ impl Time {
     /// Ruby's `strftime`: every directive, with the `-`, `_`, `0`, `^`, `#` flags, `:` for
     /// `%z`, and widths.
     pub fn strftime(&self, fmt: &str) -> String {
+        self.try_strftime(fmt).unwrap_or_else(|_| fmt.to_string())
+    }
+
+    /// `strftime`, or Ruby's `invalid format` for a directive cut off at the end (`100%`).
+    pub fn try_strftime(&self, fmt: &str) -> Result<String, String> {
         let p = self.parts();
         let mut out = String::new();
         let chars: Vec<char> = fmt.chars().collect();
@@ -260,12 +265,15 @@ impl Time {
                 width = Some(width.unwrap_or(0) * 10 + d);
                 i += 1;
             }
+            while i < chars.len() && chars[i] == ':' {
+                flags.colons += 1;
+                i += 1;
+            }
             while i < chars.len() && (chars[i] == 'E' || chars[i] == 'O') {
                 i += 1;
             }
             let Some(&c) = chars.get(i) else {
-                out.extend(&chars[start..]);
-                break;
+                return Err(format!("invalid format: {fmt}"));
             };
             i += 1;
             match directive(&p, c, &flags, width) {
@@ -273,7 +281,7 @@ impl Time {
                 None => out.extend(&chars[start..i]),
             }
         }
-        out
+        Ok(out)
     }
 }
 
@@ -332,11 +340,13 @@ fn num(n: i64, width: Option<usize>, default_width: usize, default_pad: char, f:
     }
 }
 
+/// A word: `^` upcases; `#` upcases, or lowercases where the word is upper case (`%p`,
+/// `%Z`), and then wins over `^`.
 fn text(s: &str, width: Option<usize>, f: &Flags, swap_lower: bool) -> String {
-    let s = if f.upper || (f.swap && !swap_lower) {
-        s.to_uppercase()
-    } else if f.swap {
+    let s = if f.swap && swap_lower {
         s.to_lowercase()
+    } else if f.upper || f.swap {
+        s.to_uppercase()
     } else {
         s.to_string()
     };
@@ -363,12 +373,8 @@ fn directive(p: &Parts, c: char, f: &Flags, width: Option<usize>) -> Option<Stri
     let yday = i64::from(dt.day_of_year());
     let h12 = if hour % 12 == 0 { 12 } else { hour % 12 };
     let sub = |fmt: &str| -> String {
-        // composite directives, then the flags apply to the whole
-        let t = Time::At {
-            ts: Timestamp::UNIX_EPOCH,
-            zone: Zone::Utc,
-        };
-        let _ = t;
+        // a composite directive: `^` upcases the whole, `#` does nothing, and a width pads
+        // it with spaces (zeros with `0`)
         let mut s = String::new();
         let mut chars = fmt.chars().peekable();
         while let Some(ch) = chars.next() {
@@ -384,7 +390,12 @@ fn directive(p: &Parts, c: char, f: &Flags, width: Option<usize>) -> Option<Stri
                 s.push(ch);
             }
         }
-        text(&s, width, f, false)
+        if f.upper {
+            s = s.to_uppercase();
+        }
+        let fill = width.unwrap_or(0).saturating_sub(s.chars().count());
+        let c = if f.pad == Some(Some('0')) { '0' } else { ' ' };
+        format!("{}{s}", c.to_string().repeat(fill))
     };
     Some(match c {
         'Y' => {
@@ -420,27 +431,34 @@ fn directive(p: &Parts, c: char, f: &Flags, width: Option<usize>) -> Option<Stri
             }
         }
         'z' => {
+            // Ruby's strftime.c: the width goes to the hours, which `_` pads with spaces
+            // before the sign and anything else with zeros after it
             let off = p.offset;
             let sign = if off < 0 { '-' } else { '+' };
             let a = off.unsigned_abs();
             let (h, m, s) = (a / 3600, a / 60 % 60, a % 60);
-            let body = match f.colons {
-                0 => format!("{h:02}{m:02}"),
-                1 => format!("{h:02}:{m:02}"),
-                _ => format!("{h:02}:{m:02}:{s:02}"),
+            let (base, rest) = match f.colons {
+                0 => (5, 3),
+                1 => (6, 4),
+                _ => (9, 7),
             };
-            let s = format!("{sign}{body}");
-            match width {
-                Some(w) if w > s.len() => {
-                    let fill = w - s.len();
-                    match f.pad {
-                        Some(Some(' ')) => format!("{}{s}", " ".repeat(fill)),
-                        Some(None) => s,
-                        _ => format!("{sign}{}{body}", "0".repeat(fill)),
-                    }
-                }
-                _ => s,
+            let precision = match width {
+                Some(w) if w > base => w - rest,
+                _ => 2,
+            };
+            let mut out = if f.pad == Some(Some(' ')) {
+                format!("{:>w$}", format!("{sign}{h}"), w = precision + 1)
+            } else {
+                format!("{sign}{h:0>precision$}")
+            };
+            if f.colons >= 1 {
+                out.push(':');
             }
+            out.push_str(&format!("{m:02}"));
+            if f.colons >= 2 {
+                out.push_str(&format!(":{s:02}"));
+            }
+            out
         }
         'Z' => text(&p.zone_name, width, f, true),
         'A' => text(DAYS[wday as usize], width, f, false),
@@ -477,8 +495,8 @@ fn directive(p: &Parts, c: char, f: &Flags, width: Option<usize>) -> Option<Stri
         'U' => num(week_number(yday - 1, wday, false), width, 2, '0', f),
         'W' => num(week_number(yday - 1, wday, true), width, 2, '0', f),
         's' => num(p.epoch, width, 1, '0', f),
-        'n' => "\n".into(),
-        't' => "\t".into(),
+        'n' => text("\n", width, f, false),
+        't' => text("\t", width, f, false),
         '%' => "%".into(),
         'c' => sub("%a %b %e %H:%M:%S %Y"),
         'D' | 'x' => sub("%m/%d/%y"),
@@ -1411,6 +1429,19 @@ mod tests {
             d.inspect(),
             "#<Date: 2016-03-14 ((2457462j,0s,0n),+0s,2299161j)>"
         );
+        // Ruby 3.1's output for these
+        assert_eq!(
+            t.strftime(
+                "%_z|%_10z|%-10z|%10z|%8:z|%^c|%#c|%-30c|%030c|%5P|%-5P|%05p|%^#p|%#Z|%-10j"
+            ),
+            " +100|      +100|+000000100|+000000100|+0001:00|MON MAR 14 10:20:30 2016|Mon Mar 14 10:20:30 2016|      Mon Mar 14 10:20:30 2016|000000Mon Mar 14 10:20:30 2016|   am|am|000AM|am||74"
+        );
+        let neg = Time::At {
+            ts: Timestamp::from_second(0).unwrap(),
+            zone: Zone::Fixed(-1800),
+        };
+        assert_eq!(neg.strftime("%z|%:z|%_z|%-z"), "-0030|-00:30| -030|-0030");
+        assert!(t.try_strftime("100%").is_err());
     }
 }
 

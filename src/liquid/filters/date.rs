@@ -52,7 +52,7 @@ fn date(_: &Call, input: &Value, args: &[Value]) -> R {
         return Ok(input.clone());
     }
     Ok(match to_date(input) {
-        Some(t) => str_v(t.strftime(&format)),
+        Some(t) => str_v(t.try_strftime(&format)?),
         None => input.clone(),
     })
 }
