@@ -273,6 +273,11 @@ impl Time {
                 i += 1;
             }
             let Some(&c) = chars.get(i) else {
+                // cut off: after `:`, `E` or `O` Ruby prints it, otherwise it raises
+                if matches!(chars[i - 1], ':' | 'E' | 'O') {
+                    out.extend(&chars[start..]);
+                    break;
+                }
                 return Err(format!("invalid format: {fmt}"));
             };
             i += 1;
@@ -497,7 +502,7 @@ fn directive(p: &Parts, c: char, f: &Flags, width: Option<usize>) -> Option<Stri
         's' => num(p.epoch, width, 1, '0', f),
         'n' => text("\n", width, f, false),
         't' => text("\t", width, f, false),
-        '%' => "%".into(),
+        '%' => text("%", width, f, false),
         'c' => sub("%a %b %e %H:%M:%S %Y"),
         'D' | 'x' => sub("%m/%d/%y"),
         'F' => sub("%Y-%m-%d"),
@@ -1442,6 +1447,8 @@ mod tests {
         };
         assert_eq!(neg.strftime("%z|%:z|%_z|%-z"), "-0030|-00:30| -030|-0030");
         assert!(t.try_strftime("100%").is_err());
+        assert!(t.try_strftime("%-").is_err());
+        assert_eq!(t.strftime("%5%|%-%|%Q %+ %:"), "    %|%|%Q %+ %:");
     }
 }
 
