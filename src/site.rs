@@ -623,9 +623,7 @@ impl LazyIndex {
 /// `Time.parse`, in local time), else now (`SOURCE_DATE_EPOCH` when set). The config's
 /// `timezone:` becomes the local time zone first, as Jekyll sets `TZ` from it.
 fn site_time(config: &Value) -> Value {
-    if let Some(tz) = get_str(config, "timezone") {
-        time::set_local_zone(&tz);
-    }
+    time::set_local_zone(get_str(config, "timezone").as_deref());
     match lv::lookup(config, &Value::from("time"), false).filter(|v| !lv::is_nil(v)) {
         Some(v) => time::parse(&lv::to_s(&v))
             .map(|t| t.to_local().value())

@@ -2,6 +2,7 @@
 mod bad_input;
 mod cli;
 mod faults;
+mod filters;
 mod fuzz;
 mod interactive;
 mod liquid;

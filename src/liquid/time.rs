@@ -43,11 +43,11 @@ struct Parts {
 static LOCAL: RwLock<Option<TimeZone>> = RwLock::new(None);
 static NOW: OnceLock<Timestamp> = OnceLock::new();
 
-/// Use this IANA time zone as local time (the site's `timezone:`); unknown names are UTC, as
-/// the C library treats an unknown `TZ`.
-pub fn set_local_zone(name: &str) {
-    let tz = TimeZone::get(name).unwrap_or(TimeZone::UTC);
-    *LOCAL.write().unwrap_or_else(|e| e.into_inner()) = Some(tz);
+/// Use this IANA time zone as local time (the site's `timezone:`; None: `TZ` or the
+/// system's again); unknown names are UTC, as the C library treats an unknown `TZ`.
+pub fn set_local_zone(name: Option<&str>) {
+    let tz = name.map(|n| TimeZone::get(n).unwrap_or(TimeZone::UTC));
+    *LOCAL.write().unwrap_or_else(|e| e.into_inner()) = tz;
 }
 
 /// The local time zone: the site's `timezone:`, else `TZ`, else the system's.
@@ -1384,7 +1384,7 @@ mod tests {
 
     #[test]
     fn parses_what_time_parse_reads() {
-        set_local_zone("UTC");
+        set_local_zone(Some("UTC"));
         assert_eq!(at("2016-03-14"), "2016-03-14 00:00:00 +0000");
         assert_eq!(at("march 14, 2016"), "2016-03-14 00:00:00 +0000");
         assert_eq!(at("14 march 2016"), "2016-03-14 00:00:00 +0000");
@@ -1504,7 +1504,7 @@ mod ruby_cases {
 
     #[test]
     fn time_parse_matches_ruby() {
-        set_local_zone("UTC");
+        set_local_zone(Some("UTC"));
         let now = Timestamp::from_second(1_714_979_289).unwrap();
         let mut bad = Vec::new();
         for (s, want) in CASES {
