@@ -109,6 +109,24 @@ impl Time {
         self.instant().cmp(&other.instant())
     }
 
+    /// Ruby's `<=>`: times with times, dates with dates; a Date and a Time do not compare.
+    pub fn cmp_ruby(&self, other: &Time) -> Option<std::cmp::Ordering> {
+        match (self, other) {
+            (Time::At { .. }, Time::At { .. }) | (Time::Date(_), Time::Date(_)) => {
+                Some(self.cmp_instant(other))
+            }
+            _ => None,
+        }
+    }
+
+    /// Ruby's class name.
+    pub fn class(&self) -> &'static str {
+        match self {
+            Time::At { .. } => "Time",
+            Time::Date(_) => "Date",
+        }
+    }
+
     /// Jekyll's `date.to_time.dup.localtime`.
     pub fn to_local(&self) -> Time {
         match self {

@@ -356,11 +356,21 @@ pub fn compare(a: &Value, op: &str, b: &Value) -> Result<bool, String> {
         "<" | ">" | "<=" | ">=" => {
             let times = (super::time::Time::of(a), super::time::Time::of(b));
             let ord = match (a.kind(), b.kind()) {
-                _ if times.0.is_some() && times.1.is_some() => times
-                    .0
-                    .as_ref()
-                    .zip(times.1.as_ref())
-                    .map(|(x, y)| x.cmp_instant(y)),
+                _ if times.0.is_some() && times.1.is_some() => {
+                    let (Some(x), Some(y)) = (&times.0, &times.1) else {
+                        return Ok(false);
+                    };
+                    match x.cmp_ruby(y) {
+                        Some(o) => Some(o),
+                        None => {
+                            return Err(format!(
+                                "comparison of {} with {} failed",
+                                x.class(),
+                                y.class()
+                            ));
+                        }
+                    }
+                }
                 (ValueKind::Number, ValueKind::Number) => as_f64(a).partial_cmp(&as_f64(b)),
                 (ValueKind::String, ValueKind::String) => Some(a.as_str().cmp(&b.as_str())),
                 _ if is_nil(a) || is_nil(b) || is_map(a) || is_map(b) => return Ok(false),

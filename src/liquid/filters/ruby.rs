@@ -9,6 +9,9 @@ use std::cmp::Ordering;
 
 /// Ruby's class name of a value.
 pub fn class(v: &Value) -> &'static str {
+    if let Some(t) = crate::liquid::time::Time::of(v) {
+        return t.class();
+    }
     if lv::special(v).is_some() {
         return "Liquid::Expression::MethodLiteral";
     }
@@ -91,7 +94,7 @@ pub fn spaceship(a: &Value, b: &Value) -> Option<Ordering> {
         crate::liquid::time::Time::of(a),
         crate::liquid::time::Time::of(b),
     ) {
-        return Some(x.cmp_instant(&y));
+        return x.cmp_ruby(&y);
     }
     match (a.kind(), b.kind()) {
         (Number, Number) => {
