@@ -136,7 +136,8 @@ pub fn inspect(v: &Value) -> String {
         ValueKind::Undefined | ValueKind::None => "nil".into(),
         ValueKind::String => {
             let mut s = String::from("\"");
-            for c in v.as_str().unwrap_or("").chars() {
+            let mut chars = v.as_str().unwrap_or("").chars().peekable();
+            while let Some(c) = chars.next() {
                 match c {
                     '"' => s.push_str("\\\""),
                     '\\' => s.push_str("\\\\"),
@@ -144,8 +145,15 @@ pub fn inspect(v: &Value) -> String {
                     '\t' => s.push_str("\\t"),
                     '\r' => s.push_str("\\r"),
                     '\x1b' => s.push_str("\\e"),
-                    '#' => s.push('#'),
-                    c if (c as u32) < 0x20 => s.push_str(&format!("\\x{:02X}", c as u32)),
+                    '\x07' => s.push_str("\\a"),
+                    '\x08' => s.push_str("\\b"),
+                    '\x0b' => s.push_str("\\v"),
+                    '\x0c' => s.push_str("\\f"),
+                    // `#{`, `#$`, `#@` would interpolate in Ruby source
+                    '#' if matches!(chars.peek(), Some('{' | '$' | '@')) => s.push_str("\\#"),
+                    c if (c as u32) < 0x20 || c == '\x7f' => {
+                        s.push_str(&format!("\\u{:04X}", c as u32))
+                    }
                     c => s.push(c),
                 }
             }
