@@ -143,9 +143,46 @@ const FATAL: &[(&str, &str)] = &[
         "invalid format: 100%",
     ),
     (r#"{{ 1 | divided_by: 0 }}"#, "divided by 0"),
+    // Jekyll's filters that need text
+    (
+        r#"{{ 42 | cgi_escape }}"#,
+        "no implicit conversion of Integer into String",
+    ),
+    (
+        r#"{{ nil | cgi_escape }}"#,
+        "no implicit conversion of nil into String",
+    ),
+    (
+        r#"{{ true | uri_escape }}"#,
+        "Can't convert TrueClass into String.",
+    ),
+    (
+        r#"{{ 42 | slugify }}"#,
+        "undefined method `gsub' for 42:Integer",
+    ),
+    (
+        r#"{{ nil | number_of_words }}"#,
+        "undefined method `split' for nil:NilClass",
+    ),
+    (
+        r#"{{ 4.5 | array_to_sentence_string }}"#,
+        "undefined method `length' for 4.5:Float",
+    ),
+    (
+        r#"{{ "abc" | array_to_sentence_string }}"#,
+        "undefined method `join' for \"ab\":String",
+    ),
+    (
+        r#"{{ site.day | to_integer }}"#,
+        "undefined method `to_i' for #<Date: 2016-03-01 ((2457449j,0s,0n),+0s,2299161j)>",
+    ),
+    (
+        r#"{{ "10:30" | relative_url }}"#,
+        "Invalid scheme format: '10'",
+    ),
 ];
 
-const SITE: &str = "list: [1, 2, 3]\nhash: {a: 1, b: 2}\nwith_nil: [b, null, a]\nmixed: [3, 1, 2, x, 5, 4]\nobjs: [{n: one}]\n";
+const SITE: &str = "list: [1, 2, 3]\nhash: {a: 1, b: 2}\nwith_nil: [b, null, a]\nmixed: [3, 1, 2, x, 5, 4]\nobjs: [{n: one}]\nday: 2016-03-01\n";
 
 #[test]
 fn filters_that_stop_jekyll_stop_runbook_at_the_filter() {

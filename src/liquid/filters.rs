@@ -142,6 +142,16 @@ fn s(v: &Value) -> String {
     to_s(v)
 }
 
+/// Ruby's `to_s`, which the string filters apply to their input and arguments: an array
+/// is its `inspect` (`[1, "a", nil]`), not the text Liquid prints for it.
+fn rs(v: &Value) -> String {
+    if lv::is_seq(v) {
+        lv::inspect(v)
+    } else {
+        to_s(v)
+    }
+}
+
 fn arg(args: &[Value], i: usize) -> Value {
     args.get(i).cloned().unwrap_or(Value::from(()))
 }
@@ -154,8 +164,14 @@ fn nil() -> Value {
     Value::from(())
 }
 
-/// Liquid's InputIterator: arrays flattened, nil empty, anything else (a hash too) one item.
+/// Liquid's InputIterator: arrays flattened, nil empty, a Time its `to_a` (`[sec, min, hour,
+/// day, month, year, wday, yday, isdst, zone]`), anything else (a hash too) one item.
 fn input_list(v: &Value) -> Vec<Value> {
+    if let Some(t) = super::time::Time::of(v)
+        && let Some(parts) = t.to_a()
+    {
+        return parts;
+    }
     match v.kind() {
         ValueKind::Seq | ValueKind::Iterable => flatten(v),
         ValueKind::Undefined | ValueKind::None => vec![],

@@ -119,6 +119,37 @@ impl Time {
         }
     }
 
+    /// `Time#to_a`: `[sec, min, hour, day, month, year, wday, yday, isdst, zone]`; None for a
+    /// Date, which has no `to_a`.
+    pub fn to_a(&self) -> Option<Vec<Value>> {
+        let Time::At { ts, zone } = self else {
+            return None;
+        };
+        let p = self.parts();
+        let dt = p.dt;
+        let (dst, name) = match zone {
+            Zone::Utc => (false, Value::from("UTC")),
+            Zone::Fixed(_) => (false, Value::from(())),
+            Zone::Local => {
+                let tz = local_zone();
+                let info = tz.to_offset_info(*ts);
+                (info.dst().is_dst(), Value::from(info.abbreviation()))
+            }
+        };
+        Some(vec![
+            Value::from(dt.second()),
+            Value::from(dt.minute()),
+            Value::from(dt.hour()),
+            Value::from(dt.day()),
+            Value::from(dt.month()),
+            Value::from(dt.year()),
+            Value::from(dt.weekday().to_sunday_zero_offset()),
+            Value::from(dt.day_of_year()),
+            Value::from(dst),
+            name,
+        ])
+    }
+
     /// Ruby's class name.
     pub fn class(&self) -> &'static str {
         match self {

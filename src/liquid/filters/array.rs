@@ -7,7 +7,7 @@
 //! filters turn that error into `cannot select the property`; Jekyll's let it through.
 
 use super::ruby::{self, NO_STRING_TO_INTEGER};
-use super::{Call, Filter, arg, flatten, input_list, is_nil, nil, s, seq, str_v};
+use super::{Call, Filter, arg, flatten, input_list, is_nil, nil, rs, s, seq, str_v};
 use crate::liquid::value as lv;
 use minijinja::Value;
 use minijinja::value::ValueKind;
@@ -48,7 +48,7 @@ fn liquid_index(item: &Value, property: &Value) -> Result<Option<Value>, String>
 }
 
 fn join(_: &Call, input: &Value, args: &[Value]) -> R {
-    let glue = args.first().map(s).unwrap_or_else(|| " ".into());
+    let glue = args.first().map(rs).unwrap_or_else(|| " ".into());
     Ok(str_v(
         input_list(input)
             .iter()
@@ -222,7 +222,7 @@ fn sort(_: &Call, input: &Value, args: &[Value]) -> R {
         Ok(match (is_nil(&ka), is_nil(&kb)) {
             (false, true) => ord(-order),
             (true, false) => ord(order),
-            _ => ruby::spaceship(&ka, &kb).unwrap_or_else(|| ruby_to_s(&ka).cmp(&ruby_to_s(&kb))),
+            _ => ruby::spaceship(&ka, &kb).unwrap_or_else(|| rs(&ka).cmp(&rs(&kb))),
         })
     })?;
     Ok(Value::from(
@@ -245,7 +245,7 @@ fn sort_natural(_: &Call, input: &Value, args: &[Value]) -> R {
     }
     let cmp = |a: &Value, b: &Value| -> Ordering {
         if !is_nil(a) && !is_nil(b) {
-            ruby::casecmp(&ruby_to_s(a), &ruby_to_s(b))
+            ruby::casecmp(&rs(a), &rs(b))
         } else if is_nil(a) {
             Ordering::Greater
         } else {
@@ -303,7 +303,7 @@ fn item_property(item: &Value, property: &str) -> Result<Value, String> {
 
 /// Jekyll's `parse_sort_input`: `" 12 "` is 12, `"2.50"` is 2.5.
 fn parse_sort_input(v: Value) -> Value {
-    let text = ruby_to_s(&v);
+    let text = rs(&v);
     let t = text.strip_suffix('\n').unwrap_or(&text);
     let t = t.trim_matches(|c: char| c.is_ascii_whitespace() || c == '\x0b');
     let body = t.strip_prefix('-').unwrap_or(t);
@@ -338,7 +338,7 @@ fn matches_target(property: &Value, target: &Value) -> bool {
         return (property.kind() == ValueKind::String && s(property).is_empty())
             || joined.is_empty();
     }
-    let t = ruby_to_s(target);
+    let t = rs(target);
     if property.kind() == ValueKind::String {
         return s(property) == t;
     }
@@ -354,12 +354,7 @@ fn matches_target(property: &Value, target: &Value) -> bool {
     } else {
         vec![property.clone()]
     };
-    list.iter().any(|p| ruby_to_s(p) == t)
-}
-
-/// Ruby's `to_s`: arrays and hashes as their `inspect`.
-fn ruby_to_s(v: &Value) -> String {
-    if lv::is_seq(v) { lv::inspect(v) } else { s(v) }
+    list.iter().any(|p| rs(p) == t)
 }
 
 /// Jekyll's `where` and `find` take hashes by their values, other values without `select`
@@ -417,7 +412,7 @@ fn group_by(_: &Call, input: &Value, args: &[Value]) -> R {
     let p = s(&arg(args, 0));
     let mut groups: Vec<(String, Vec<Value>)> = Vec::new();
     for x in list {
-        let k = ruby_to_s(&item_property(&x, &p)?);
+        let k = rs(&item_property(&x, &p)?);
         match groups.iter_mut().find(|(g, _)| *g == k) {
             Some((_, v)) => v.push(x),
             None => groups.push((k, vec![x])),
@@ -485,9 +480,29 @@ fn shift(_: &Call, input: &Value, args: &[Value]) -> R {
     Ok(Value::from(v))
 }
 
+/// `a, b, and c`. Jekyll indexes its input: an array's items; a string's characters (and a
+/// string of three or more stops the build, as `"abc"[0...-1].join` does); a hash's
+/// `[0]` and `[1]` (nil).
 fn array_to_sentence_string(_: &Call, input: &Value, args: &[Value]) -> R {
-    let conn = args.first().map(s).unwrap_or_else(|| "and".into());
-    let items: Vec<String> = input_list(input).iter().map(s).collect();
+    let conn = args.first().map(rs).unwrap_or_else(|| "and".into());
+    let items: Vec<String> = if lv::is_seq(input) {
+        seq(input).iter().map(rs).collect()
+    } else if let Some(text) = input.as_str() {
+        let chars: Vec<String> = text.chars().map(String::from).collect();
+        if chars.len() > 2 {
+            let head: String = chars[..chars.len() - 1].concat();
+            return Err(ruby::no_method("join", &Value::from(head)));
+        }
+        chars
+    } else if lv::is_map(input) {
+        let n = lv::size(input).unwrap_or(0);
+        if n > 2 {
+            return Err(ruby::no_method("join", &nil()));
+        }
+        vec![String::new(); n]
+    } else {
+        return Err(ruby::no_method("length", input));
+    };
     Ok(str_v(match items.len() {
         0 => String::new(),
         1 => items[0].clone(),

@@ -1,7 +1,7 @@
 //! HTML filters: escaping, `strip_html`, `newline_to_br`, and Jekyll's `markdownify`,
 //! `smartify`.
 
-use super::{Call, Filter, is_nil, nil, s, str_v};
+use super::{Call, Filter, is_nil, nil, rs, str_v};
 use minijinja::Value;
 
 pub(super) const FILTERS: &[Filter] = &[
@@ -21,12 +21,12 @@ fn escape(_: &Call, input: &Value, _: &[Value]) -> R {
     Ok(if is_nil(input) {
         nil()
     } else {
-        str_v(escape_html(&s(input)))
+        str_v(escape_html(&rs(input)))
     })
 }
 
 fn xml_escape(_: &Call, input: &Value, _: &[Value]) -> R {
-    Ok(str_v(xml_escape_str(&s(input))))
+    Ok(str_v(xml_escape_str(&rs(input))))
 }
 
 /// Ruby's `encode(xml: :attr)` without the quotes around it (Jekyll's `xml_escape`).
@@ -61,7 +61,7 @@ fn escape_html(s: &str) -> String {
 }
 
 fn escape_once(_: &Call, input: &Value, _: &[Value]) -> R {
-    let t = s(input);
+    let t = rs(input);
     let mut o = String::new();
     let mut i = 0;
     while i < t.len() {
@@ -94,7 +94,7 @@ fn escape_once(_: &Call, input: &Value, _: &[Value]) -> R {
 }
 
 fn strip_html(_: &Call, input: &Value, _: &[Value]) -> R {
-    let mut t = s(input);
+    let mut t = rs(input);
     for (open, close) in [
         ("<script", "</script>"),
         ("<!--", "-->"),
@@ -131,12 +131,12 @@ fn remove_between(t: &str, open: &str, close: &str) -> String {
 
 fn newline_to_br(_: &Call, input: &Value, _: &[Value]) -> R {
     Ok(str_v(
-        s(input).replace("\r\n", "\n").replace('\n', "<br />\n"),
+        rs(input).replace("\r\n", "\n").replace('\n', "<br />\n"),
     ))
 }
 
 fn markdownify(_: &Call, input: &Value, _: &[Value]) -> R {
-    Ok(str_v(markdown_html(&s(input))))
+    Ok(str_v(markdown_html(&rs(input))))
 }
 
 /// Markdown to HTML (pulldown-cmark: kramdown's output cannot be reproduced).
@@ -150,7 +150,7 @@ pub fn markdown_html(src: &str) -> String {
 
 fn smartify(_: &Call, input: &Value, _: &[Value]) -> R {
     Ok(str_v(
-        s(input)
+        rs(input)
             .replace("---", "—")
             .replace("--", "–")
             .replace("...", "…"),

@@ -81,10 +81,34 @@ pub(super) fn num_op(a: &Value, b: &Value, op: char) -> R {
             if q == 0.0 {
                 return Err("divided by 0".into());
             }
-            p - q * (p / q).floor()
+            decimal_modulo(p, q).unwrap_or_else(|| p - q * (p / q).floor())
         }
     };
     Ok(Value::from(r))
+}
+
+/// `p % q` on the shortest decimal texts (BigDecimal's modulo: `3.7 % 2` is 1.7), the sign of
+/// `q`; None when they do not fit in 18 digits.
+fn decimal_modulo(p: f64, q: f64) -> Option<f64> {
+    fn parts(x: f64) -> Option<(i128, u32)> {
+        let s = format!("{x:?}");
+        if s.contains(['e', 'i', 'N']) {
+            return None;
+        }
+        let (i, f) = s.split_once('.').unwrap_or((&s, ""));
+        let f = f.trim_end_matches('0');
+        Some((format!("{i}{f}").parse().ok()?, f.len() as u32))
+    }
+    let ((a, sa), (b, sb)) = (parts(p)?, parts(q)?);
+    let scale = sa.max(sb);
+    if scale > 18 {
+        return None;
+    }
+    let a = a.checked_mul(10i128.pow(scale - sa))?;
+    let b = b.checked_mul(10i128.pow(scale - sb))?;
+    let r = a.rem_euclid(b);
+    let r = if b < 0 && r != 0 { r + b } else { r };
+    format!("{r}e-{scale}").parse().ok()
 }
 
 fn floor_div(p: i64, q: i64) -> i64 {
@@ -237,6 +261,9 @@ fn at_most(_: &Call, input: &Value, args: &[Value]) -> R {
 /// text, a float truncated, nil 0); arrays and hashes have no `to_i`.
 fn to_integer(_: &Call, input: &Value, _: &[Value]) -> R {
     if let Some(t) = crate::liquid::time::Time::of(input) {
+        if t.class() == "Date" {
+            return Err(super::ruby::no_method("to_i", input));
+        }
         return Ok(Value::from(t.strftime("%s").parse::<i64>().unwrap_or(0)));
     }
     Ok(match input.kind() {

@@ -48,13 +48,23 @@ pub fn cmp_error(a: &Value, b: &Value) -> String {
 
 /// `undefined method `NAME' for VALUE` (Ruby's NoMethodError).
 pub fn no_method(name: &str, v: &Value) -> String {
+    let shown = lv::inspect(v);
     let who = match v.kind() {
         ValueKind::Undefined | ValueKind::None => "nil:NilClass".to_string(),
-        ValueKind::Bool => format!("{}:{}", lv::inspect(v), class(v)),
-        ValueKind::String => format!("{}:String", lv::inspect(v)),
-        _ => format!("{}:{}", lv::inspect(v), class(v)),
+        // Ruby leaves the class out where inspect already names it (`#<Date: ...>`)
+        _ if shown.starts_with("#<") => shown,
+        _ => format!("{shown}:{}", class(v)),
     };
     format!("undefined method `{name}' for {who}")
+}
+
+/// `no implicit conversion of X into String` (Ruby's TypeError where a String is needed).
+pub fn no_conversion(v: &Value) -> String {
+    let what = match v.kind() {
+        ValueKind::Undefined | ValueKind::None | ValueKind::Bool => lv::inspect(v),
+        _ => class(v).to_string(),
+    };
+    format!("no implicit conversion of {what} into String")
 }
 
 pub const NO_STRING_TO_INTEGER: &str = "no implicit conversion of String into Integer";

@@ -2,7 +2,7 @@
 //! and Jekyll's `slugify`, `number_of_words`, `normalize_whitespace`.
 
 use super::ruby;
-use super::{Call, Filter, arg, is_nil, nil, s, seq, str_v};
+use super::{Call, Filter, arg, is_nil, nil, rs, seq, str_v};
 use crate::liquid::value as lv;
 use minijinja::Value;
 
@@ -38,23 +38,23 @@ pub(super) const FILTERS: &[Filter] = &[
 type R = Result<Value, String>;
 
 fn append(_: &Call, input: &Value, args: &[Value]) -> R {
-    Ok(str_v(s(input) + &s(&arg(args, 0))))
+    Ok(str_v(rs(input) + &rs(&arg(args, 0))))
 }
 
 fn prepend(_: &Call, input: &Value, args: &[Value]) -> R {
-    Ok(str_v(s(&arg(args, 0)) + &s(input)))
+    Ok(str_v(rs(&arg(args, 0)) + &rs(input)))
 }
 
 fn downcase(_: &Call, input: &Value, _: &[Value]) -> R {
-    Ok(str_v(s(input).to_lowercase()))
+    Ok(str_v(rs(input).to_lowercase()))
 }
 
 fn upcase(_: &Call, input: &Value, _: &[Value]) -> R {
-    Ok(str_v(s(input).to_uppercase()))
+    Ok(str_v(rs(input).to_uppercase()))
 }
 
 fn capitalize(_: &Call, input: &Value, _: &[Value]) -> R {
-    let t = s(input);
+    let t = rs(input);
     let mut c = t.chars();
     Ok(str_v(match c.next() {
         Some(f) => f.to_uppercase().collect::<String>() + &c.as_str().to_lowercase(),
@@ -68,34 +68,34 @@ fn ruby_space(c: char) -> bool {
 }
 
 fn strip(_: &Call, input: &Value, _: &[Value]) -> R {
-    Ok(str_v(s(input).trim_matches(ruby_space).to_string()))
+    Ok(str_v(rs(input).trim_matches(ruby_space).to_string()))
 }
 
 fn lstrip(_: &Call, input: &Value, _: &[Value]) -> R {
-    Ok(str_v(s(input).trim_start_matches(ruby_space).to_string()))
+    Ok(str_v(rs(input).trim_start_matches(ruby_space).to_string()))
 }
 
 fn rstrip(_: &Call, input: &Value, _: &[Value]) -> R {
-    Ok(str_v(s(input).trim_end_matches(ruby_space).to_string()))
+    Ok(str_v(rs(input).trim_end_matches(ruby_space).to_string()))
 }
 
 fn strip_newlines(_: &Call, input: &Value, _: &[Value]) -> R {
-    Ok(str_v(s(input).replace("\r\n", "").replace('\n', "")))
+    Ok(str_v(rs(input).replace("\r\n", "").replace('\n', "")))
 }
 
 fn replace(_: &Call, input: &Value, args: &[Value]) -> R {
-    let (from, to) = (s(&arg(args, 0)), s(&arg(args, 1)));
-    Ok(str_v(s(input).replace(&from, &to)))
+    let (from, to) = (rs(&arg(args, 0)), rs(&arg(args, 1)));
+    Ok(str_v(rs(input).replace(&from, &to)))
 }
 
 fn replace_first(_: &Call, input: &Value, args: &[Value]) -> R {
-    let (from, to) = (s(&arg(args, 0)), s(&arg(args, 1)));
-    Ok(str_v(s(input).replacen(&from, &to, 1)))
+    let (from, to) = (rs(&arg(args, 0)), rs(&arg(args, 1)));
+    Ok(str_v(rs(input).replacen(&from, &to, 1)))
 }
 
 /// The last occurrence replaced; an empty search string matches at the end.
 fn replace_last(_: &Call, input: &Value, args: &[Value]) -> R {
-    let (text, from, to) = (s(input), s(&arg(args, 0)), s(&arg(args, 1)));
+    let (text, from, to) = (rs(input), rs(&arg(args, 0)), rs(&arg(args, 1)));
     Ok(str_v(match text.rfind(&from) {
         Some(i) => format!("{}{to}{}", &text[..i], &text[i + from.len()..]),
         None => text,
@@ -107,16 +107,16 @@ fn remove_last(call: &Call, input: &Value, args: &[Value]) -> R {
 }
 
 fn remove(_: &Call, input: &Value, args: &[Value]) -> R {
-    Ok(str_v(s(input).replace(&s(&arg(args, 0)), "")))
+    Ok(str_v(rs(input).replace(&rs(&arg(args, 0)), "")))
 }
 
 fn remove_first(_: &Call, input: &Value, args: &[Value]) -> R {
-    Ok(str_v(s(input).replacen(&s(&arg(args, 0)), "", 1)))
+    Ok(str_v(rs(input).replacen(&rs(&arg(args, 0)), "", 1)))
 }
 
 fn split(_: &Call, input: &Value, args: &[Value]) -> R {
-    let t = s(input);
-    let pat = s(&arg(args, 0));
+    let t = rs(input);
+    let pat = rs(&arg(args, 0));
     let mut parts: Vec<Value> = if pat == " " {
         t.split_whitespace().map(Value::from).collect()
     } else if pat.is_empty() {
@@ -154,7 +154,7 @@ fn slice(_: &Call, input: &Value, args: &[Value]) -> R {
             None => Value::from(Vec::<Value>::new()),
         }
     } else {
-        let chars: Vec<char> = s(input).chars().collect();
+        let chars: Vec<char> = rs(input).chars().collect();
         match range(chars.len()) {
             Some((a, b)) => str_v(chars[a..b].iter().collect::<String>()),
             None => str_v(""),
@@ -170,8 +170,8 @@ fn truncate(_: &Call, input: &Value, args: &[Value]) -> R {
         Some(l) => ruby::to_integer(l)?,
         None => 50,
     };
-    let ell = args.get(1).map(s).unwrap_or_else(|| "...".into());
-    let text = s(input);
+    let ell = args.get(1).map(rs).unwrap_or_else(|| "...".into());
+    let text = rs(input);
     let t: Vec<char> = text.chars().collect();
     let l = (len - ell.chars().count() as i64).max(0) as usize;
     Ok(if t.len() as i64 > len {
@@ -190,8 +190,8 @@ fn truncatewords(_: &Call, input: &Value, args: &[Value]) -> R {
         None => 15,
     }
     .max(1) as usize;
-    let ell = args.get(1).map(s).unwrap_or_else(|| "...".into());
-    let t = s(input);
+    let ell = args.get(1).map(rs).unwrap_or_else(|| "...".into());
+    let t = rs(input);
     let words: Vec<&str> = t.split(ruby_space).filter(|w| !w.is_empty()).collect();
     Ok(if words.len() > n {
         str_v(words[..n].join(" ") + &ell)
@@ -201,12 +201,12 @@ fn truncatewords(_: &Call, input: &Value, args: &[Value]) -> R {
 }
 
 fn base64_encode(_: &Call, input: &Value, _: &[Value]) -> R {
-    Ok(str_v(base64(s(input).as_bytes())))
+    Ok(str_v(base64(rs(input).as_bytes())))
 }
 
 fn base64_url_safe_encode(_: &Call, input: &Value, _: &[Value]) -> R {
     Ok(str_v(
-        base64(s(input).as_bytes())
+        base64(rs(input).as_bytes())
             .replace('+', "-")
             .replace('/', "_"),
     ))
@@ -215,14 +215,14 @@ fn base64_url_safe_encode(_: &Call, input: &Value, _: &[Value]) -> R {
 /// Ruby's `Base64.strict_decode64`: whole groups of four, padding only at the end, no other
 /// characters; the text is read as UTF-8 (invalid bytes replaced).
 fn base64_decode(_: &Call, input: &Value, _: &[Value]) -> R {
-    strict_decode(&s(input))
+    strict_decode(&rs(input))
         .map(|b| str_v(String::from_utf8_lossy(&b).into_owned()))
         .ok_or_else(|| "invalid base64 provided to base64_decode".to_string())
 }
 
 /// `Base64.urlsafe_decode64`: `-_` for `+/`, padding optional.
 fn base64_url_safe_decode(_: &Call, input: &Value, _: &[Value]) -> R {
-    let mut t = s(input);
+    let mut t = rs(input);
     if !t.ends_with('=') && !t.len().is_multiple_of(4) {
         let pad = 4 - t.len() % 4;
         t.push_str(&"=".repeat(pad));
@@ -301,8 +301,11 @@ fn slugify(_: &Call, input: &Value, args: &[Value]) -> R {
     if is_nil(input) {
         return Ok(nil());
     }
-    let mode = args.first().map(s).unwrap_or_else(|| "default".into());
-    Ok(str_v(slugify_str(&s(input), &mode)))
+    let Some(text) = input.as_str() else {
+        return Err(ruby::no_method("gsub", input));
+    };
+    let mode = args.first().map(rs).unwrap_or_else(|| "default".into());
+    Ok(str_v(slugify_str(text, &mode)))
 }
 
 fn slugify_str(input: &str, mode: &str) -> String {
@@ -331,12 +334,22 @@ fn slugify_str(input: &str, mode: &str) -> String {
     out.trim_matches('-').to_lowercase()
 }
 
+/// Words between ASCII whitespace (Jekyll's `split`); only text has words.
 fn number_of_words(_: &Call, input: &Value, _: &[Value]) -> R {
-    Ok(Value::from(s(input).split_whitespace().count()))
+    let Some(text) = input.as_str() else {
+        return Err(ruby::no_method("split", input));
+    };
+    Ok(Value::from(
+        text.split(ruby_space).filter(|w| !w.is_empty()).count(),
+    ))
 }
 
 fn normalize_whitespace(_: &Call, input: &Value, _: &[Value]) -> R {
     Ok(str_v(
-        s(input).split_whitespace().collect::<Vec<_>>().join(" "),
+        rs(input)
+            .split(ruby_space)
+            .filter(|w| !w.is_empty())
+            .collect::<Vec<_>>()
+            .join(" "),
     ))
 }
