@@ -127,6 +127,10 @@ fn uniq(_: &Call, input: &Value, args: &[Value]) -> R {
     let mut out: Vec<Value> = Vec::new();
     let mut keys: Vec<Value> = Vec::new();
     let prop = args.first().filter(|p| !is_nil(p));
+    if prop.is_some() && list.len() < 2 {
+        // Ruby's uniq of one item calls no block
+        return Ok(Value::from(list));
+    }
     for x in list {
         let k = match prop {
             Some(p) => match liquid_index(&x, p)? {
@@ -260,6 +264,10 @@ fn sort_natural(_: &Call, input: &Value, args: &[Value]) -> R {
     };
     if !list.iter().all(ruby::indexable) {
         return Ok(nil());
+    }
+    if list.len() < 2 {
+        // Ruby sorts one item without calling the block
+        return Ok(Value::from(list));
     }
     let mut keyed = Vec::with_capacity(list.len());
     for x in list {

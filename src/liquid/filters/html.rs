@@ -60,73 +60,52 @@ fn escape_html(s: &str) -> String {
     o
 }
 
+/// Liquid's `escape_once`: like `escape`, but `&name;` and `&#123;` stay (not `&#x1F;`).
 fn escape_once(_: &Call, input: &Value, _: &[Value]) -> R {
     let t = rs(input);
-    let mut o = String::new();
-    let mut i = 0;
-    while i < t.len() {
-        let c = t[i..].chars().next().unwrap_or(' ');
-        if c == '&' {
-            let rest = &t[i..];
-            let ent = rest.find(';').filter(|e| *e < 10).map(|e| &rest[1..e]);
-            if ent.is_some_and(|e| {
-                !e.is_empty()
-                    && (e.chars().all(char::is_alphanumeric)
-                        || (e.starts_with('#')
-                            && e[1..].chars().all(|c| c.is_ascii_alphanumeric())))
-            }) {
-                o.push('&');
-            } else {
-                o.push_str("&amp;");
+    let mut o = String::with_capacity(t.len());
+    for (i, c) in t.char_indices() {
+        match c {
+            '&' => {
+                let rest = &t[i + 1..];
+                let end = rest.find(|c: char| !c.is_ascii_alphanumeric() && c != '#');
+                let entity = end
+                    .filter(|e| rest[*e..].starts_with(';'))
+                    .map(|e| &rest[..e]);
+                let named = |e: &str| !e.is_empty() && e.bytes().all(|b| b.is_ascii_alphabetic());
+                let numeric = |e: &str| {
+                    e.strip_prefix('#')
+                        .is_some_and(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))
+                };
+                if entity.is_some_and(|e| named(e) || numeric(e)) {
+                    o.push('&');
+                } else {
+                    o.push_str("&amp;");
+                }
             }
-        } else {
-            match c {
-                '<' => o.push_str("&lt;"),
-                '>' => o.push_str("&gt;"),
-                '"' => o.push_str("&quot;"),
-                '\'' => o.push_str("&#39;"),
-                c => o.push(c),
-            }
+            '<' => o.push_str("&lt;"),
+            '>' => o.push_str("&gt;"),
+            '"' => o.push_str("&quot;"),
+            '\'' => o.push_str("&#39;"),
+            c => o.push(c),
         }
-        i += c.len_utf8();
     }
     Ok(str_v(o))
 }
 
+/// Liquid's `strip_html`: `<script>`, `<style>` blocks and comments, then every `<...>`; a
+/// `<` with no `>` after it stays.
 fn strip_html(_: &Call, input: &Value, _: &[Value]) -> R {
-    let mut t = rs(input);
-    for (open, close) in [
-        ("<script", "</script>"),
-        ("<!--", "-->"),
-        ("<style", "</style>"),
-    ] {
-        t = remove_between(&t, open, close);
-    }
-    let mut res = String::new();
-    let mut in_tag = false;
-    for c in t.chars() {
-        match c {
-            '<' => in_tag = true,
-            '>' if in_tag => in_tag = false,
-            c if !in_tag => res.push(c),
-            _ => {}
-        }
-    }
-    Ok(str_v(res))
-}
-
-fn remove_between(t: &str, open: &str, close: &str) -> String {
-    let mut out = String::new();
-    let mut rest = t;
-    while let Some(i) = rest.find(open) {
-        out.push_str(&rest[..i]);
-        match rest[i..].find(close) {
-            Some(j) => rest = &rest[i + j + close.len()..],
-            None => return out,
-        }
-    }
-    out.push_str(rest);
-    out
+    static BLOCKS: std::sync::OnceLock<regex_lite::Regex> = std::sync::OnceLock::new();
+    static TAGS: std::sync::OnceLock<regex_lite::Regex> = std::sync::OnceLock::new();
+    let blocks = BLOCKS.get_or_init(|| {
+        regex_lite::Regex::new(r"(?s)<script.*?</script>|<!--.*?-->|<style.*?</style>")
+            .expect("valid regex")
+    });
+    let tags = TAGS.get_or_init(|| regex_lite::Regex::new(r"(?s)<.*?>").expect("valid regex"));
+    let t = rs(input);
+    let t = blocks.replace_all(&t, "");
+    Ok(str_v(tags.replace_all(&t, "").into_owned()))
 }
 
 fn newline_to_br(_: &Call, input: &Value, _: &[Value]) -> R {

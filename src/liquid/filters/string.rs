@@ -53,13 +53,31 @@ fn upcase(_: &Call, input: &Value, _: &[Value]) -> R {
     Ok(str_v(rs(input).to_uppercase()))
 }
 
+/// Ruby's `capitalize`: the first character in title case (`ß` is `Ss`), the rest lower.
 fn capitalize(_: &Call, input: &Value, _: &[Value]) -> R {
     let t = rs(input);
     let mut c = t.chars();
     Ok(str_v(match c.next() {
-        Some(f) => f.to_uppercase().collect::<String>() + &c.as_str().to_lowercase(),
+        Some(f) => titlecase(f) + &c.as_str().to_lowercase(),
         None => String::new(),
     }))
+}
+
+fn titlecase(c: char) -> String {
+    match c {
+        'ß' => "Ss".into(),
+        'Ǆ' | 'ǅ' | 'ǆ' => "ǅ".into(),
+        'Ǉ' | 'ǈ' | 'ǉ' => "ǈ".into(),
+        'Ǌ' | 'ǋ' | 'ǌ' => "ǋ".into(),
+        'Ǳ' | 'ǲ' | 'ǳ' => "ǲ".into(),
+        'ﬀ' => "Ff".into(),
+        'ﬁ' => "Fi".into(),
+        'ﬂ' => "Fl".into(),
+        'ﬃ' => "Ffi".into(),
+        'ﬄ' => "Ffl".into(),
+        'ﬅ' | 'ﬆ' => "St".into(),
+        c => c.to_uppercase().collect(),
+    }
 }
 
 /// Ruby's strip set: ASCII whitespace and NUL (not Unicode spaces).
@@ -297,29 +315,77 @@ fn base64(b: &[u8]) -> String {
     o
 }
 
+/// Jekyll's `slugify`: runs of what the mode does not keep become `-`, one `-` goes from each
+/// end, the result is lower case; `latin` first transliterates as I18n does (accents go,
+/// other non-ASCII letters become `?`); a mode Jekyll does not know only lowercases.
 fn slugify(_: &Call, input: &Value, args: &[Value]) -> R {
     if is_nil(input) {
         return Ok(nil());
     }
-    let Some(text) = input.as_str() else {
-        return Err(ruby::no_method("gsub", input));
+    let mode = match args.first().filter(|m| !is_nil(m)) {
+        Some(m) => rs(m),
+        None => "default".into(),
     };
-    let mode = args.first().map(rs).unwrap_or_else(|| "default".into());
+    let Some(text) = input.as_str() else {
+        let method = if matches!(
+            mode.as_str(),
+            "raw" | "default" | "pretty" | "ascii" | "latin"
+        ) {
+            "gsub"
+        } else {
+            "downcase"
+        };
+        return Err(ruby::no_method(method, input));
+    };
     Ok(str_v(slugify_str(text, &mode)))
 }
 
+/// I18n's default approximations of Latin letters (`transliterate`).
+const TRANSLITERATIONS: &str = "ÀA ÁA ÂA ÃA ÄA ÅA ÆAE ÇC ÈE ÉE ÊE ËE ÌI ÍI ÎI ÏI ÐD ÑN ÒO ÓO ÔO ÕO ÖO ×x ØO ÙU ÚU ÛU ÜU ÝY ÞTh ßss àa áa âa ãa äa åa æae çc èe ée êe ëe ìi íi îi ïi ðd ñn òo óo ôo õo öo øo ùu úu ûu üu ýy þth ÿy ĀA āa ĂA ăa ĄA ąa ĆC ćc ĈC ĉc ĊC ċc ČC čc ĎD ďd ĐD đd ĒE ēe ĔE ĕe ĖE ėe ĘE ęe ĚE ěe ĜG ĝg ĞG ğg ĠG ġg ĢG ģg ĤH ĥh ĦH ħh ĨI ĩi ĪI īi ĬI ĭi ĮI įi İI ıi ĲIJ ĳij ĴJ ĵj ĶK ķk ĸk ĹL ĺl ĻL ļl ĽL ľl ĿL ŀl ŁL łl ŃN ńn ŅN ņn ŇN ňn ŉ'n ŊNG ŋng ŌO ōo ŎO ŏo ŐO őo ŒOE œoe ŔR ŕr ŖR ŗr ŘR řr ŚS śs ŜS ŝs ŞS şs ŠS šs ŢT ţt ŤT ťt ŦT ŧt ŨU ũu ŪU ūu ŬU ŭu ŮU ůu ŰU űu ŲU ųu ŴW ŵw ŶY ŷy ŸY ŹZ źz ŻZ żz ŽZ žz";
+
+fn transliterate(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_ascii() {
+            out.push(c);
+            continue;
+        }
+        let found = TRANSLITERATIONS.split(' ').find_map(|pair| {
+            let mut cs = pair.chars();
+            (cs.next() == Some(c)).then_some(cs.as_str())
+        });
+        out.push_str(found.unwrap_or("?"));
+    }
+    out
+}
+
 fn slugify_str(input: &str, mode: &str) -> String {
+    if !matches!(mode, "raw" | "default" | "pretty" | "ascii" | "latin") {
+        return input.to_lowercase();
+    }
+    let latin;
+    let input = if mode == "latin" {
+        latin = transliterate(input);
+        latin.as_str()
+    } else {
+        input
+    };
+    // \p{M}\p{L}\p{Nd}: marks, letters, decimal digits
+    // (combining marks by their main blocks; numbers but the Latin-1 superscripts and
+    // fractions, which are not decimal digits)
+    let word = |c: char| {
+        c.is_alphabetic()
+            || matches!(c as u32, 0x0300..=0x036F | 0x1AB0..=0x1AFF | 0x1DC0..=0x1DFF | 0x20D0..=0x20FF | 0xFE20..=0xFE2F)
+            || (c.is_numeric() && !matches!(c, '¹' | '²' | '³' | '¼' | '½' | '¾'))
+    };
     let keep = |c: char| -> bool {
         match mode {
-            "raw" => !c.is_whitespace(),
-            "pretty" => c.is_alphanumeric() || "._~!$&'()+,;=@".contains(c),
+            "raw" => !(c.is_ascii_whitespace() || c == '\x0b'),
+            "pretty" => word(c) || "._~!$&'()+,;=@".contains(c),
             "ascii" => c.is_ascii_alphanumeric(),
-            _ => c.is_alphanumeric(),
+            _ => word(c),
         }
     };
-    if mode == "none" {
-        return input.to_string();
-    }
     let mut out = String::new();
     let mut dash = false;
     for c in input.chars() {
@@ -331,17 +397,42 @@ fn slugify_str(input: &str, mode: &str) -> String {
             dash = true;
         }
     }
-    out.trim_matches('-').to_lowercase()
+    let out = out.strip_prefix('-').unwrap_or(&out);
+    let out = out.strip_suffix('-').unwrap_or(out);
+    out.to_lowercase()
 }
 
-/// Words between ASCII whitespace (Jekyll's `split`); only text has words.
-fn number_of_words(_: &Call, input: &Value, _: &[Value]) -> R {
+/// Jekyll's `number_of_words`: words between ASCII whitespace; with `"cjk"` every Han, kana or
+/// Hangul character counts as a word too, and `"auto"` does that only where there are some.
+fn number_of_words(_: &Call, input: &Value, args: &[Value]) -> R {
     let Some(text) = input.as_str() else {
         return Err(ruby::no_method("split", input));
     };
-    Ok(Value::from(
-        text.split(ruby_space).filter(|w| !w.is_empty()).count(),
-    ))
+    let plain = || text.split(ruby_space).filter(|w| !w.is_empty()).count();
+    let cjk_count = text.chars().filter(|c| is_cjk(*c)).count();
+    // runs of what is neither CJK nor whitespace
+    let others = || {
+        text.split(|c: char| is_cjk(c) || c.is_whitespace())
+            .filter(|w| !w.is_empty())
+            .count()
+    };
+    Ok(Value::from(match args.first().and_then(|m| m.as_str()) {
+        Some("cjk") => cjk_count + others(),
+        Some("auto") if cjk_count > 0 => cjk_count + others(),
+        _ => plain(),
+    }))
+}
+
+/// `\p{Han}\p{Katakana}\p{Hiragana}\p{Hangul}`, by their main blocks.
+fn is_cjk(c: char) -> bool {
+    matches!(c as u32,
+        0x2E80..=0x2FDF | 0x3005 | 0x3007 | 0x3021..=0x3029 | 0x3038..=0x303B
+        | 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xF900..=0xFAFF | 0x20000..=0x3134F
+        | 0x3041..=0x3096 | 0x309D..=0x309F | 0x30A1..=0x30FA | 0x30FD..=0x30FF
+        | 0x31F0..=0x31FF | 0x32D0..=0x32FE | 0x3300..=0x3357 | 0xFF66..=0xFF6F
+        | 0xFF71..=0xFF9D | 0x1100..=0x11FF | 0x3131..=0x318E | 0xA960..=0xA97F
+        | 0xAC00..=0xD7A3 | 0xD7B0..=0xD7FF | 0xFFA0..=0xFFDC | 0x3200..=0x321E
+        | 0x3260..=0x327E)
 }
 
 fn normalize_whitespace(_: &Call, input: &Value, _: &[Value]) -> R {
