@@ -70,12 +70,21 @@ pub(super) fn num_op(a: &Value, b: &Value, op: char) -> R {
     }
     let (p, q) = (lv::as_f64(&x).unwrap_or(0.0), lv::as_f64(&y).unwrap_or(0.0));
     let r = match op {
-        '+' | '-' | '*' => lv::decimal_op(p, q, op),
+        '*' => {
+            let r = lv::decimal_op(p, q, op);
+            // BigDecimal keeps the sign of a zero product (0 | times: -0.5 is -0.0)
+            if r == 0.0 && (p.is_sign_negative() != q.is_sign_negative()) {
+                -0.0
+            } else {
+                r
+            }
+        }
+        '+' | '-' => lv::decimal_op(p, q, op),
         '/' => {
             if q == 0.0 {
                 return Err("divided by 0".into());
             }
-            p / q
+            decimal_div(p, q).unwrap_or(p / q)
         }
         _ => {
             if q == 0.0 {
@@ -85,6 +94,57 @@ pub(super) fn num_op(a: &Value, b: &Value, op: char) -> R {
         }
     };
     Ok(Value::from(r))
+}
+
+/// `p / q` on the shortest decimal texts, to 40 digits, then the nearest float (BigDecimal's
+/// quotient as `to_f` gives it: 0.1 / 7 is 0.014285714285714285, not ...287).
+fn decimal_div(p: f64, q: f64) -> Option<f64> {
+    fn parts(x: f64) -> Option<(u128, i32)> {
+        // x = m * 10^-scale
+        let s = format!("{:?}", x.abs());
+        if s.contains(['e', 'i', 'N']) {
+            return None;
+        }
+        let (i, f) = s.split_once('.').unwrap_or((&s, ""));
+        let f = f.trim_end_matches('0');
+        Some((format!("{i}{f}").parse().ok()?, f.len() as i32))
+    }
+    let ((a, sa), (b, sb)) = (parts(p)?, parts(q)?);
+    if b == 0 {
+        return None;
+    }
+    if a == 0 {
+        return Some(if p.is_sign_negative() != q.is_sign_negative() {
+            -0.0
+        } else {
+            0.0
+        });
+    }
+    // long division: digits of a / b, and where the point goes
+    let (mut digits, mut rem, mut exp) = (String::new(), a, 0i32);
+    let int = rem / b;
+    rem %= b;
+    if int > 0 {
+        digits.push_str(&int.to_string());
+        exp = digits.len() as i32;
+    }
+    while digits.len() < 40 && rem != 0 {
+        rem = rem.checked_mul(10)?;
+        let d = rem / b;
+        rem %= b;
+        if digits.is_empty() && d == 0 {
+            exp -= 1;
+            continue;
+        }
+        digits.push(char::from(b'0' + d as u8));
+    }
+    let sign = if p.is_sign_negative() != q.is_sign_negative() {
+        "-"
+    } else {
+        ""
+    };
+    // value = 0.digits * 10^exp * 10^(sb - sa)
+    format!("{sign}0.{digits}e{}", exp + sb - sa).parse().ok()
 }
 
 /// `p % q` on the shortest decimal texts (BigDecimal's modulo: `3.7 % 2` is 1.7), the sign of
