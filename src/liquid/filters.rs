@@ -1,9 +1,11 @@
-//! Liquid 5's standard filters and Jekyll 4's, with Ruby's behaviour.
+//! Liquid 5.4's standard filters and Jekyll 4.3's, with Ruby's behaviour.
 //!
 //! Every filter is a plain function in the module of its family (`string`, `html`, `url`,
 //! `array`, `math`, `values`, `date`), listed in that module's `FILTERS` table with the
 //! number of arguments it takes. [`apply`] finds a filter by name in one map built from the
-//! families' tables, checks the argument count, and calls it.
+//! families' tables, checks the argument count as Ruby does, and calls it. `ruby` holds what
+//! they share of Ruby's object model (`obj[key]`, `<=>`, `Integer()`, error messages, the
+//! merge sort of `Array#sort`).
 //!
 //! `apply` returns `Ok(None)` for a filter that does not exist (Jekyll then keeps the value
 //! unchanged and we warn), and `Err` for what makes Liquid raise (`divided by 0`, wrong
