@@ -3,6 +3,7 @@
 
 use crate::error::{Diagnostic, Error};
 use crate::liquid::SiteEnv;
+use crate::liquid::time;
 use crate::liquid::value as lv;
 use crate::page::{self, Page};
 use crate::source::display_path;
@@ -175,6 +176,7 @@ struct EntryCtx<'a> {
     defaults: &'a [Value],
     collections: &'a [(String, Value)],
     permalink_style: &'a str,
+    time: &'a Value,
 }
 
 impl EntryCtx<'_> {
@@ -273,6 +275,7 @@ impl EntryCtx<'_> {
                     extra.push((Value::from("slug"), Value::from(stem.clone())));
                 }
                 extra.push((Value::from("id"), Value::from(id)));
+                extra.push((Value::from("date"), document_date(&data, &e.rel, self.time)));
                 if get_str(&data, "title").is_none() {
                     extra.push((Value::from("title"), Value::from(titleize(&stem))));
                 }
@@ -411,12 +414,14 @@ impl Site {
             .map(|d| lv::seq(&d))
             .unwrap_or_default();
         let permalink_style = get_str(&config, "permalink").unwrap_or_else(|| "date".into());
+        let time = site_time(&config);
         let index = Arc::new(LazyIndex {
             root: root.clone(),
             collections,
             excludes,
             defaults,
             permalink_style,
+            time: time.clone(),
             cell: OnceLock::new(),
             renderer: OnceLock::new(),
         });
@@ -425,6 +430,7 @@ impl Site {
             config: config.clone(),
             data: data.clone(),
             index: index.clone(),
+            time,
         });
         Ok(Site {
             env: SiteEnv {
@@ -515,6 +521,8 @@ pub struct LazyIndex {
     excludes: Vec<String>,
     defaults: Vec<Value>,
     permalink_style: String,
+    /// `site.time`: documents without a date have it
+    time: Value,
     cell: OnceLock<SiteIndex>,
     /// Renders a document's body (its `content` as other pages see it); set by whoever has
     /// the Liquid engine, so the site does not depend on it.
@@ -563,6 +571,7 @@ impl LazyIndex {
             defaults: &self.defaults,
             collections: &self.collections,
             permalink_style: &self.permalink_style,
+            time: &self.time,
         }
     }
 
@@ -622,7 +631,18 @@ impl LazyIndex {
             let mut by_label = HashMap::new();
             for (label, _) in &self.collections {
                 let mut items = docs.remove(label).unwrap_or_default();
-                items.sort_by_key(|d| get_str(d, "path").unwrap_or_default());
+                // Jekyll's Document#<=>: by date, then by path
+                items.sort_by(|a, b| {
+                    let date = |d: &Value| {
+                        lv::lookup(d, &Value::from("date"), false)
+                            .and_then(|v| time::Time::of(&v))
+                    };
+                    let by_date = match (date(a), date(b)) {
+                        (Some(x), Some(y)) => x.cmp_instant(&y),
+                        _ => std::cmp::Ordering::Equal,
+                    };
+                    by_date.then_with(|| get_str(a, "path").cmp(&get_str(b, "path")))
+                });
                 // each document's neighbours in its collection (Jekyll's previous and next)
                 let items: Vec<Value> = items
                     .iter()
@@ -761,15 +781,48 @@ impl Object for DocObject {
     }
 }
 
+/// `site.time`, the build's time: the config's `time:` read as Jekyll reads it (Ruby's
+/// `Time.parse`, in local time), else now (`SOURCE_DATE_EPOCH` when set). The config's
+/// `timezone:` becomes the local time zone first, as Jekyll sets `TZ` from it.
+fn site_time(config: &Value) -> Value {
+    time::set_local_zone(get_str(config, "timezone").as_deref());
+    match lv::lookup(config, &Value::from("time"), false).filter(|v| !lv::is_nil(v)) {
+        Some(v) => time::parse(&lv::to_s(&v))
+            .map(|t| t.to_local().value())
+            .unwrap_or(v),
+        None => time::Time::now().value(),
+    }
+}
+
+/// A collection document's `date`, as Jekyll gives it: the front matter's (read with
+/// `Time.parse`, in local time), else the date its file name starts with
+/// (`2016-03-14-title.md`), else the site's time.
+fn document_date(data: &Value, rel: &str, site_time: &Value) -> Value {
+    static NAME_DATE: OnceLock<regex_lite::Regex> = OnceLock::new();
+    let re = NAME_DATE.get_or_init(|| {
+        regex_lite::Regex::new(r"\A(?:.+/)*?(\d{2,4}-\d{1,2}-\d{1,2})-[^/]*\.[^.]+\z")
+            .expect("valid regex")
+    });
+    let parse = |text: &str| time::parse(text).map(|t| t.to_local().value());
+    if let Some(d) = lv::lookup(data, &Value::from("date"), false).filter(|v| !lv::is_nil(v)) {
+        return parse(&lv::to_s(&d)).unwrap_or(d);
+    }
+    re.captures(rel)
+        .and_then(|c| parse(&c[1]))
+        .unwrap_or_else(|| site_time.clone())
+}
+
 /// The `site` variable: the config, plus `data`, `pages` and collections read on demand.
 #[derive(Debug)]
 struct SiteObject {
     config: Value,
     data: Arc<LazyData>,
     index: Arc<LazyIndex>,
+    time: Value,
 }
 
-const SITE_EXTRA_KEYS: [&str; 7] = [
+const SITE_EXTRA_KEYS: [&str; 8] = [
+    "time",
     "data",
     "pages",
     "html_pages",
@@ -791,6 +844,7 @@ impl Object for SiteObject {
             Some("html_pages") => return Some(self.index.get().html_pages.clone()),
             Some("collections") => return Some(self.index.get().collections.clone()),
             Some("documents") => return Some(self.index.get().documents.clone()),
+            Some("time") => return Some(self.time.clone()),
             Some(label) if self.index.collections.iter().any(|(l, _)| l == label) => {
                 return self.index.get().docs.get(label).cloned();
             }

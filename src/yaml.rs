@@ -293,6 +293,11 @@ pub fn resolve_scalar(text: &str, style: ScalarStyle, tag: Option<&str>) -> Valu
     if let Some(b) = parse_bool(text) {
         return Value::from(b);
     }
+    // timestamps: Psych (with Jekyll's permitted Date and Time classes) makes them Ruby
+    // Times and Dates
+    if let Some(v) = crate::liquid::time::from_yaml(text) {
+        return v;
+    }
     if let Some(i) = parse_int(text) {
         return Value::from(i);
     }

@@ -3,6 +3,7 @@ mod bad_input;
 mod check;
 mod cli;
 mod faults;
+mod filters;
 mod fuzz;
 mod interactive;
 mod liquid;

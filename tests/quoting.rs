@@ -23,8 +23,13 @@ fn same(v: &str) -> Option<Vec<u8>> {
 fn trimmed(v: &str) -> Option<Vec<u8>> {
     Some(v.trim_end_matches('\n').as_bytes().to_vec())
 }
-/// An unquoted substitution's result is split into words, printed without the blanks.
+/// An unquoted substitution's result is split into words, printed without the blanks; a
+/// word with a glob character is then matched against the files (the template's meaning,
+/// whatever the value), so for such values only "nothing else ran" is checked.
 fn split_words(v: &str) -> Option<Vec<u8>> {
+    if v.contains(['*', '?', '[']) {
+        return None;
+    }
     let words: String = v.trim_end_matches('\n').split([' ', '\t', '\n']).collect();
     same(&words)
 }

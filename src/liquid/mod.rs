@@ -5,6 +5,7 @@ pub mod filters;
 pub mod lexer;
 pub mod parse;
 pub mod runtime;
+pub mod time;
 pub mod translate;
 pub mod value;
 

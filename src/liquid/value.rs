@@ -129,11 +129,15 @@ pub fn write_to<W: std::fmt::Write>(out: &mut W, v: &Value) -> std::fmt::Result 
 
 /// Ruby's `inspect` (Hash#to_s and the `inspect` filter).
 pub fn inspect(v: &Value) -> String {
+    if let Some(t) = super::time::Time::of(v) {
+        return t.inspect();
+    }
     match v.kind() {
         ValueKind::Undefined | ValueKind::None => "nil".into(),
         ValueKind::String => {
             let mut s = String::from("\"");
-            for c in v.as_str().unwrap_or("").chars() {
+            let mut chars = v.as_str().unwrap_or("").chars().peekable();
+            while let Some(c) = chars.next() {
                 match c {
                     '"' => s.push_str("\\\""),
                     '\\' => s.push_str("\\\\"),
@@ -141,8 +145,15 @@ pub fn inspect(v: &Value) -> String {
                     '\t' => s.push_str("\\t"),
                     '\r' => s.push_str("\\r"),
                     '\x1b' => s.push_str("\\e"),
-                    '#' => s.push('#'),
-                    c if (c as u32) < 0x20 => s.push_str(&format!("\\x{:02X}", c as u32)),
+                    '\x07' => s.push_str("\\a"),
+                    '\x08' => s.push_str("\\b"),
+                    '\x0b' => s.push_str("\\v"),
+                    '\x0c' => s.push_str("\\f"),
+                    // `#{`, `#$`, `#@` would interpolate in Ruby source
+                    '#' if matches!(chars.peek(), Some('{' | '$' | '@')) => s.push_str("\\#"),
+                    c if (c as u32) < 0x20 || c == '\x7f' => {
+                        s.push_str(&format!("\\u{:04X}", c as u32))
+                    }
                     c => s.push(c),
                 }
             }
@@ -284,6 +295,14 @@ pub fn equal(a: &Value, b: &Value) -> bool {
     if is_nil(a) || is_nil(b) {
         return is_nil(a) && is_nil(b);
     }
+    if let (Some(x), Some(y)) = (super::time::Time::of(a), super::time::Time::of(b)) {
+        // a Time equals a Time at the same instant, a Date the same day
+        return matches!(
+            (&x, &y),
+            (super::time::Time::At { .. }, super::time::Time::At { .. })
+                | (super::time::Time::Date(_), super::time::Time::Date(_))
+        ) && x.cmp_instant(&y) == Ordering::Equal;
+    }
     match (a.kind(), b.kind()) {
         (ValueKind::Number, ValueKind::Number) => {
             if a.is_integer() && b.is_integer() {
@@ -343,7 +362,23 @@ pub fn compare(a: &Value, op: &str, b: &Value) -> Result<bool, String> {
             _ => false,
         }),
         "<" | ">" | "<=" | ">=" => {
+            let times = (super::time::Time::of(a), super::time::Time::of(b));
             let ord = match (a.kind(), b.kind()) {
+                _ if times.0.is_some() && times.1.is_some() => {
+                    let (Some(x), Some(y)) = (&times.0, &times.1) else {
+                        return Ok(false);
+                    };
+                    match x.cmp_ruby(y) {
+                        Some(o) => Some(o),
+                        None => {
+                            return Err(format!(
+                                "comparison of {} with {} failed",
+                                x.class(),
+                                y.class()
+                            ));
+                        }
+                    }
+                }
                 (ValueKind::Number, ValueKind::Number) => as_f64(a).partial_cmp(&as_f64(b)),
                 (ValueKind::String, ValueKind::String) => Some(a.as_str().cmp(&b.as_str())),
                 _ if is_nil(a) || is_nil(b) || is_map(a) || is_map(b) => return Ok(false),
