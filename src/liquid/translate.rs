@@ -52,9 +52,34 @@ fn assigns_site(n: &Node) -> bool {
         Node::Case(_, arms, _) => arms.iter().any(|a| match a {
             CaseArm::When(_, b) | CaseArm::Else(b) => b.iter().any(assigns_site),
         }),
-        Node::IfChanged(b) => b.iter().any(assigns_site),
+        Node::IfChanged(b) | Node::TableRow { body: b, .. } => b.iter().any(assigns_site),
         _ => false,
     }
+}
+
+/// Whether `break` or `continue` appears anywhere in these nodes.
+fn interrupts(nodes: &[Node]) -> bool {
+    nodes.iter().any(|n| match n {
+        Node::Break | Node::Continue => true,
+        Node::Capture(_, b, _) | Node::IfChanged(b) | Node::TableRow { body: b, .. } => {
+            interrupts(b)
+        }
+        Node::If {
+            branches,
+            otherwise,
+            ..
+        } => {
+            branches.iter().any(|(_, b)| interrupts(b))
+                || otherwise.as_deref().is_some_and(interrupts)
+        }
+        Node::For {
+            body, otherwise, ..
+        } => interrupts(body) || otherwise.as_deref().is_some_and(interrupts),
+        Node::Case(_, arms, _) => arms.iter().any(|a| match a {
+            CaseArm::When(_, b) | CaseArm::Else(b) => interrupts(b),
+        }),
+        _ => false,
+    })
 }
 
 /// `e` reads only variables whose root is in `known` (and nothing dynamic).
@@ -144,7 +169,7 @@ impl ReadsOnly {
 
     fn node(&mut self, n: &Node, known: &mut Vec<String>) -> bool {
         match n {
-            Node::Text(_) | Node::Break | Node::Continue => true,
+            Node::Text(_) | Node::Raw(_) | Node::Break | Node::Continue => true,
             Node::Output(f, _) => filtered_ok(f, known),
             Node::Assign(name, f, _) => filtered_ok(f, known) && self.assign(name, known),
             Node::Capture(name, body, _) => self.nested(body, known) && self.assign(name, known),
@@ -167,6 +192,8 @@ impl ReadsOnly {
                         CaseArm::Else(b) => self.nested(b, known),
                     })
             }
+            // `offset: continue` reads where an earlier loop stopped: not the site alone
+            Node::For { resume: true, .. } => false,
             Node::For {
                 var,
                 collection,
@@ -278,7 +305,7 @@ impl Translator<'_> {
 
     fn node(&mut self, n: &Node) {
         match n {
-            Node::Text(s) => self.text(s),
+            Node::Text(s) | Node::Raw(s) => self.text(s),
             Node::Output(f, _) => {
                 let e = self.filtered(f, false);
                 let _ = write!(self.out, "{{{{ {e} }}}}");
@@ -339,13 +366,41 @@ impl Translator<'_> {
                                     format!("_cmp({pos}, _s{id}, \"==\", {v})")
                                 })
                                 .collect();
+                            if tests.len() == 1 {
+                                let _ = write!(
+                                    self.out,
+                                    "{{% if {} %}}{{% set _m{id} = true %}}",
+                                    tests[0]
+                                );
+                                self.nodes(body);
+                                self.out.push_str("{% endif %}");
+                                continue;
+                            }
+                            // `when a, b`: each value is a condition of its own sharing the
+                            // body, so the body renders once per value that matches
+                            let n = self.fresh();
                             let _ = write!(
                                 self.out,
-                                "{{% if {} %}}{{% set _m{id} = true %}}",
-                                tests.join(" or ")
+                                "{{% set _n{n} = _count({}) %}}{{% if _n{n} > 0 %}}{{% set _m{id} = true %}}{{% endif %}}",
+                                tests.join(", ")
                             );
+                            let outer = std::mem::take(&mut self.out);
                             self.nodes(body);
-                            self.out.push_str("{% endif %}");
+                            let inner = std::mem::replace(&mut self.out, outer);
+                            if interrupts(body) && inner.len() * tests.len() < 1 << 22 {
+                                // a `break` must reach the loop around: no loop of our own
+                                for k in 0..tests.len() {
+                                    let _ = write!(
+                                        self.out,
+                                        "{{% if _n{n} > {k} %}}{inner}{{% endif %}}"
+                                    );
+                                }
+                            } else {
+                                let _ = write!(
+                                    self.out,
+                                    "{{% for _ in _times(_n{n}) %}}{inner}{{% endfor %}}"
+                                );
+                            }
                         }
                         CaseArm::Else(body) => {
                             let _ = write!(self.out, "{{% if not _m{id} %}}");
@@ -360,6 +415,8 @@ impl Translator<'_> {
                 collection,
                 limit,
                 offset,
+                resume,
+                name,
                 reversed,
                 body,
                 otherwise,
@@ -372,6 +429,7 @@ impl Translator<'_> {
                     && self.scopes.is_empty()
                     && limit.is_none()
                     && offset.is_none()
+                    && !resume
                     && otherwise.is_none()
                     && pure_loop(
                         collection,
@@ -398,7 +456,10 @@ impl Translator<'_> {
                 let parent = self.local("forloop").unwrap_or("none").to_string();
                 let _ = write!(
                     self.out,
-                    "{{% for l{id} in _iter({pos}, {coll}, {off}, {lim}, {reversed}) %}}"
+                    "{{% set _s{id} = _iter([{pos}, {}, {}, {}], {coll}, {off}, {lim}) %}}{{% for l{id} in _s{id} %}}",
+                    u8::from(*reversed),
+                    u8::from(*resume),
+                    string_literal(name),
                 );
                 self.scopes.push((var.clone(), format!("l{id}")));
                 self.scopes.push(("forloop".into(), format!("f{id}")));
@@ -412,17 +473,61 @@ impl Translator<'_> {
                 self.out.push_str(&inner);
                 self.scopes.pop();
                 self.scopes.pop();
-                if let Some(o) = otherwise {
-                    self.out.push_str("{% else %}");
-                    self.nodes(o);
-                }
                 self.out.push_str("{% endfor %}");
+                // Liquid's `else` renders when the segment is empty (not after a `break`)
+                if let Some(o) = otherwise {
+                    let _ = write!(self.out, "{{% if _empty(_s{id}) %}}");
+                    self.nodes(o);
+                    self.out.push_str("{% endif %}");
+                }
                 if let Some(key) = &memo_key {
                     let _ = write!(
                         self.out,
                         "{{% endset %}}{{{{ _memo_put(\"{key}\", _mo) }}}}{{% else %}}{{{{ _mk }}}}{{% endif %}}"
                     );
                 }
+            }
+            Node::TableRow {
+                var,
+                collection,
+                attrs,
+                body,
+                pos,
+            } => {
+                let id = self.fresh();
+                let coll = self.expr(collection, false);
+                let attr = |k: &str, t: &mut Self| {
+                    attrs
+                        .iter()
+                        .rev()
+                        .find(|(n, _)| n == k)
+                        .map(|(_, e)| t.expr(e, false))
+                };
+                let off = attr("offset", self);
+                let lim = attr("limit", self);
+                let cols = attr("cols", self).unwrap_or("none".into());
+                let _ = write!(
+                    self.out,
+                    "{{% set _s{id} = _trseg([{pos}, {}, {}], {coll}, {}, {}) %}}{{% if _t(_s{id}) %}}{{% set _k{id} = _to_i({pos}, {cols}) %}}",
+                    u8::from(off.is_some()),
+                    u8::from(lim.is_some()),
+                    off.as_deref().unwrap_or("none"),
+                    lim.as_deref().unwrap_or("none"),
+                );
+                self.text("<tr class=\"row1\">\n");
+                let _ = write!(
+                    self.out,
+                    "{{% for l{id} in _s{id} %}}{{% set t{id} = _trloop(loop.index0, loop.length, _k{id}) %}}<td class=\"col{{{{ t{id}.col }}}}\">"
+                );
+                self.scopes.push((var.clone(), format!("l{id}")));
+                self.scopes.push(("tablerowloop".into(), format!("t{id}")));
+                self.nodes(body);
+                self.scopes.pop();
+                self.scopes.pop();
+                let _ = write!(
+                    self.out,
+                    "</td>{{% if t{id}.col_last and not t{id}.last %}}</tr>\n<tr class=\"row{{{{ t{id}.row + 1 }}}}\">{{% endif %}}{{% endfor %}}</tr>\n{{% endif %}}"
+                );
             }
             Node::Include(inc, pos) => {
                 let file = self.template_string(&inc.file, inc.file_pos);
@@ -455,16 +560,22 @@ impl Translator<'_> {
             Node::Increment(name, _, up) => {
                 let _ = write!(self.out, "{{{{ _incr({}, {up}) }}}}", string_literal(name));
             }
-            Node::Cycle(group, values, pos) => {
+            Node::Cycle {
+                group,
+                values,
+                key,
+                pos,
+            } => {
                 let g = group
                     .as_ref()
                     .map(|g| self.expr(g, true))
                     .unwrap_or("none".into());
                 let vals: Vec<String> = values.iter().map(|v| self.expr(v, true)).collect();
-                let key = string_literal(&format!("{pos}"));
+                let key = key.as_deref().map(string_literal).unwrap_or("none".into());
                 let _ = write!(
                     self.out,
-                    "{{{{ _cycle({key}, {g}, [{}]) }}}}",
+                    "{{{{ _cycle([{pos}, {}, {key}], {g}, [{}]) }}}}",
+                    u8::from(group.is_some()),
                     vals.join(", ")
                 );
             }
@@ -472,7 +583,7 @@ impl Translator<'_> {
                 let id = self.fresh();
                 let _ = write!(self.out, "{{% set _c{id} %}}");
                 self.nodes(body);
-                let _ = write!(self.out, "{{% endset %}}{{{{ _ifchanged({id}, _c{id}) }}}}");
+                let _ = write!(self.out, "{{% endset %}}{{{{ _ifchanged(_c{id}) }}}}");
             }
         }
     }
