@@ -676,6 +676,10 @@ pub fn apply(
         "map" => {
             a(1, 1)?;
             let p = s(&arg(args, 0));
+            // Integer#[] takes no property name: Liquid raises
+            if input_list(input).iter().any(|x| x.is_integer()) {
+                return Err(format!("cannot select the property '{p}'"));
+            }
             Value::from(
                 input_list(input)
                     .iter()
@@ -742,7 +746,8 @@ pub fn apply(
             Value::from(items)
         }
         "where" => {
-            a(1, 2)?;
+            // Jekyll's where(input, property, value) replaces Liquid's one-argument form
+            a(2, 2)?;
             let p = s(&arg(args, 0));
             let target = arg(args, 1);
             let items = if lv::is_map(input) {
@@ -904,11 +909,12 @@ pub fn apply(
         }
         "slice" => {
             a(1, 2)?;
-            let start = lv::to_number(&arg(args, 0)).as_i64().unwrap_or(0);
-            let len = args
-                .get(1)
-                .map(|x| lv::to_number(x).as_i64().unwrap_or(1))
-                .unwrap_or(1);
+            // Utils.to_integer: `slice: 2.2` stops Jekyll ("invalid integer")
+            let start = lv::to_integer(&arg(args, 0))?;
+            let len = match args.get(1).filter(|x| lv::truthy(x)) {
+                Some(x) => lv::to_integer(x)?,
+                None => 1,
+            };
             let slice = |n: usize| -> Option<(usize, usize)> {
                 let st = if start < 0 { n as i64 + start } else { start };
                 if st < 0 || st as usize > n || len < 0 {
