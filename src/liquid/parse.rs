@@ -191,7 +191,7 @@ impl<'a> TemplateParser<'a> {
                         if tok.kind == TokenKind::Line {
                             return Err(ParseError {
                                 message: format!("Unknown tag '{}'", text.trim()),
-                                offset: tok.start,
+                                offset: tok.start + text.len() - text.trim_start().len(),
                                 width: text.trim_end().len().max(1),
                                 hint: Some(
                                     "each line of `{% liquid %}` is one tag without `{%` `%}` (`assign x = 1`, `echo x`)"
@@ -603,7 +603,10 @@ impl<'a> TemplateParser<'a> {
                     let line_start = markup
                         .match_indices('\n')
                         .nth(bad)
-                        .map(|(i, _)| mstart + i + 1)
+                        .map(|(i, _)| {
+                            let line = &markup[i + 1..];
+                            mstart + i + 1 + line.len() - line.trim_start().len()
+                        })
                         .unwrap_or(mstart);
                     return Err(ParseError {
                         message: "Syntax error in tag '#' - Each line of comments must be prefixed by the '#' character".into(),
