@@ -24,6 +24,7 @@ pub fn translate(nodes: &[Node], src: &str) -> String {
         out: String::with_capacity(1024),
         scopes: Vec::new(),
         counter: 0,
+        jinja_loop: false,
         src,
         // a page that assigns `site` or `forloop` makes no loop pure
         memo: !nodes.iter().any(assigns_site),
@@ -57,10 +58,11 @@ fn assigns_site(n: &Node) -> bool {
     }
 }
 
-/// Whether `break` or `continue` appears anywhere in these nodes.
+/// Whether `break` or `continue` (or an include, which may hold one) appears anywhere in
+/// these nodes.
 fn interrupts(nodes: &[Node]) -> bool {
     nodes.iter().any(|n| match n {
-        Node::Break | Node::Continue => true,
+        Node::Break | Node::Continue | Node::Include(..) => true,
         Node::Capture(_, b, _) | Node::IfChanged(b) | Node::TableRow { body: b, .. } => {
             interrupts(b)
         }
@@ -80,6 +82,28 @@ fn interrupts(nodes: &[Node]) -> bool {
         }),
         _ => false,
     })
+}
+
+/// Whether this node can leave Liquid's interrupt pending (a `break`/`continue` outside a
+/// loop, possibly in an include): the rest of the body around it is skipped then. A loop
+/// takes the interrupts of its body.
+fn may_interrupt(n: &Node) -> bool {
+    match n {
+        Node::Break | Node::Continue | Node::Include(..) => true,
+        Node::Capture(_, b, _) | Node::IfChanged(b) => b.iter().any(may_interrupt),
+        Node::If {
+            branches,
+            otherwise,
+            ..
+        } => {
+            branches.iter().any(|(_, b)| b.iter().any(may_interrupt))
+                || otherwise.iter().flatten().any(may_interrupt)
+        }
+        Node::Case(_, arms, _) => arms.iter().any(|a| match a {
+            CaseArm::When(_, b) | CaseArm::Else(b) => b.iter().any(may_interrupt),
+        }),
+        _ => false,
+    }
 }
 
 /// `e` reads only variables whose root is in `known` (and nothing dynamic).
@@ -119,7 +143,10 @@ fn cond_ok(c: &Cond, known: &[String]) -> bool {
 /// `forloop` (`locals` starts with those names), and it has no side effect (assign,
 /// capture, counters, includes).
 fn pure_loop(collection: &Expr, body: &[Node], locals: &mut Vec<String>) -> bool {
-    let mut walk = ReadsOnly { assigns: None };
+    let mut walk = ReadsOnly {
+        assigns: None,
+        loops: 1,
+    };
     expr_ok(collection, locals) && walk.block(body, locals)
 }
 
@@ -131,6 +158,7 @@ fn pure_loop(collection: &Expr, body: &[Node], locals: &mut Vec<String>) -> bool
 pub fn self_contained(nodes: &[Node]) -> Option<Vec<String>> {
     let mut walk = ReadsOnly {
         assigns: Some(Vec::new()),
+        loops: 0,
     };
     let ok = walk.block(nodes, &mut vec!["include".to_string(), "site".to_string()]);
     let mut assigned = walk.assigns.unwrap_or_default();
@@ -145,6 +173,8 @@ pub fn self_contained(nodes: &[Node]) -> Option<Vec<String>> {
 /// `assigns` is Some, `assign`/`capture` (whose names it collects).
 struct ReadsOnly {
     assigns: Option<Vec<String>>,
+    /// loops around the node being walked
+    loops: usize,
 }
 
 impl ReadsOnly {
@@ -169,7 +199,9 @@ impl ReadsOnly {
 
     fn node(&mut self, n: &Node, known: &mut Vec<String>) -> bool {
         match n {
-            Node::Text(_) | Node::Raw(_) | Node::Break | Node::Continue => true,
+            Node::Text(_) | Node::Raw(_) => true,
+            // outside a loop, an interrupt outlives the include: not self-contained
+            Node::Break | Node::Continue => self.loops > 0,
             Node::Output(f, _) => filtered_ok(f, known),
             Node::Assign(name, f, _) => filtered_ok(f, known) && self.assign(name, known),
             Node::Capture(name, body, _) => self.nested(body, known) && self.assign(name, known),
@@ -210,7 +242,12 @@ impl ReadsOnly {
                     && limit.as_ref().is_none_or(|e| expr_ok(e, known))
                     && offset.as_ref().is_none_or(|e| expr_ok(e, known))
                     && otherwise.as_ref().is_none_or(|o| self.nested(o, known))
-                    && self.block(body, &mut inner)
+                    && {
+                        self.loops += 1;
+                        let ok = self.block(body, &mut inner);
+                        self.loops -= 1;
+                        ok
+                    }
             }
             _ => false,
         }
@@ -238,6 +275,10 @@ struct Translator<'s> {
     /// Lexically bound loop names: (liquid name, jinja name)
     scopes: Vec<(String, String)>,
     counter: usize,
+    /// Whether a minijinja `break`/`continue` here reaches the innermost Liquid loop (not
+    /// so at the top of a template, nor inside a capture, where Liquid's interrupt is
+    /// carried by the runtime and the rest of each body is skipped while it is pending).
+    jinja_loop: bool,
 }
 
 /// Whether generated code uses the local `name` (not just a longer name starting with it).
@@ -298,8 +339,34 @@ impl Translator<'_> {
     }
 
     fn nodes(&mut self, nodes: &[Node]) {
-        for n in nodes {
+        let mut guards = 0;
+        for (i, n) in nodes.iter().enumerate() {
             self.node(n);
+            // Liquid stops a body once a break/continue is pending
+            if !self.jinja_loop && i + 1 < nodes.len() && may_interrupt(n) {
+                self.out.push_str("{% if not _pending() %}");
+                guards += 1;
+            }
+        }
+        for _ in 0..guards {
+            self.out.push_str("{% endif %}");
+        }
+    }
+
+    /// A body that minijinja's `break` cannot leave (a capture's): Liquid's interrupt is
+    /// carried by the runtime inside it, and acted on after it.
+    fn nodes_outside_loop(&mut self, nodes: &[Node]) {
+        let was = std::mem::replace(&mut self.jinja_loop, false);
+        self.nodes(nodes);
+        self.jinja_loop = was;
+    }
+
+    /// After a node that may have left an interrupt pending: in a loop, do it.
+    fn take_interrupt(&mut self) {
+        if self.jinja_loop {
+            self.out.push_str(
+                "{% set _i = _intr_take() %}{% if _i == 1 %}{% break %}{% elif _i == 2 %}{% continue %}{% endif %}",
+            );
         }
     }
 
@@ -317,12 +384,15 @@ impl Translator<'_> {
             Node::Capture(name, body, _) => {
                 let id = self.fresh();
                 let _ = write!(self.out, "{{% set _c{id} %}}");
-                self.nodes(body);
+                self.nodes_outside_loop(body);
                 let _ = write!(
                     self.out,
                     "{{% endset %}}{{{{ _set({}, _c{id}) }}}}",
                     string_literal(name)
                 );
+                if body.iter().any(may_interrupt) {
+                    self.take_interrupt();
+                }
             }
             Node::If {
                 branches,
@@ -385,9 +455,13 @@ impl Translator<'_> {
                                 tests.join(", ")
                             );
                             let outer = std::mem::take(&mut self.out);
+                            let looped = !interrupts(body);
+                            let was = self.jinja_loop;
+                            self.jinja_loop = was && !looped;
                             self.nodes(body);
+                            self.jinja_loop = was;
                             let inner = std::mem::replace(&mut self.out, outer);
-                            if interrupts(body) && inner.len() * tests.len() < 1 << 22 {
+                            if !looped && inner.len() * tests.len() < 1 << 22 {
                                 // a `break` must reach the loop around: no loop of our own
                                 for k in 0..tests.len() {
                                     let _ = write!(
@@ -465,7 +539,9 @@ impl Translator<'_> {
                 self.scopes.push(("forloop".into(), format!("f{id}")));
                 // build `forloop` only when the body (or an include in it) can see it
                 let outer = std::mem::take(&mut self.out);
+                let was = std::mem::replace(&mut self.jinja_loop, true);
                 self.nodes(body);
+                self.jinja_loop = was;
                 let inner = std::mem::replace(&mut self.out, outer);
                 if mentions(&inner, &format!("f{id}")) {
                     let _ = write!(self.out, "{{% set f{id} = _forloop(loop, {parent}) %}}");
@@ -521,7 +597,9 @@ impl Translator<'_> {
                 );
                 self.scopes.push((var.clone(), format!("l{id}")));
                 self.scopes.push(("tablerowloop".into(), format!("t{id}")));
+                let was = std::mem::replace(&mut self.jinja_loop, true);
                 self.nodes(body);
+                self.jinja_loop = was;
                 self.scopes.pop();
                 self.scopes.pop();
                 let _ = write!(
@@ -550,13 +628,18 @@ impl Translator<'_> {
                     u8::from(inc.relative),
                     params.join(", ")
                 );
+                self.take_interrupt();
             }
             Node::Link(path, pos) => {
                 let p = self.template_string(path, *pos);
                 let _ = write!(self.out, "{{{{ _link({pos}, {p}) }}}}");
             }
-            Node::Break => self.out.push_str("{% break %}"),
-            Node::Continue => self.out.push_str("{% continue %}"),
+            Node::Break if self.jinja_loop => self.out.push_str("{% break %}"),
+            Node::Continue if self.jinja_loop => self.out.push_str("{% continue %}"),
+            // outside a loop (or inside a capture) Liquid's interrupt stops the bodies
+            // around it up to the loop, or the rest of the template
+            Node::Break => self.out.push_str("{{ _intr_set(1) }}"),
+            Node::Continue => self.out.push_str("{{ _intr_set(2) }}"),
             Node::Increment(name, _, up) => {
                 let _ = write!(self.out, "{{{{ _incr({}, {up}) }}}}", string_literal(name));
             }
@@ -582,8 +665,11 @@ impl Translator<'_> {
             Node::IfChanged(body) => {
                 let id = self.fresh();
                 let _ = write!(self.out, "{{% set _c{id} %}}");
-                self.nodes(body);
+                self.nodes_outside_loop(body);
                 let _ = write!(self.out, "{{% endset %}}{{{{ _ifchanged(_c{id}) }}}}");
+                if body.iter().any(may_interrupt) {
+                    self.take_interrupt();
+                }
             }
         }
     }
