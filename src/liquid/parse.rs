@@ -1,10 +1,11 @@
 //! Liquid tokens to a syntax tree, with Liquid 5's whitespace control and block rules.
 //!
 //! Tags understood: `if`/`elsif`/`else`/`unless`/`case`/`when`, `for` (with `limit:`, `offset:`,
-//! `reversed`, `else`, `break`, `continue`, `forloop.*`), `assign`, `capture`, `raw`,
-//! `comment`, `increment`/`decrement`, `cycle`, `ifchanged`, `echo`, and Jekyll's `include`,
-//! `include_relative` and `link`. `{%-`/`-%}` and `{{-`/`-}}` strip whitespace as Liquid does.
-//! A markup Liquid's strict parser rejects is read the lax way (as Jekyll's default `warn`
+//! `offset: continue`, `reversed`, `else`, `break`, `continue`, `forloop.*`), `tablerow`,
+//! `assign`, `capture`, `raw`, `comment`, `#`, `liquid`, `increment`/`decrement`, `cycle`,
+//! `ifchanged`, `echo`, and Jekyll's `include`, `include_relative` and `link`. Each body is
+//! parsed with Liquid's blank-block rule (see `TemplateParser::body`). `{%-`/`-%}` and
+//! `{{-`/`-}}` strip whitespace as Liquid does. A markup Liquid's strict parser rejects is read the lax way (as Jekyll's default `warn`
 //! mode does) and reported as a warning; unknown tags, unterminated tags and unclosed blocks
 //! are fatal, as they are for Jekyll.
 
