@@ -340,9 +340,9 @@ struct RtState {
     cycles: HashMap<String, usize>,
     /// Liquid's `registers[:ifchanged]`: the last output of any `ifchanged`
     changed: Option<String>,
-    /// Liquid's pending interrupt: 1 for `break`, 2 for `continue` (outside a loop it stops
-    /// the rest of the template; after an include, the loop around the include takes it)
-    interrupt: u8,
+    /// Liquid's pending interrupts, a stack: 1 for `break`, 2 for `continue` (outside a loop
+    /// one stops the rest of the template; the loop around takes the last one)
+    interrupts: Vec<u8>,
     /// Liquid's `registers[:for]`: where each loop (by name) stopped, for `offset: continue`
     for_offsets: HashMap<String, i64>,
     reported_includes: HashSet<String>,
@@ -895,17 +895,21 @@ fn register(env: &mut Environment<'static>) {
     env.add_function(
         "_intr_set",
         |state: &State, kind: u8| -> Result<Value, MjError> {
-            rt(state)?.state.lock().unwrap().interrupt = kind;
+            rt(state)?.state.lock().unwrap().interrupts.push(kind);
             Ok(Value::from(""))
         },
     );
     env.add_function("_pending", |state: &State| -> Result<bool, MjError> {
-        Ok(rt(state)?.state.lock().unwrap().interrupt != 0)
+        Ok(!rt(state)?.state.lock().unwrap().interrupts.is_empty())
     });
     env.add_function("_intr_take", |state: &State| -> Result<u8, MjError> {
-        Ok(std::mem::take(
-            &mut rt(state)?.state.lock().unwrap().interrupt,
-        ))
+        Ok(rt(state)?
+            .state
+            .lock()
+            .unwrap()
+            .interrupts
+            .pop()
+            .unwrap_or(0))
     });
     env.add_function("_empty", |seg: Value| {
         seg.len().unwrap_or_else(|| lv::seq(&seg).len()) == 0

@@ -86,7 +86,7 @@ fn interrupts(nodes: &[Node]) -> bool {
 
 /// Whether this node can leave Liquid's interrupt pending (a `break`/`continue` outside a
 /// loop, possibly in an include): the rest of the body around it is skipped then. A loop
-/// takes the interrupts of its body.
+/// takes one interrupt of its body; a `tablerow` takes none.
 fn may_interrupt(n: &Node) -> bool {
     match n {
         Node::Break | Node::Continue | Node::Include(..) => true,
@@ -102,8 +102,35 @@ fn may_interrupt(n: &Node) -> bool {
         Node::Case(_, arms, _) => arms.iter().any(|a| match a {
             CaseArm::When(_, b) | CaseArm::Else(b) => b.iter().any(may_interrupt),
         }),
+        Node::TableRow { body, .. } => interrupts(body),
+        Node::For {
+            body, otherwise, ..
+        } => stacks(body) || otherwise.iter().flatten().any(may_interrupt),
         _ => false,
     }
+}
+
+/// Whether these nodes can leave more than one interrupt pending (Liquid keeps a stack): a
+/// `case` goes on to its other matching `when`s after a `break`, a `tablerow` to its next
+/// cells, and an include may hold either.
+fn stacks(nodes: &[Node]) -> bool {
+    nodes.iter().any(|n| match n {
+        Node::Include(..) => true,
+        Node::Case(_, arms, _) => arms.iter().any(|a| match a {
+            CaseArm::When(_, b) | CaseArm::Else(b) => interrupts(b),
+        }),
+        Node::TableRow { body, .. } => interrupts(body),
+        Node::Capture(_, b, _) | Node::IfChanged(b) => stacks(b),
+        Node::If {
+            branches,
+            otherwise,
+            ..
+        } => branches.iter().any(|(_, b)| stacks(b)) || otherwise.as_deref().is_some_and(stacks),
+        Node::For {
+            body, otherwise, ..
+        } => stacks(body) || otherwise.as_deref().is_some_and(stacks),
+        _ => false,
+    })
 }
 
 /// `e` reads only variables whose root is in `known` (and nothing dynamic).
@@ -339,14 +366,27 @@ impl Translator<'_> {
     }
 
     fn nodes(&mut self, nodes: &[Node]) {
+        self.nodes_in(nodes, false);
+    }
+
+    /// `entered_pending`: the body may start with an interrupt already pending (a `case`'s
+    /// next matching `when`, a `tablerow`'s next cell): Liquid renders its text and its first
+    /// tag, then stops.
+    fn nodes_in(&mut self, nodes: &[Node], entered_pending: bool) {
         let mut guards = 0;
+        let mut first_tag = entered_pending;
         for (i, n) in nodes.iter().enumerate() {
             self.node(n);
+            let tag = !matches!(n, Node::Text(_));
             // Liquid stops a body once a break/continue is pending
-            if !self.jinja_loop && i + 1 < nodes.len() && may_interrupt(n) {
+            if !self.jinja_loop
+                && i + 1 < nodes.len()
+                && (may_interrupt(n) || (tag && first_tag))
+            {
                 self.out.push_str("{% if not _pending() %}");
                 guards += 1;
             }
+            first_tag &= !tag;
         }
         for _ in 0..guards {
             self.out.push_str("{% endif %}");
@@ -426,6 +466,13 @@ impl Translator<'_> {
                     self.out,
                     "{{% set _s{id} = {s} %}}{{% set _m{id} = false %}}"
                 );
+                // a `break` in a `when` does not end the case in Liquid: its other matching
+                // bodies still render up to their first tag; the loop acts after the case
+                let stops = arms.iter().any(|a| match a {
+                    CaseArm::When(_, b) | CaseArm::Else(b) => interrupts(b),
+                });
+                let was = self.jinja_loop;
+                self.jinja_loop &= !stops;
                 for arm in arms {
                     match arm {
                         CaseArm::When(values, body) => {
@@ -442,7 +489,7 @@ impl Translator<'_> {
                                     "{{% if {} %}}{{% set _m{id} = true %}}",
                                     tests[0]
                                 );
-                                self.nodes(body);
+                                self.nodes_in(body, stops);
                                 self.out.push_str("{% endif %}");
                                 continue;
                             }
@@ -456,10 +503,10 @@ impl Translator<'_> {
                             );
                             let outer = std::mem::take(&mut self.out);
                             let looped = !interrupts(body);
-                            let was = self.jinja_loop;
-                            self.jinja_loop = was && !looped;
-                            self.nodes(body);
-                            self.jinja_loop = was;
+                            let was_arm = self.jinja_loop;
+                            self.jinja_loop = false;
+                            self.nodes_in(body, stops);
+                            self.jinja_loop = was_arm;
                             let inner = std::mem::replace(&mut self.out, outer);
                             if !looped && inner.len() * tests.len() < 1 << 22 {
                                 // a `break` must reach the loop around: no loop of our own
@@ -478,10 +525,14 @@ impl Translator<'_> {
                         }
                         CaseArm::Else(body) => {
                             let _ = write!(self.out, "{{% if not _m{id} %}}");
-                            self.nodes(body);
+                            self.nodes_in(body, stops);
                             self.out.push_str("{% endif %}");
                         }
                     }
+                }
+                self.jinja_loop = was;
+                if stops {
+                    self.take_interrupt();
                 }
             }
             Node::For {
@@ -556,6 +607,10 @@ impl Translator<'_> {
                     self.nodes(o);
                     self.out.push_str("{% endif %}");
                 }
+                // more interrupts than the loop took (Liquid keeps a stack of them)
+                if stacks(body) {
+                    self.take_interrupt();
+                }
                 if let Some(key) = &memo_key {
                     let _ = write!(
                         self.out,
@@ -597,8 +652,11 @@ impl Translator<'_> {
                 );
                 self.scopes.push((var.clone(), format!("l{id}")));
                 self.scopes.push(("tablerowloop".into(), format!("t{id}")));
-                let was = std::mem::replace(&mut self.jinja_loop, true);
-                self.nodes(body);
+                // a tablerow takes no interrupt: a `break` stops the cell, the next cells
+                // render up to their first tag, and the loop around acts after the table
+                let stops = interrupts(body);
+                let was = std::mem::replace(&mut self.jinja_loop, !stops);
+                self.nodes_in(body, stops);
                 self.jinja_loop = was;
                 self.scopes.pop();
                 self.scopes.pop();
@@ -606,6 +664,9 @@ impl Translator<'_> {
                     self.out,
                     "</td>{{% if t{id}.col_last and not t{id}.last %}}</tr>\n<tr class=\"row{{{{ t{id}.row + 1 }}}}\">{{% endif %}}{{% endfor %}}</tr>\n{{% endif %}}"
                 );
+                if stops {
+                    self.take_interrupt();
+                }
             }
             Node::Include(inc, pos) => {
                 let file = self.template_string(&inc.file, inc.file_pos);
