@@ -1,6 +1,7 @@
 //! Liquid behaviour beyond the byte-for-byte conformance cases: diagnostics and modes.
 
 use crate::test::{Test, renders, seed_page};
+use std::path::Path;
 
 #[test]
 fn seed_malformed_tag_renders_like_jekyll_and_warns_with_location() {
@@ -126,4 +127,228 @@ fn html_output() {
         .args(&["render", "--html", "page.md"])
         .stdout("<h1>Title</h1>\n<pre><code class=\"language-bash\">echo hi\n</code></pre>\n")
         .run();
+}
+
+/// The liquid-tags fixture rendered as one build (`render DIR -o OUT`, where loops and
+/// includes computed once are reused from page to page) is Jekyll's output byte for byte.
+#[test]
+fn liquid_tags_fixture_renders_as_jekyll_in_one_build() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/liquid-tags");
+    let out = Test::new()
+        .args(&["render", root.join("site").to_str().unwrap(), "-o", "out"])
+        .run();
+    let mut pages = 0;
+    for entry in std::fs::read_dir(root.join("golden")).unwrap() {
+        let golden = entry.unwrap().path();
+        if golden.extension().is_none_or(|e| e != "md") {
+            continue;
+        }
+        let name = golden.file_name().unwrap();
+        let ours = std::fs::read_to_string(out.dir.join("out").join(name)).unwrap();
+        assert_eq!(
+            ours,
+            std::fs::read_to_string(&golden).unwrap(),
+            "{}",
+            name.to_string_lossy()
+        );
+        pages += 1;
+    }
+    assert!(pages >= 8, "{pages} pages compared");
+}
+
+#[test]
+fn blank_blocks_render_nothing() {
+    renders(
+        "x: 1\n",
+        "[{% if true %}\n  {% assign a = 1 %}\n{% endif %}][{% for i in (1..2) %}\n  {% capture c %}{{ i }}{% endcapture %}\n{% else %}\n{% endfor %}][{% unless false %} {% comment %}c{% endcomment %} {% # c %} {% endunless %}]{{ a }}{{ c }}\n",
+        "[][][]12\n",
+    );
+    // not blank: an output tag, a non-empty raw, increment; capture keeps its own body
+    renders(
+        "x: 1\n",
+        "[{% if true %} {{ '' }} {% endif %}][{% if true %} {% raw %}r{% endraw %} {% endif %}][{% capture c %} {% assign b = 1 %} {% endcapture %}{{ c }}]\n",
+        "[  ][ r ][  ]\n",
+    );
+    // a case is blank or not as a whole, the text before its first `when` included
+    renders(
+        "x: 1\n",
+        "[{% case 1 %} {% when 1 %} {% assign a = 1 %} {% endcase %}][{% case 1 %} t {% when 1 %} {% endcase %}]\n",
+        "[][ ]\n",
+    );
+}
+
+#[test]
+fn tablerow_writes_liquids_html() {
+    renders(
+        "l: [a, b, c]\n",
+        "{% tablerow i in site.l cols: 2 %}{{ i }}{{ tablerowloop.index }}{% endtablerow %}",
+        "<tr class=\"row1\">\n<td class=\"col1\">a1</td><td class=\"col2\">b2</td></tr>\n<tr class=\"row2\"><td class=\"col1\">c3</td></tr>\n",
+    );
+}
+
+#[test]
+fn offset_continue_resumes_per_loop_name() {
+    renders(
+        "l: [1, 2, 3, 4, 5]\n",
+        "{% for i in site.l limit: 2 %}{{ i }}{% endfor %}|{% for i in site.l offset: continue limit: 2 %}{{ i }}{% endfor %}|{% for j in site.l offset: continue limit: 1 %}{{ j }}{% endfor %}|{% for i in site.l offset: continue %}{{ i }}{% endfor %}\n",
+        "12|34|1|5\n",
+    );
+}
+
+#[test]
+fn cycle_counters_are_per_render_and_shared_by_same_literals() {
+    renders(
+        "x: 1\n",
+        "{% cycle 1, 2, 3 %}{% cycle 1, 2, 3 %}{% cycle 1, 2, 3 %}|{% cycle 'g': 1, 2 %}{% cycle 'g': 1, 2 %}{% cycle 'h': 1, 2 %}\n",
+        "123|121\n",
+    );
+}
+
+#[test]
+fn counters_are_variables_apart_from_assigns() {
+    renders(
+        "x: 1\n",
+        "{% increment n %}{% increment n %}{{ n }}|{% assign m = 5 %}{% increment m %}{{ m }}|{% decrement d %}{{ d }}\n",
+        "012|05|-1-1\n",
+    );
+}
+
+#[test]
+fn case_renders_each_matching_when() {
+    renders(
+        "x: 1\n",
+        "{% case 1 %}{% when 1, 1 %}a{% when 2 or 1 %}b{% else %}e{% endcase %}|{% for i in (1..3) %}{% case i %}{% when 1, 2 %}{{ i }}{% break %}{% endcase %}{% endfor %}\n",
+        "aab|1\n",
+    );
+}
+
+#[test]
+fn for_else_only_for_an_empty_segment_and_second_else_never() {
+    renders(
+        "x: 1\n",
+        "[{% for i in (1..3) %}{% break %}{% else %}E{% endfor %}][{% for i in (1..0) %}{% else %}E{% endfor %}][{% if false %}a{% else %}b{% else %}c{% endif %}]\n",
+        "[][E][b]\n",
+    );
+}
+
+#[test]
+fn liquid_tag_and_inline_comments() {
+    renders(
+        "x: 1\n",
+        "{% liquid\n  assign y = site.x | plus: 1\n  # a comment\n  if y == 2\n    echo 'two'\n  endif\n%}{% # gone %}{%# gone too %}.\n",
+        "two.\n",
+    );
+    Test::new()
+        .site("x: 1\n")
+        .page("a\n{% liquid\n  assign y = 1\n  {{ y }}\n%}\n")
+        .args(&["render", "page.md"])
+        .status(2)
+        .stderr_contains("page.md:4:3")
+        .stderr_contains("Unknown tag")
+        .run();
+    Test::new()
+        .site("x: 1\n")
+        .page("{% # one\n   not a comment line %}\n")
+        .args(&["render", "page.md"])
+        .status(2)
+        .stderr_contains("page.md:2:4")
+        .stderr_contains("Each line of comments must be prefixed")
+        .run();
+}
+
+/// What stops `jekyll build` stops runbook, with the place.
+#[test]
+fn fatal_where_jekyll_stops() {
+    for (page, message, at) in [
+        (
+            "x\n{{ 'hello' | slice: 2.2 }}\n",
+            "invalid integer",
+            "page.md:2:14",
+        ),
+        (
+            "x\n{% for i in site.l limit: 'foo' %}{{ i }}{% endfor %}\n",
+            "invalid integer",
+            "page.md:2:1",
+        ),
+        (
+            "{% for i in site.l offset: 1.5 %}{% endfor %}\n",
+            "invalid integer",
+            "page.md:1:1",
+        ),
+        (
+            "{{ 5 | map: 'name' }}\n",
+            "cannot select the property 'name'",
+            "page.md:1:8",
+        ),
+        (
+            "{{ site.l | where: 'a' }}\n",
+            "wrong number of arguments",
+            "page.md:1:13",
+        ),
+        (
+            "a {%- raw -%} b {%- endraw -%} c\n",
+            "'raw' tag was never closed",
+            "page.md:1:3",
+        ),
+        (
+            "{% raw x %}{% endraw %}\n",
+            "Syntax Error in 'raw'",
+            "page.md:1:1",
+        ),
+        (
+            "{% comment %}{% if %}{% endcomment %}\n",
+            "Syntax Error in tag 'if'",
+            "page.md:1:",
+        ),
+        (
+            "{% tablerow i in site.l cols: true %}{% endtablerow %}\n",
+            "undefined method `to_i'",
+            "page.md:1:1",
+        ),
+        ("{% cycle %}\n", "Syntax Error in 'cycle'", "page.md:1:1"),
+        (
+            "{% case 1 %}{% when 1 %}{% else x %}{% endcase %}\n",
+            "Valid else condition",
+            "page.md:1:25",
+        ),
+    ] {
+        Test::new()
+            .site("l: [1, 2]\n")
+            .page(page)
+            .args(&["render", "page.md"])
+            .status(2)
+            .stderr_contains(message)
+            .stderr_contains(at)
+            .stdout("")
+            .run();
+    }
+}
+
+/// Loops and includes computed once per build are reused on later pages: a page's cycle,
+/// counter and loop-offset state must come out the same as when the page renders alone.
+#[test]
+fn build_wide_reuse_keeps_per_page_state() {
+    let page = "{% include stripe.html n=1 %}{% include stripe.html n=1 %}{% increment c %}\
+                {% include two.html x=1 %}{% for i in site.l offset: continue %}{{ i }}{% endfor %}\
+                |{% for r in site.l %}{% for j in site.l limit: 1 %}{{ j }}{% endfor %}{% endfor %}\
+                {% for j in site.l offset: continue %}{{ j }}{% endfor %}\n";
+    let expected = "odd even 012 345|111112345\n";
+    let t = Test::new()
+        .site("l: [1, 2, 3, 4, 5]\n")
+        .file("_includes/stripe.html", "{% cycle 'odd', 'even' %} ")
+        .file(
+            "_includes/two.html",
+            "{% for i in site.l limit: 2 %}{{ i }}{% endfor %} ",
+        )
+        .file("a.md", page)
+        .file("b.md", page)
+        .file("c.md", page);
+    let out = t.args(&["render", ".", "-o", "out"]).run();
+    for f in ["a.md", "b.md", "c.md"] {
+        assert_eq!(
+            std::fs::read_to_string(out.dir.join("out").join(f)).unwrap(),
+            expected,
+            "{f}"
+        );
+    }
 }

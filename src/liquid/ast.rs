@@ -96,6 +96,9 @@ pub struct Include {
 #[derive(Debug, Clone)]
 pub enum Node {
     Text(String),
+    /// The body of `{% raw %}`: text, but a tag to whitespace control (`{%- x %}` after it
+    /// does not strip it) and to the blank-block rule (blank only when empty).
+    Raw(String),
     Output(Filtered, usize),
     Assign(String, Filtered, usize),
     Capture(String, Vec<Node>, usize),
@@ -111,6 +114,11 @@ pub enum Node {
         collection: Expr,
         limit: Option<Expr>,
         offset: Option<Expr>,
+        /// `offset: continue`: start where the last loop of the same name stopped.
+        resume: bool,
+        /// Liquid's name of the loop (`var-collection`), under which the offset where it
+        /// stopped is kept for `offset: continue`.
+        name: String,
         reversed: bool,
         body: Vec<Node>,
         otherwise: Option<Vec<Node>>,
@@ -123,6 +131,23 @@ pub enum Node {
     Break,
     Continue,
     Increment(String, usize, bool),
-    Cycle(Option<Expr>, Vec<Expr>, usize),
+    /// `{% cycle [group:] values %}`. Without a group, cycles whose values are the same
+    /// literals share a counter (Liquid keys them by the values' text); `key` is that text,
+    /// None when a value is a variable (then the tag has its own counter).
+    Cycle {
+        group: Option<Expr>,
+        values: Vec<Expr>,
+        key: Option<String>,
+        pos: usize,
+    },
     IfChanged(Vec<Node>),
+    /// `{% tablerow var in collection cols: limit: offset: %}`
+    TableRow {
+        var: String,
+        collection: Expr,
+        /// `cols`, `limit`, `offset` (any other attribute is read and ignored, as Liquid does)
+        attrs: Vec<(String, Expr)>,
+        body: Vec<Node>,
+        pos: usize,
+    },
 }

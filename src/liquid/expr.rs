@@ -431,7 +431,7 @@ fn literal_or_var(name: &str, root: Root, keys: Vec<Key>, pos: usize, text: Stri
 
 // ---- lax reading (Liquid's regular expressions) ----
 
-const QF: &str = r#""[^"]*"|'[^']*'|(?:[^\s,|'"]|"[^"]*"|'[^']*')+"#;
+pub const QF: &str = r#""[^"]*"|'[^']*'|(?:[^\s,|'"]|"[^"]*"|'[^']*')+"#;
 static QUOTED_FRAGMENT: LazyLock<Regex> = LazyLock::new(|| Regex::new(QF).unwrap());
 static FILTER_PARSER: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(&format!(r#"(?:\s+|{QF}|,)+"#)).unwrap());

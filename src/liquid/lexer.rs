@@ -13,6 +13,8 @@ pub enum TokenKind {
     Tag,
     /// `{{ ... }}` (or an incomplete `{{ ... }` / lone `{{`)
     Output,
+    /// One line of a `{% liquid %}` tag: a tag without delimiters (`assign x = 1`).
+    Line,
 }
 
 #[derive(Debug, Clone, Copy)]

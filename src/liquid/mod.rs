@@ -65,6 +65,19 @@ fn walk_nodes(nodes: &[Node], out: &mut Vec<String>) {
                     walk_nodes(o, out);
                 }
             }
+            Node::TableRow {
+                collection,
+                attrs,
+                body,
+                ..
+            } => {
+                walk_expr(collection, out);
+                attrs.iter().for_each(|(_, e)| walk_expr(e, out));
+                walk_nodes(body, out);
+            }
+            Node::Cycle { group, values, .. } => {
+                group.iter().chain(values).for_each(|e| walk_expr(e, out));
+            }
             Node::Include(inc, _) => {
                 for (_, v) in &inc.params {
                     if let ast::IncludeValue::Var(e) = v {

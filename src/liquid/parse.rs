@@ -1,16 +1,20 @@
 //! Liquid tokens to a syntax tree, with Liquid 5's whitespace control and block rules.
 //!
 //! Tags understood: `if`/`elsif`/`else`/`unless`/`case`/`when`, `for` (with `limit:`, `offset:`,
-//! `reversed`, `else`, `break`, `continue`, `forloop.*`), `assign`, `capture`, `raw`,
-//! `comment`, `increment`/`decrement`, `cycle`, `ifchanged`, `echo`, and Jekyll's `include`,
-//! `include_relative` and `link`. `{%-`/`-%}` and `{{-`/`-}}` strip whitespace as Liquid does.
-//! A markup Liquid's strict parser rejects is read the lax way (as Jekyll's default `warn`
+//! `offset: continue`, `reversed`, `else`, `break`, `continue`, `forloop.*`), `tablerow`,
+//! `assign`, `capture`, `raw`, `comment`, `#`, `liquid`, `increment`/`decrement`, `cycle`,
+//! `ifchanged`, `echo`, and Jekyll's `include`, `include_relative` and `link`. Each body is
+//! parsed with Liquid's blank-block rule (see `TemplateParser::body`). `{%-`/`-%}` and
+//! `{{-`/`-}}` strip whitespace as Liquid does. A markup Liquid's strict parser rejects is read the lax way (as Jekyll's default `warn`
 //! mode does) and reported as a warning; unknown tags, unterminated tags and unclosed blocks
 //! are fatal, as they are for Jekyll.
 
 use super::ast::*;
 use super::expr::{self, Parser};
 use super::lexer::{Token, TokenKind, tokenize};
+use super::value;
+use regex_lite::Regex;
+use std::sync::LazyLock;
 
 #[derive(Debug, Clone)]
 pub struct ParseError {
@@ -45,8 +49,9 @@ pub fn parse(src: &str) -> Result<Parsed, ParseError> {
         trim_next: false,
         warnings: Vec::new(),
         depth: 0,
+        tag_blank: false,
     };
-    let (nodes, end) = p.body(&[])?;
+    let (nodes, end, _) = p.body(&[])?;
     if let Some((name, _, pos, _)) = end {
         return Err(ParseError {
             message: format!("Unknown tag '{name}'"),
@@ -69,6 +74,8 @@ struct TemplateParser<'a> {
     warnings: Vec<ParseWarning>,
     /// Blocks open around the current position.
     depth: usize,
+    /// Whether the tag `tag` just parsed is blank in Liquid's sense (see `body`).
+    tag_blank: bool,
 }
 
 /// Blocks nested deeper than this are refused (Jekyll itself overflows its stack).
@@ -77,6 +84,20 @@ pub const MAX_DEPTH: usize = 100;
 /// A tag that ended a body: (name, markup, offset of the tag, offset of the markup).
 type EndTag = Option<Ending>;
 type Ending = (String, String, usize, usize);
+
+/// Ruby's `/\A\s*\z/`: the text Liquid's blank-block rule ignores.
+fn ruby_blank(s: &str) -> bool {
+    s.bytes()
+        .all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r'))
+}
+
+/// Liquid's `remove_blank_strings`: a control-flow block (`if`, `unless`, `case`, `for`)
+/// whose bodies are all blank (whitespace, `assign`, `capture`, comments, nested blank
+/// blocks) keeps none of their text, so `{% if x %}\n  {% assign a = 1 %}\n{% endif %}`
+/// renders nothing.
+fn remove_blank_strings(body: &mut Vec<Node>) {
+    body.retain(|n| !matches!(n, Node::Text(_)));
+}
 
 fn rstrip(s: &mut String) {
     let n = s
@@ -102,8 +123,23 @@ impl<'a> TemplateParser<'a> {
     }
 
     /// Parse nodes until one of `until` tags (returned) or the end of the template.
-    fn body(&mut self, until: &[&str]) -> Result<(Vec<Node>, EndTag), ParseError> {
+    /// Also says whether the body is blank, Liquid's `BlockBody#blank?`: all its text is
+    /// whitespace, it has no `{{ }}`, and each of its tags is blank (`assign`, `capture`,
+    /// `comment`, `{% # %}`, an empty `raw`, a block whose bodies are all blank; not
+    /// `echo`, `increment`, `cycle`, `include`, `break`...).
+    fn body(&mut self, until: &[&str]) -> Result<(Vec<Node>, EndTag, bool), ParseError> {
+        self.body_with(until, false)
+    }
+
+    /// `body`; with `skip_unknown` (a comment's body) tags Liquid does not know and end tags
+    /// of other blocks are ignored, while the tags it knows are parsed as anywhere else.
+    fn body_with(
+        &mut self,
+        until: &[&str],
+        skip_unknown: bool,
+    ) -> Result<(Vec<Node>, EndTag, bool), ParseError> {
         let mut nodes: Vec<Node> = Vec::new();
+        let mut blank = true;
         while self.i < self.tokens.len() {
             let tok = self.tokens[self.i];
             self.i += 1;
@@ -116,12 +152,14 @@ impl<'a> TemplateParser<'a> {
                         text
                     };
                     self.trim_next = false;
+                    blank &= ruby_blank(t);
                     if !t.is_empty() {
                         nodes.push(Node::Text(t.to_string()));
                     }
                 }
                 TokenKind::Output => {
                     self.whitespace(text, &mut nodes);
+                    blank = false;
                     if !(text.len() >= 4 && text.ends_with("}}")) {
                         return Err(ParseError {
                             message: format!(
@@ -140,9 +178,28 @@ impl<'a> TemplateParser<'a> {
                     let f = self.filtered(inner, inner_start, tok.start, text)?;
                     nodes.push(Node::Output(f, tok.start));
                 }
-                TokenKind::Tag => {
-                    self.whitespace(text, &mut nodes);
-                    let Some((name, markup, markup_start)) = split_tag(text, tok.start) else {
+                TokenKind::Tag | TokenKind::Line => {
+                    let split = if tok.kind == TokenKind::Tag {
+                        self.whitespace(text, &mut nodes);
+                        split_tag(text, tok.start)
+                    } else {
+                        line_tag(text, tok.start)
+                    };
+                    let Some((name, markup, markup_start)) = split else {
+                        if skip_unknown && tok.kind == TokenKind::Line {
+                            continue;
+                        }
+                        if tok.kind == TokenKind::Line {
+                            return Err(ParseError {
+                                message: format!("Unknown tag '{}'", text.trim()),
+                                offset: tok.start + text.len() - text.trim_start().len(),
+                                width: text.trim_end().len().max(1),
+                                hint: Some(
+                                    "each line of `{% liquid %}` is one tag without `{%` `%}` (`assign x = 1`, `echo x`)"
+                                        .into(),
+                                ),
+                            });
+                        }
                         return Err(ParseError {
                             message: format!(
                                 "Tag '{}' was not properly terminated with regexp: /\\%\\}}/",
@@ -153,6 +210,13 @@ impl<'a> TemplateParser<'a> {
                             hint: Some("close the tag with `%}`; to show a literal `{%` use {% raw %}…{% endraw %}".into()),
                         });
                     };
+                    if name == "liquid" && tok.kind == TokenKind::Tag {
+                        // its tags join this body, one per line
+                        let (inner, inner_blank) = self.liquid_tag(markup, markup_start)?;
+                        blank &= inner_blank;
+                        nodes.extend(inner);
+                        continue;
+                    }
                     if until.contains(&name) {
                         return Ok((
                             nodes,
@@ -162,10 +226,16 @@ impl<'a> TemplateParser<'a> {
                                 tok.start,
                                 markup_start,
                             )),
+                            blank,
                         ));
                     }
+                    self.tag_blank = false;
                     match self.tag(name, markup, markup_start, tok.start, until)? {
-                        Some(node) => nodes.push(node),
+                        Some(node) => {
+                            blank &= self.tag_blank;
+                            nodes.push(node);
+                        }
+                        None if skip_unknown => {}
                         None => {
                             if let Some(ended) = until.last() {
                                 return Err(unknown_in_block(name, ended, tok.start));
@@ -193,7 +263,37 @@ impl<'a> TemplateParser<'a> {
                 hint: None,
             });
         }
-        Ok((nodes, None))
+        Ok((nodes, None, blank))
+    }
+
+    /// `{% liquid %}`: each non-blank line of the markup is a tag (blocks open and close
+    /// inside it). Its nodes, and whether they are all blank.
+    fn liquid_tag(&mut self, markup: &str, mstart: usize) -> Result<(Vec<Node>, bool), ParseError> {
+        let mut tokens = Vec::new();
+        let mut at = mstart;
+        for line in markup.split('\n') {
+            if !ruby_blank(line) {
+                tokens.push(Token {
+                    kind: TokenKind::Line,
+                    start: at,
+                    end: at + line.len(),
+                });
+            }
+            at += line.len() + 1;
+        }
+        let mut sub = TemplateParser {
+            src: self.src,
+            tokens,
+            i: 0,
+            trim_next: false,
+            warnings: Vec::new(),
+            depth: self.depth,
+            tag_blank: false,
+        };
+        let result = sub.body(&[]);
+        self.warnings.append(&mut sub.warnings);
+        let (nodes, _, blank) = result?;
+        Ok((nodes, blank))
     }
 
     fn block(
@@ -201,7 +301,7 @@ impl<'a> TemplateParser<'a> {
         name: &str,
         pos: usize,
         until: &[&str],
-    ) -> Result<(Vec<Node>, Ending), ParseError> {
+    ) -> Result<(Vec<Node>, Ending, bool), ParseError> {
         if self.depth >= MAX_DEPTH {
             return Err(ParseError {
                 message: format!("blocks are nested more than {MAX_DEPTH} deep"),
@@ -214,8 +314,8 @@ impl<'a> TemplateParser<'a> {
         let body = self.body(until);
         self.depth -= 1;
         match body {
-            Ok((nodes, Some(end))) => Ok((nodes, end)),
-            Ok((_, None)) => unreachable_close(name, pos),
+            Ok((nodes, Some(end), blank)) => Ok((nodes, end, blank)),
+            Ok((_, None, _)) => unreachable_close(name, pos),
             Err(e) if e.message.starts_with("missing `") => Err(ParseError {
                 message: format!("'{name}' tag was never closed"),
                 offset: pos,
@@ -311,6 +411,7 @@ impl<'a> TemplateParser<'a> {
         }
     }
 
+    /// One tag. Sets `self.tag_blank` when the tag is blank for Liquid's blank-block rule.
     fn tag(
         &mut self,
         name: &str,
@@ -319,25 +420,49 @@ impl<'a> TemplateParser<'a> {
         pos: usize,
         _until: &[&str],
     ) -> Result<Option<Node>, ParseError> {
+        let mut blank = false;
         let node = match name {
             "if" | "unless" => {
                 let end = if name == "if" { "endif" } else { "endunless" };
                 let mut branches = Vec::new();
                 let mut cond = self.condition(name, markup, mstart)?;
                 let mut otherwise = None;
+                let mut all_blank = true;
                 loop {
-                    let (nodes, (t, m, _, ms)) = self.block(name, pos, &["elsif", "else", end])?;
+                    let (nodes, (t, m, _, ms), b) =
+                        self.block(name, pos, &["elsif", "else", end])?;
+                    all_blank &= b;
                     branches.push((cond, nodes));
                     match t.as_str() {
                         "elsif" => cond = self.condition("elsif", &m, ms)?,
                         "else" => {
-                            let (nodes, _) = self.block(name, pos, &[end])?;
+                            let (nodes, (mut t, mut m, _, mut ms), b) =
+                                self.block(name, pos, &["elsif", "else", end])?;
+                            all_blank &= b;
                             otherwise = Some(nodes);
+                            // Liquid 5 takes more `else`/`elsif` after the `else`: they are
+                            // parsed, but the first `else` always wins, so they never render
+                            while t != end {
+                                if t == "elsif" {
+                                    self.condition("elsif", &m, ms)?;
+                                }
+                                let (_, next, b) =
+                                    self.block(name, pos, &["elsif", "else", end])?;
+                                all_blank &= b;
+                                (t, m, _, ms) = next;
+                            }
                             break;
                         }
                         _ => break,
                     }
                 }
+                if all_blank {
+                    branches
+                        .iter_mut()
+                        .for_each(|(_, b)| remove_blank_strings(b));
+                    otherwise.iter_mut().for_each(remove_blank_strings);
+                }
+                blank = all_blank;
                 Node::If {
                     branches,
                     negate_first: name == "unless",
@@ -348,30 +473,58 @@ impl<'a> TemplateParser<'a> {
             "case" => {
                 let subject = self.expression("case", markup, mstart)?;
                 let mut arms = Vec::new();
-                // text before the first `when` is dropped, as in Liquid
-                let (_, (mut t, mut m, _, mut ms)) =
+                // text before the first `when` is dropped, as in Liquid (but it counts for
+                // the blank-block rule)
+                let (_, (mut t, mut m, mut tpos, mut ms), mut all_blank) =
                     self.block("case", pos, &["when", "else", "endcase"])?;
                 loop {
                     match t.as_str() {
                         "when" => {
                             let values = self.when_values(&m, ms)?;
-                            let (nodes, next) =
+                            let (nodes, next, b) =
                                 self.block("case", pos, &["when", "else", "endcase"])?;
+                            all_blank &= b;
                             arms.push(CaseArm::When(values, nodes));
-                            (t, m, _, ms) = next;
+                            (t, m, tpos, ms) = next;
                         }
                         "else" => {
-                            let (nodes, next) =
+                            if !ruby_blank(&m) {
+                                return Err(ParseError {
+                                    message: "Syntax Error in tag 'case' - Valid else condition: {% else %} (no parameters) ".into(),
+                                    offset: tpos,
+                                    width: m.trim_end().len() + 8,
+                                    hint: Some("write `{% else %}`, or `{% when value %}` for another case".into()),
+                                });
+                            }
+                            let (nodes, next, b) =
                                 self.block("case", pos, &["when", "else", "endcase"])?;
+                            all_blank &= b;
                             arms.push(CaseArm::Else(nodes));
-                            (t, m, _, ms) = next;
+                            (t, m, tpos, ms) = next;
                         }
                         _ => break,
                     }
                 }
+                if all_blank {
+                    for arm in &mut arms {
+                        match arm {
+                            CaseArm::When(_, b) | CaseArm::Else(b) => remove_blank_strings(b),
+                        }
+                    }
+                }
+                blank = all_blank;
                 Node::Case(subject, arms, pos)
             }
-            "for" => self.for_tag(markup, mstart, pos)?,
+            "for" => {
+                let (node, b) = self.for_tag(markup, mstart, pos)?;
+                blank = b;
+                node
+            }
+            "tablerow" => {
+                let (node, b) = self.tablerow(markup, mstart, pos)?;
+                blank = b;
+                node
+            }
             "assign" => {
                 let Some(eq) = markup.find('=') else {
                     return Err(ParseError {
@@ -402,6 +555,7 @@ impl<'a> TemplateParser<'a> {
                 let rstart = mstart + eq + 1;
                 let text = format!("{{% assign {markup} %}}");
                 let f = self.filtered(rhs, rstart, pos, &text)?;
+                blank = true;
                 Node::Assign(var, f, pos)
             }
             "capture" => {
@@ -417,13 +571,53 @@ impl<'a> TemplateParser<'a> {
                         hint: None,
                     });
                 }
-                let (nodes, _) = self.block("capture", pos, &["endcapture"])?;
+                let (nodes, _, _) = self.block("capture", pos, &["endcapture"])?;
+                blank = true;
                 Node::Capture(var, nodes, pos)
             }
-            "raw" => return self.raw(pos).map(Some),
+            "raw" => {
+                if !ruby_blank(markup) {
+                    return Err(ParseError {
+                        message: "Syntax Error in 'raw' - Valid syntax: raw".into(),
+                        offset: pos,
+                        width: markup.trim_end().len() + 7,
+                        hint: Some("`raw` takes nothing after its name: `{% raw %}`".into()),
+                    });
+                }
+                let body = self.raw(pos)?;
+                blank = body.is_empty();
+                Node::Raw(body)
+            }
             "comment" => {
                 self.comment(pos)?;
-                return Ok(Some(Node::Text(String::new())));
+                blank = true;
+                Node::Text(String::new())
+            }
+            "#" => {
+                // `{% # note %}`; each further line of it must start with `#` too
+                if let Some(bad) = markup.split('\n').skip(1).position(|l| {
+                    l.trim_start_matches([' ', '\t', '\x0b', '\x0c', '\r'])
+                        .chars()
+                        .next()
+                        .is_some_and(|c| c != '#')
+                }) {
+                    let line_start = markup
+                        .match_indices('\n')
+                        .nth(bad)
+                        .map(|(i, _)| {
+                            let line = &markup[i + 1..];
+                            mstart + i + 1 + line.len() - line.trim_start().len()
+                        })
+                        .unwrap_or(mstart);
+                    return Err(ParseError {
+                        message: "Syntax error in tag '#' - Each line of comments must be prefixed by the '#' character".into(),
+                        offset: line_start,
+                        width: 1,
+                        hint: Some("start every line of the comment with `#`, or use {% comment %}…{% endcomment %}".into()),
+                    });
+                }
+                blank = true;
+                Node::Text(String::new())
             }
             "echo" => {
                 let text = format!("{{% echo {markup} %}}");
@@ -434,7 +628,8 @@ impl<'a> TemplateParser<'a> {
             }
             "cycle" => self.cycle(markup, mstart, pos)?,
             "ifchanged" => {
-                let (nodes, _) = self.block("ifchanged", pos, &["endifchanged"])?;
+                let (nodes, _, b) = self.block("ifchanged", pos, &["endifchanged"])?;
+                blank = b;
                 Node::IfChanged(nodes)
             }
             "break" => Node::Break,
@@ -445,6 +640,7 @@ impl<'a> TemplateParser<'a> {
             "link" => Node::Link(markup.trim().to_string(), pos),
             _ => return Ok(None),
         };
+        self.tag_blank = blank;
         Ok(Some(node))
     }
 
@@ -485,7 +681,12 @@ impl<'a> TemplateParser<'a> {
         }
     }
 
-    fn for_tag(&mut self, markup: &str, mstart: usize, pos: usize) -> Result<Node, ParseError> {
+    fn for_tag(
+        &mut self,
+        markup: &str,
+        mstart: usize,
+        pos: usize,
+    ) -> Result<(Node, bool), ParseError> {
         let strict = Parser::new(markup, mstart).and_then(|mut p| {
             let var = p.id()?;
             if !p.word("in") {
@@ -545,44 +746,131 @@ impl<'a> TemplateParser<'a> {
                 )
             }
         };
-        let (body, (t, _, _, _)) = self.block("for", pos, &["else", "endfor"])?;
-        let otherwise = if t == "else" {
-            Some(self.block("for", pos, &["endfor"])?.0)
+        let (mut body, (t, _, _, _), mut blank) = self.block("for", pos, &["else", "endfor"])?;
+        let mut otherwise = if t == "else" {
+            let (nodes, _, b) = self.block("for", pos, &["endfor"])?;
+            blank &= b;
+            Some(nodes)
         } else {
             None
         };
+        if blank {
+            remove_blank_strings(&mut body);
+            otherwise.iter_mut().for_each(remove_blank_strings);
+        }
+        let resume = matches!(&offset, Some(Expr::Var(l))
+            if l.keys.is_empty() && matches!(&l.root, Root::Name(n) if n == "continue"));
+        let name = format!("{var}-{}", describe(&collection));
         let end = self.tokens[self.i - 1].end;
-        Ok(Node::For {
-            var,
-            collection,
-            limit,
-            offset,
-            reversed,
-            body,
-            otherwise,
-            pos,
-            end,
-        })
+        Ok((
+            Node::For {
+                var,
+                collection,
+                limit,
+                offset: if resume { None } else { offset },
+                resume,
+                name,
+                reversed,
+                body,
+                otherwise,
+                pos,
+                end,
+            },
+            blank,
+        ))
     }
 
-    fn cycle(&mut self, markup: &str, mstart: usize, pos: usize) -> Result<Node, ParseError> {
-        let (group, values) = match markup.find(':') {
-            Some(c)
-                if !markup[..c].contains(['"', '\''])
-                    || markup[..c].trim().starts_with(['"', '\'']) =>
-            {
+    /// `{% tablerow var in collection cols: 2 limit: 3 offset: 1 %}`, read as Liquid reads
+    /// it (always the lax way: a `var in collection` anywhere, then every `key: value`).
+    fn tablerow(
+        &mut self,
+        markup: &str,
+        mstart: usize,
+        pos: usize,
+    ) -> Result<(Node, bool), ParseError> {
+        let Some(c) = TABLEROW.captures(markup) else {
+            return Err(ParseError {
+                message: "Syntax Error in 'table_row loop' - Valid syntax: table_row [item] in [collection] cols=3".into(),
+                offset: pos,
+                width: markup.trim_end().len() + 12,
+                hint: Some("write `{% tablerow item in collection cols: 3 %}`".into()),
+            });
+        };
+        let var = c[1].to_string();
+        let coll = c.get(2).expect("the pattern has two groups");
+        let collection = expr::parse_expression_lax(coll.as_str(), mstart + coll.start());
+        let attrs = TAG_ATTRIBUTES
+            .captures_iter(markup)
+            .map(|a| {
+                let v = a.get(2).expect("the pattern has two groups");
                 (
-                    Some(expr::parse_expression_lax(&markup[..c], mstart)),
-                    &markup[c + 1..],
+                    a[1].to_string(),
+                    expr::parse_expression_lax(v.as_str(), mstart + v.start()),
+                )
+            })
+            .collect();
+        let (body, _, blank) = self.block("tablerow", pos, &["endtablerow"])?;
+        Ok((
+            Node::TableRow {
+                var,
+                collection,
+                attrs,
+                body,
+                pos,
+            },
+            blank,
+        ))
+    }
+
+    /// `{% cycle a, b %}` / `{% cycle group: a, b %}`, read with Liquid's patterns: the
+    /// group is the longest fragment followed by a colon; the values are the markup split
+    /// at every comma (inside quotes too), each read as its first fragment.
+    fn cycle(&mut self, markup: &str, mstart: usize, pos: usize) -> Result<Node, ParseError> {
+        let (group, values_src, values_start) = match CYCLE_NAMED.captures(markup) {
+            Some(c) => {
+                let g = c.get(1).expect("the pattern has two groups");
+                let v = c.get(2).expect("the pattern has two groups");
+                (
+                    Some(expr::parse_expression_lax(g.as_str(), mstart + g.start())),
+                    v.as_str(),
+                    v.start(),
                 )
             }
-            _ => (None, markup),
+            None if CYCLE_SIMPLE.is_match(markup) => (None, markup, 0),
+            None => {
+                return Err(ParseError {
+                    message: "Syntax Error in 'cycle' - Valid syntax: cycle [name :] var [, var2, var3 ...]".into(),
+                    offset: pos,
+                    width: markup.trim_end().len() + 9,
+                    hint: Some("write `{% cycle 'a', 'b' %}`".into()),
+                });
+            }
         };
-        let values = values
-            .split(',')
-            .map(|v| expr::parse_expression_lax(v, mstart))
-            .collect();
-        Ok(Node::Cycle(group, values, pos))
+        let mut values = Vec::new();
+        let mut at = mstart + values_start;
+        for piece in values_src.split(',') {
+            if let Some(f) = QUOTED_FRAGMENT.find(piece) {
+                values.push(expr::parse_expression_lax(f.as_str(), at + f.start()));
+            }
+            at += piece.len() + 1;
+        }
+        // Liquid keys a cycle without a group by its values' `to_s`: the same literals share
+        // a counter; a variable is an object of its own, so such a tag counts alone
+        let key = if group.is_none() {
+            values
+                .iter()
+                .map(ruby_inspect_literal)
+                .collect::<Option<Vec<_>>>()
+                .map(|v| format!("[{}]", v.join(", ")))
+        } else {
+            None
+        };
+        Ok(Node::Cycle {
+            group,
+            values,
+            key,
+            pos,
+        })
     }
 
     fn include(
@@ -644,18 +932,21 @@ impl<'a> TemplateParser<'a> {
         })
     }
 
-    fn raw(&mut self, pos: usize) -> Result<Node, ParseError> {
+    /// The body of `{% raw %}`, up to a token that Liquid's `FullTokenPossiblyInvalid`
+    /// reads as `endraw`. `{%- endraw %}` is not one (Liquid 5 wants `{%` then spaces then
+    /// the name), so such a raw is never closed; the `-%}` of `{% raw -%}` strips the text
+    /// after `endraw`, not the raw's own text, and `{% endraw -%}` strips nothing.
+    fn raw(&mut self, pos: usize) -> Result<String, ParseError> {
+        let trim_after = self.trim_next;
         let mut body = String::new();
         while self.i < self.tokens.len() {
             let tok = self.tokens[self.i];
             self.i += 1;
             let text = self.token_text(&tok);
-            if let Some((before, name, after_dash)) = raw_end(text)
-                && name == "endraw"
-            {
-                self.trim_next = after_dash;
+            if let Some(before) = raw_end(text) {
+                self.trim_next = trim_after;
                 body.push_str(before);
-                return Ok(Node::Text(body));
+                return Ok(body);
             }
             body.push_str(text);
         }
@@ -663,40 +954,38 @@ impl<'a> TemplateParser<'a> {
             message: "'raw' tag was never closed".into(),
             offset: pos,
             width: 9,
-            hint: Some("add `{% endraw %}` where the literal text ends".into()),
+            hint: Some(
+                "add `{% endraw %}` where the literal text ends (Liquid does not read `{%- endraw` as its end)".into(),
+            ),
         })
     }
 
+    /// A comment's body is parsed as Liquid 5 parses it: the tags it knows must be
+    /// well-formed and closed (`{% comment %}{% if %}{% endcomment %}` is an error for
+    /// Jekyll), the others are ignored. Nothing in it renders.
     fn comment(&mut self, pos: usize) -> Result<(), ParseError> {
-        // Liquid parses a comment's body (so tags inside must still nest) and ignores unknown tags.
-        let mut depth = 0usize;
-        while self.i < self.tokens.len() {
-            let tok = self.tokens[self.i];
-            self.i += 1;
-            if tok.kind != TokenKind::Tag {
-                continue;
-            }
-            let text = self.token_text(&tok);
-            let b = text.as_bytes();
-            self.trim_next = b.len() >= 5 && b[b.len() - 3] == b'-';
-            if let Some((name, _, _)) = split_tag(text, tok.start) {
-                match name {
-                    "comment" => depth += 1,
-                    "endcomment" if depth == 0 => return Ok(()),
-                    "endcomment" => depth -= 1,
-                    "raw" => {
-                        self.raw(tok.start)?;
-                    }
-                    _ => {}
-                }
-            }
+        if self.depth >= MAX_DEPTH {
+            return Err(ParseError {
+                message: format!("blocks are nested more than {MAX_DEPTH} deep"),
+                offset: pos,
+                width: 13,
+                hint: Some("close some blocks, or move the inner part to an include".into()),
+            });
         }
-        Err(ParseError {
-            message: "'comment' tag was never closed".into(),
-            offset: pos,
-            width: 13,
-            hint: Some("add `{% endcomment %}`".into()),
-        })
+        self.depth += 1;
+        let body = self.body_with(&["endcomment"], true);
+        self.depth -= 1;
+        match body {
+            Ok((_, Some(_), _)) => Ok(()),
+            Ok((_, None, _)) => unreachable_close("comment", pos),
+            Err(e) if e.message.starts_with("missing `") => Err(ParseError {
+                message: "'comment' tag was never closed".into(),
+                offset: pos,
+                width: 13,
+                hint: Some("add `{% endcomment %}`".into()),
+            }),
+            Err(e) => Err(e),
+        }
     }
 }
 
@@ -757,10 +1046,14 @@ fn split_tag(text: &str, start: usize) -> Option<(&str, &str, usize)> {
     let (inner, s) = strip_delims(text, start);
     let lead = inner.len() - inner.trim_start().len();
     let rest = &inner[lead..];
-    let name_len = rest
-        .bytes()
-        .take_while(|b| b.is_ascii_alphanumeric() || *b == b'_')
-        .count();
+    // Liquid's tag name: `#` (an inline comment) or a word
+    let name_len = if rest.starts_with('#') {
+        1
+    } else {
+        rest.bytes()
+            .take_while(|b| b.is_ascii_alphanumeric() || *b == b'_')
+            .count()
+    };
     if name_len == 0 {
         return None;
     }
@@ -770,15 +1063,79 @@ fn split_tag(text: &str, start: usize) -> Option<(&str, &str, usize)> {
     Some((name, &after[ws..], s + lead + name_len + ws))
 }
 
-/// For raw's end: `…{%- endraw -%}` → (text before, tag name, trims after)
-fn raw_end(token: &str) -> Option<(&str, &str, bool)> {
-    let at = token.rfind("{%")?;
+/// Whether a token inside `raw` ends it (Liquid's `/\A(.*){%\s*(\w+)\s*(.*)?%}\z/m` with
+/// `endraw` as the name): the text before its `{%`.
+fn raw_end(token: &str) -> Option<&str> {
     if !token.ends_with("%}") {
         return None;
     }
-    let (name, _, _) = split_tag(&token[at..], 0)?;
-    let b = token.as_bytes();
-    Some((&token[..at], name, b.len() >= 3 && b[b.len() - 3] == b'-'))
+    // `(.*)` is greedy: the last `{%` that reads as the tag
+    token.rmatch_indices("{%").find_map(|(at, _)| {
+        let after = token[at + 2..].trim_start_matches(['\t', '\n', '\x0b', '\x0c', '\r', ' ']);
+        let word = after
+            .bytes()
+            .take_while(|b| b.is_ascii_alphanumeric() || *b == b'_')
+            .count();
+        (word > 0 && &after[..word] == "endraw" && after.len() >= word + 2).then(|| &token[..at])
+    })
+}
+
+/// One line of `{% liquid %}` (Liquid's `/\A\s*(#|\w+)\s*(.*?)\z/`) → (name, markup, offset
+/// of the markup).
+fn line_tag(line: &str, start: usize) -> Option<(&str, &str, usize)> {
+    let lead = line.len() - line.trim_start().len();
+    let rest = &line[lead..];
+    let name_len = if rest.starts_with('#') {
+        1
+    } else {
+        rest.bytes()
+            .take_while(|b| b.is_ascii_alphanumeric() || *b == b'_')
+            .count()
+    };
+    if name_len == 0 {
+        return None;
+    }
+    let after = &rest[name_len..];
+    let ws = after.len() - after.trim_start().len();
+    Some((
+        &rest[..name_len],
+        &after[ws..],
+        start + lead + name_len + ws,
+    ))
+}
+
+static QUOTED_FRAGMENT: LazyLock<Regex> = LazyLock::new(|| Regex::new(expr::QF).unwrap());
+static TABLEROW: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(&format!(r"(\w+)\s+in\s+((?:{})+)", expr::QF)).unwrap());
+static TAG_ATTRIBUTES: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(&format!(r"(\w[\w-]*)\s*:\s*({})", expr::QF)).unwrap());
+static CYCLE_NAMED: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(&format!(r"(?s)\A({})\s*:\s*(.*)", expr::QF)).unwrap());
+static CYCLE_SIMPLE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(&format!(r"\A(?:{})+", expr::QF)).unwrap());
+
+/// Ruby's `inspect` of a literal as Liquid parses it (`1`, `"a"`, `1.5`, `nil`, `1..3`);
+/// None for a variable, whose `inspect` is an object's address.
+fn ruby_inspect_literal(e: &Expr) -> Option<String> {
+    Some(match e {
+        Expr::Nil => "nil".into(),
+        Expr::Bool(b) => b.to_string(),
+        Expr::Int(i) => i.to_string(),
+        Expr::Float(f) => value::ruby_float(*f),
+        Expr::Str(s) => value::inspect(&minijinja::Value::from(s.as_str())),
+        // Liquid 5 parses `empty` and `blank` outside conditions as ""
+        Expr::Empty | Expr::Blank => "\"\"".into(),
+        Expr::Range(a, b) => {
+            let bound = |e: &Expr| match e {
+                Expr::Int(i) => Some(*i),
+                Expr::Float(f) => Some(f.trunc() as i64),
+                Expr::Nil => Some(0),
+                _ => None,
+            };
+            format!("{}..{}", bound(a)?, bound(b)?)
+        }
+        Expr::Var(_) => return None,
+    })
 }
 
 /// One `key=value` include parameter; returns it and the rest of the markup.

@@ -60,13 +60,18 @@ struct IncludeInfo {
 struct IncludeResult {
     output: String,
     assigns: Vec<(String, Value)>,
+    /// where its `for` loops stopped (for a later `offset: continue`)
+    offsets: Vec<(String, i64)>,
 }
+
+/// A memoized loop's output and where the loops in it stopped.
+type LoopResult = (Value, Vec<(String, i64)>);
 
 struct Shared {
     site: SiteEnv,
     includes: Mutex<HashMap<String, Arc<IncludeInfo>>>,
     /// Output of loops that depend on the site only, by fingerprint of their source.
-    memo: Mutex<HashMap<String, Value>>,
+    memo: Mutex<HashMap<String, LoopResult>>,
     /// Self-contained includes already rendered, by file and parameters.
     include_memo: Mutex<HashMap<String, Arc<IncludeResult>>>,
     /// Include paths as written -> the file they resolve to (symlinks followed), or None
@@ -248,7 +253,7 @@ impl Engine {
         let simple = parsed
             .nodes
             .iter()
-            .all(|n| matches!(n, Node::Text(_) | Node::Output(..)));
+            .all(|n| matches!(n, Node::Text(_) | Node::Raw(_) | Node::Output(..)));
         tracing::trace!(page = %page.file.path.display(), simple, "rendering");
         let result = if simple {
             // text and output tags only: no control flow, no minijinja program to compile
@@ -256,7 +261,7 @@ impl Engine {
             let mut failed = None;
             for n in &parsed.nodes {
                 match n {
-                    Node::Text(t) => out.push_str(t),
+                    Node::Text(t) | Node::Raw(t) => out.push_str(t),
                     Node::Output(f, _) => match rt.eval_filtered(f) {
                         Ok(v) => lv::write_s(&mut out, &v),
                         Err(e) => {
@@ -337,12 +342,22 @@ struct RtState {
     globals: HashMap<String, Value>,
     diags: Vec<Diagnostic>,
     fatal: Option<Diagnostic>,
+    /// `increment`/`decrement` counters: Liquid's first environment, read after assigned
+    /// variables and before the site's
     counters: HashMap<String, i64>,
+    /// Liquid's `registers[:cycle]`: the next position of each cycle, by its key
     cycles: HashMap<String, usize>,
-    changed: HashMap<i64, String>,
+    /// Liquid's `registers[:ifchanged]`: the last output of any `ifchanged`
+    changed: Option<String>,
+    /// Liquid's pending interrupts, a stack: 1 for `break`, 2 for `continue` (outside a loop
+    /// one stops the rest of the template; the loop around takes the last one)
+    interrupts: Vec<u8>,
+    /// Liquid's `registers[:for]`: where each loop (by name) stopped, for `offset: continue`
+    for_offsets: HashMap<String, i64>,
     reported_includes: HashSet<String>,
-    /// diagnostics count when each memoizable loop started (its output is kept only if clean)
-    memo_marks: Vec<usize>,
+    /// diagnostics count and loop offsets when each memoizable loop started (its output is
+    /// kept only if clean, with the offsets its loops left)
+    memo_marks: Vec<(usize, HashMap<String, i64>)>,
     seen: HashSet<(usize, usize, &'static str)>,
 }
 
@@ -475,6 +490,9 @@ impl Runtime {
             }
             if let Some(v) = st.globals.get(name) {
                 return Some(v.clone());
+            }
+            if let Some(c) = st.counters.get(name) {
+                return Some(Value::from(*c));
             }
         }
         lv::lookup(&self.vars, &Value::from(name), false)
@@ -742,12 +760,15 @@ fn register(env: &mut Environment<'static>) {
         "_memo_get",
         |state: &State, key: &str| -> Result<Value, MjError> {
             let rt = rt(state)?;
-            if let Some(v) = rt.shared.memo.lock().unwrap().get(key) {
-                return Ok(v.clone());
-            }
+            let hit = rt.shared.memo.lock().unwrap().get(key).cloned();
             let mut st = rt.state.lock().unwrap();
+            if let Some((out, offsets)) = hit {
+                st.for_offsets.extend(offsets);
+                return Ok(out);
+            }
             let n = st.diags.len() + usize::from(st.fatal.is_some());
-            st.memo_marks.push(n);
+            let offsets = st.for_offsets.clone();
+            st.memo_marks.push((n, offsets));
             Ok(Value::from(()))
         },
     );
@@ -758,15 +779,20 @@ fn register(env: &mut Environment<'static>) {
             let clean = {
                 let mut st = rt.state.lock().unwrap();
                 let n = st.diags.len() + usize::from(st.fatal.is_some());
-                st.memo_marks.pop() == Some(n)
+                match st.memo_marks.pop() {
+                    Some((mark, before)) if mark == n => {
+                        Some(offsets_since(&before, &st.for_offsets))
+                    }
+                    _ => None,
+                }
             };
             // a loop that reported something is computed again on each page, to report it there
-            if clean {
+            if let Some(offsets) = clean {
                 rt.shared
                     .memo
                     .lock()
                     .unwrap()
-                    .insert(key.to_string(), out.clone());
+                    .insert(key.to_string(), (out.clone(), offsets));
             }
             Ok(out)
         },
@@ -822,49 +848,134 @@ fn register(env: &mut Environment<'static>) {
     );
     env.add_function(
         "_iter",
-        |pos: i64, coll: Value, offset: Value, limit: Value, reversed: bool| -> Value {
-            let _ = pos;
-            let items: Vec<Value> = match coll.kind() {
-                ValueKind::String => {
-                    if coll.as_str().unwrap_or("").is_empty() {
-                        vec![]
-                    } else {
-                        vec![coll.clone()]
-                    }
-                }
-                ValueKind::Map if lv::special(&coll).is_none() => lv::map_pairs(&coll)
-                    .into_iter()
-                    .map(|(k, v)| Value::from(vec![k, v]))
-                    .collect(),
-                ValueKind::Seq if lv::is_nil(&offset) && lv::is_nil(&limit) && !reversed => {
-                    // the common case: iterate the list itself, no copy
-                    return coll;
-                }
-                ValueKind::Seq | ValueKind::Iterable => lv::seq(&coll),
-                _ => vec![],
+        |state: &State,
+         meta: Vec<Value>,
+         coll: Value,
+         offset: Value,
+         limit: Value|
+         -> Result<Value, MjError> {
+            let rt = rt(state)?;
+            let flag = |i: usize| meta.get(i).is_some_and(|v| v.is_true());
+            let pos = upos(meta.first().and_then(|v| v.as_i64()).unwrap_or(0));
+            let (reversed, resume) = (flag(1), flag(2));
+            let name = meta.get(3).map(lv::to_s).unwrap_or_default();
+            let integer = |v: &Value, what: &str| {
+                lv::to_integer(v).map_err(|m| {
+                    rt.fatal(
+                        pos,
+                        3,
+                        format!("Liquid error: {m}"),
+                        Some(format!(
+                            "`{what}:` takes a whole number; Jekyll stops on {}",
+                            lv::inspect(v)
+                        )),
+                    )
+                })
             };
-            let from = if lv::is_nil(&offset) {
+            let from = if resume {
+                let st = rt.state.lock().unwrap();
+                st.for_offsets.get(&name).copied().unwrap_or(0)
+            } else if lv::is_nil(&offset) {
                 0
             } else {
-                int_of(&offset).max(0) as usize
+                integer(&offset, "offset")?
             };
             let to = if lv::is_nil(&limit) {
                 None
             } else {
-                Some((int_of(&limit) + from as i64).max(0) as usize)
+                Some(integer(&limit, "limit")?.saturating_add(from))
             };
-            let mut seg: Vec<Value> = items
-                .into_iter()
-                .enumerate()
-                .filter(|(i, _)| *i >= from && to.is_none_or(|t| *i < t))
-                .map(|(_, v)| v)
-                .collect();
-            if reversed {
-                seg.reverse();
-            }
-            Value::from(seg)
+            let seg = if coll.kind() == ValueKind::Seq && from == 0 && to.is_none() && !reversed {
+                // the common case: iterate the list itself, no copy
+                coll
+            } else {
+                let mut seg = slice_collection(&coll, from, to);
+                if reversed {
+                    seg.reverse();
+                }
+                Value::from(seg)
+            };
+            let len = seg.len().unwrap_or_else(|| lv::seq(&seg).len()) as i64;
+            rt.state
+                .lock()
+                .unwrap()
+                .for_offsets
+                .insert(name, from.saturating_add(len));
+            Ok(seg)
         },
     );
+    env.add_function(
+        "_intr_set",
+        |state: &State, kind: u8| -> Result<Value, MjError> {
+            rt(state)?.state.lock().unwrap().interrupts.push(kind);
+            Ok(Value::from(""))
+        },
+    );
+    env.add_function("_pending", |state: &State| -> Result<bool, MjError> {
+        Ok(!rt(state)?.state.lock().unwrap().interrupts.is_empty())
+    });
+    env.add_function("_intr_take", |state: &State| -> Result<u8, MjError> {
+        Ok(rt(state)?
+            .state
+            .lock()
+            .unwrap()
+            .interrupts
+            .pop()
+            .unwrap_or(0))
+    });
+    env.add_function("_empty", |seg: Value| {
+        seg.len().unwrap_or_else(|| lv::seq(&seg).len()) == 0
+    });
+    env.add_function("_count", |tests: Rest<Value>| {
+        tests.iter().filter(|t| t.is_true()).count() as i64
+    });
+    env.add_function("_times", |n: i64| {
+        Value::from(vec![Value::from(()); usize::try_from(n).unwrap_or(0)])
+    });
+    env.add_function(
+        "_trseg",
+        |state: &State,
+         meta: Vec<i64>,
+         coll: Value,
+         offset: Value,
+         limit: Value|
+         -> Result<Value, MjError> {
+            let rt = rt(state)?;
+            let pos = upos(meta.first().copied().unwrap_or(0));
+            if !lv::truthy(&coll) {
+                return Ok(Value::from(()));
+            }
+            let to_i = |v: &Value| {
+                lv::ruby_to_i(v).map_err(|m| rt.fatal(pos, 3, format!("Liquid error: {m}"), None))
+            };
+            let from = if meta.get(1) == Some(&1) {
+                to_i(&offset)?
+            } else {
+                0
+            };
+            let to = if meta.get(2) == Some(&1) {
+                Some(to_i(&limit)?.saturating_add(from))
+            } else {
+                None
+            };
+            Ok(Value::from(slice_collection(&coll, from, to)))
+        },
+    );
+    env.add_function(
+        "_to_i",
+        |state: &State, pos: i64, v: Value| -> Result<i64, MjError> {
+            let rt = rt(state)?;
+            lv::ruby_to_i(&v)
+                .map_err(|m| rt.fatal(upos(pos), 3, format!("Liquid error: {m}"), None))
+        },
+    );
+    env.add_function("_trloop", |index0: i64, length: i64, cols: i64| {
+        Value::from_object(TableRowLoop {
+            index0,
+            length,
+            cols,
+        })
+    });
     env.add_function("_forloop", |lp: Value, parent: Value| -> Value {
         Value::from_object(ForLoop { lp, parent })
     });
@@ -886,35 +997,47 @@ fn register(env: &mut Environment<'static>) {
     );
     env.add_function(
         "_cycle",
-        |state: &State, key: String, group: Value, values: Vec<Value>| -> Result<Value, MjError> {
+        |state: &State,
+         meta: Vec<Value>,
+         group: Value,
+         values: Vec<Value>|
+         -> Result<Value, MjError> {
             let rt = rt(state)?;
-            let key = if lv::is_nil(&group) {
-                format!(
-                    "{key}:{}",
-                    values.iter().map(lv::inspect).collect::<Vec<_>>().join(",")
-                )
-            } else {
-                lv::to_s(&group)
-            };
+            let pos = meta.first().and_then(|v| v.as_i64()).unwrap_or(0);
             let mut st = rt.state.lock().unwrap();
-            let i = st.cycles.entry(key).or_insert(0);
-            let v = values
-                .get(*i % values.len().max(1))
-                .cloned()
-                .unwrap_or_default();
-            *i += 1;
+            // Liquid's key: the group's value (a string or another value), else the values'
+            // text (the same literals share a counter), else the tag itself
+            let key = if meta.get(1).is_some_and(|v| v.is_true()) {
+                match group.as_str() {
+                    Some(s) => format!("s:{s}"),
+                    None => format!("v:{}", lv::inspect(&group)),
+                }
+            } else if let Some(k) = meta.get(2).and_then(|v| v.as_str()) {
+                format!("s:{k}")
+            } else {
+                let file = st
+                    .files
+                    .last()
+                    .map(|(f, _)| f.path.to_string_lossy().to_string())
+                    .unwrap_or_default();
+                format!("i:{file}:{pos}")
+            };
+            let i = st.cycles.get(&key).copied().unwrap_or(0);
+            let v = values.get(i).cloned().unwrap_or_default();
+            let next = if i + 1 >= values.len() { 0 } else { i + 1 };
+            st.cycles.insert(key, next);
             Ok(v)
         },
     );
     env.add_function(
         "_ifchanged",
-        |state: &State, id: i64, captured: String| -> Result<Value, MjError> {
+        |state: &State, captured: String| -> Result<Value, MjError> {
             let rt = rt(state)?;
             let mut st = rt.state.lock().unwrap();
-            if st.changed.get(&id) == Some(&captured) {
+            if st.changed.as_ref() == Some(&captured) {
                 Ok(Value::from(""))
             } else {
-                st.changed.insert(id, captured.clone());
+                st.changed = Some(captured.clone());
                 Ok(Value::from(captured))
             }
         },
@@ -985,6 +1108,103 @@ impl Object for ForLoop {
     fn enumerate(self: &Arc<Self>) -> minijinja::value::Enumerator {
         minijinja::value::Enumerator::Str(&FORLOOP_KEYS)
     }
+}
+
+/// Liquid's `tablerowloop`.
+#[derive(Debug)]
+struct TableRowLoop {
+    index0: i64,
+    length: i64,
+    cols: i64,
+}
+
+const TABLEROWLOOP_KEYS: [&str; 12] = [
+    "length",
+    "col",
+    "row",
+    "index",
+    "index0",
+    "col0",
+    "rindex",
+    "rindex0",
+    "first",
+    "last",
+    "col_first",
+    "col_last",
+];
+
+impl TableRowLoop {
+    /// (col, row), 1-based: a new row after `cols` columns (never when cols < 1).
+    fn place(&self) -> (i64, i64) {
+        if self.cols >= 1 {
+            (self.index0 % self.cols + 1, self.index0 / self.cols + 1)
+        } else {
+            (self.index0 + 1, 1)
+        }
+    }
+}
+
+impl Object for TableRowLoop {
+    fn repr(self: &Arc<Self>) -> minijinja::value::ObjectRepr {
+        minijinja::value::ObjectRepr::Map
+    }
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        let (col, row) = self.place();
+        let i = self.index0;
+        Some(match key.as_str()? {
+            "length" => Value::from(self.length),
+            "col" => Value::from(col),
+            "row" => Value::from(row),
+            "index" => Value::from(i + 1),
+            "index0" => Value::from(i),
+            "col0" => Value::from(col - 1),
+            "rindex" => Value::from(self.length - i),
+            "rindex0" => Value::from(self.length - i - 1),
+            "first" => Value::from(i == 0),
+            "last" => Value::from(i == self.length - 1),
+            "col_first" => Value::from(col == 1),
+            "col_last" => Value::from(col == self.cols),
+            _ => return None,
+        })
+    }
+    fn enumerate(self: &Arc<Self>) -> minijinja::value::Enumerator {
+        minijinja::value::Enumerator::Str(&TABLEROWLOOP_KEYS)
+    }
+}
+
+/// Liquid's `Utils.slice_collection`: the items at `from <= index < to` (a string is one
+/// item whatever the bounds; a hash gives `[key, value]` pairs; other values nothing).
+fn slice_collection(coll: &Value, from: i64, to: Option<i64>) -> Vec<Value> {
+    let items: Vec<Value> = match coll.kind() {
+        ValueKind::String => {
+            return if coll.as_str().unwrap_or("").is_empty() {
+                vec![]
+            } else {
+                vec![coll.clone()]
+            };
+        }
+        ValueKind::Map if lv::special(coll).is_none() => lv::map_pairs(coll)
+            .into_iter()
+            .map(|(k, v)| Value::from(vec![k, v]))
+            .collect(),
+        ValueKind::Seq | ValueKind::Iterable => lv::seq(coll),
+        _ => vec![],
+    };
+    items
+        .into_iter()
+        .enumerate()
+        .take_while(|(i, _)| to.is_none_or(|t| (*i as i64) < t))
+        .filter(|(i, _)| *i as i64 >= from)
+        .map(|(_, v)| v)
+        .collect()
+}
+
+/// The loop offsets that changed since `before`.
+fn offsets_since(before: &HashMap<String, i64>, now: &HashMap<String, i64>) -> Vec<(String, i64)> {
+    now.iter()
+        .filter(|(k, v)| before.get(*k) != Some(v))
+        .map(|(k, v)| (k.clone(), *v))
+        .collect()
 }
 
 /// Liquid's `(a..b)`, as the list it iterates.
@@ -1156,6 +1376,8 @@ fn include(
         for (name, v) in &done.assigns {
             st.globals.insert(name.clone(), v.clone());
         }
+        st.for_offsets
+            .extend(done.offsets.iter().map(|(k, v)| (k.clone(), *v)));
         return Ok(Value::from(done.output.as_str()));
     }
     let before = memo_key.as_ref().map(|_| {
@@ -1165,7 +1387,7 @@ fn include(
             .iter()
             .map(|n| st.globals.get(n).cloned())
             .collect();
-        (st.diags.len(), values)
+        (st.diags.len(), values, st.for_offsets.clone())
     });
     let mut scope: Vec<(String, Value)> = lv::map_pairs(&bindings)
         .into_iter()
@@ -1190,7 +1412,7 @@ fn include(
     st.scopes.pop();
     st.files.pop();
     // kept only when it reported nothing: a warning must show on every page that has it
-    if let (Some(k), Some((diags, values)), Ok(output)) = (memo_key, before, &out)
+    if let (Some(k), Some((diags, values, offsets)), Ok(output)) = (memo_key, before, &out)
         && st.diags.len() == diags
         && st.fatal.is_none()
     {
@@ -1209,6 +1431,7 @@ fn include(
             Arc::new(IncludeResult {
                 output: output.clone(),
                 assigns,
+                offsets: offsets_since(&offsets, &st.for_offsets),
             }),
         );
     }

@@ -24,6 +24,7 @@ pub fn translate(nodes: &[Node], src: &str) -> String {
         out: String::with_capacity(1024),
         scopes: Vec::new(),
         counter: 0,
+        jinja_loop: false,
         src,
         // a page that assigns `site` or `forloop` makes no loop pure
         memo: !nodes.iter().any(assigns_site),
@@ -52,9 +53,84 @@ fn assigns_site(n: &Node) -> bool {
         Node::Case(_, arms, _) => arms.iter().any(|a| match a {
             CaseArm::When(_, b) | CaseArm::Else(b) => b.iter().any(assigns_site),
         }),
-        Node::IfChanged(b) => b.iter().any(assigns_site),
+        Node::IfChanged(b) | Node::TableRow { body: b, .. } => b.iter().any(assigns_site),
         _ => false,
     }
+}
+
+/// Whether `break` or `continue` (or an include, which may hold one) appears anywhere in
+/// these nodes.
+fn interrupts(nodes: &[Node]) -> bool {
+    nodes.iter().any(|n| match n {
+        Node::Break | Node::Continue | Node::Include(..) => true,
+        Node::Capture(_, b, _) | Node::IfChanged(b) | Node::TableRow { body: b, .. } => {
+            interrupts(b)
+        }
+        Node::If {
+            branches,
+            otherwise,
+            ..
+        } => {
+            branches.iter().any(|(_, b)| interrupts(b))
+                || otherwise.as_deref().is_some_and(interrupts)
+        }
+        Node::For {
+            body, otherwise, ..
+        } => interrupts(body) || otherwise.as_deref().is_some_and(interrupts),
+        Node::Case(_, arms, _) => arms.iter().any(|a| match a {
+            CaseArm::When(_, b) | CaseArm::Else(b) => interrupts(b),
+        }),
+        _ => false,
+    })
+}
+
+/// Whether this node can leave Liquid's interrupt pending (a `break`/`continue` outside a
+/// loop, possibly in an include): the rest of the body around it is skipped then. A loop
+/// takes one interrupt of its body; a `tablerow` takes none.
+fn may_interrupt(n: &Node) -> bool {
+    match n {
+        Node::Break | Node::Continue | Node::Include(..) => true,
+        Node::Capture(_, b, _) | Node::IfChanged(b) => b.iter().any(may_interrupt),
+        Node::If {
+            branches,
+            otherwise,
+            ..
+        } => {
+            branches.iter().any(|(_, b)| b.iter().any(may_interrupt))
+                || otherwise.iter().flatten().any(may_interrupt)
+        }
+        Node::Case(_, arms, _) => arms.iter().any(|a| match a {
+            CaseArm::When(_, b) | CaseArm::Else(b) => b.iter().any(may_interrupt),
+        }),
+        Node::TableRow { body, .. } => interrupts(body),
+        Node::For {
+            body, otherwise, ..
+        } => stacks(body) || otherwise.iter().flatten().any(may_interrupt),
+        _ => false,
+    }
+}
+
+/// Whether these nodes can leave more than one interrupt pending (Liquid keeps a stack): a
+/// `case` goes on to its other matching `when`s after a `break`, a `tablerow` to its next
+/// cells, and an include may hold either.
+fn stacks(nodes: &[Node]) -> bool {
+    nodes.iter().any(|n| match n {
+        Node::Include(..) => true,
+        Node::Case(_, arms, _) => arms.iter().any(|a| match a {
+            CaseArm::When(_, b) | CaseArm::Else(b) => interrupts(b),
+        }),
+        Node::TableRow { body, .. } => interrupts(body),
+        Node::Capture(_, b, _) | Node::IfChanged(b) => stacks(b),
+        Node::If {
+            branches,
+            otherwise,
+            ..
+        } => branches.iter().any(|(_, b)| stacks(b)) || otherwise.as_deref().is_some_and(stacks),
+        Node::For {
+            body, otherwise, ..
+        } => stacks(body) || otherwise.as_deref().is_some_and(stacks),
+        _ => false,
+    })
 }
 
 /// `e` reads only variables whose root is in `known` (and nothing dynamic).
@@ -94,7 +170,10 @@ fn cond_ok(c: &Cond, known: &[String]) -> bool {
 /// `forloop` (`locals` starts with those names), and it has no side effect (assign,
 /// capture, counters, includes).
 fn pure_loop(collection: &Expr, body: &[Node], locals: &mut Vec<String>) -> bool {
-    let mut walk = ReadsOnly { assigns: None };
+    let mut walk = ReadsOnly {
+        assigns: None,
+        loops: 1,
+    };
     expr_ok(collection, locals) && walk.block(body, locals)
 }
 
@@ -106,6 +185,7 @@ fn pure_loop(collection: &Expr, body: &[Node], locals: &mut Vec<String>) -> bool
 pub fn self_contained(nodes: &[Node]) -> Option<Vec<String>> {
     let mut walk = ReadsOnly {
         assigns: Some(Vec::new()),
+        loops: 0,
     };
     let ok = walk.block(nodes, &mut vec!["include".to_string(), "site".to_string()]);
     let mut assigned = walk.assigns.unwrap_or_default();
@@ -120,6 +200,8 @@ pub fn self_contained(nodes: &[Node]) -> Option<Vec<String>> {
 /// `assigns` is Some, `assign`/`capture` (whose names it collects).
 struct ReadsOnly {
     assigns: Option<Vec<String>>,
+    /// loops around the node being walked
+    loops: usize,
 }
 
 impl ReadsOnly {
@@ -144,7 +226,9 @@ impl ReadsOnly {
 
     fn node(&mut self, n: &Node, known: &mut Vec<String>) -> bool {
         match n {
-            Node::Text(_) | Node::Break | Node::Continue => true,
+            Node::Text(_) | Node::Raw(_) => true,
+            // outside a loop, an interrupt outlives the include: not self-contained
+            Node::Break | Node::Continue => self.loops > 0,
             Node::Output(f, _) => filtered_ok(f, known),
             Node::Assign(name, f, _) => filtered_ok(f, known) && self.assign(name, known),
             Node::Capture(name, body, _) => self.nested(body, known) && self.assign(name, known),
@@ -167,6 +251,8 @@ impl ReadsOnly {
                         CaseArm::Else(b) => self.nested(b, known),
                     })
             }
+            // `offset: continue` reads where an earlier loop stopped: not the site alone
+            Node::For { resume: true, .. } => false,
             Node::For {
                 var,
                 collection,
@@ -183,7 +269,12 @@ impl ReadsOnly {
                     && limit.as_ref().is_none_or(|e| expr_ok(e, known))
                     && offset.as_ref().is_none_or(|e| expr_ok(e, known))
                     && otherwise.as_ref().is_none_or(|o| self.nested(o, known))
-                    && self.block(body, &mut inner)
+                    && {
+                        self.loops += 1;
+                        let ok = self.block(body, &mut inner);
+                        self.loops -= 1;
+                        ok
+                    }
             }
             _ => false,
         }
@@ -211,6 +302,10 @@ struct Translator<'s> {
     /// Lexically bound loop names: (liquid name, jinja name)
     scopes: Vec<(String, String)>,
     counter: usize,
+    /// Whether a minijinja `break`/`continue` here reaches the innermost Liquid loop (not
+    /// so at the top of a template, nor inside a capture, where Liquid's interrupt is
+    /// carried by the runtime and the rest of each body is skipped while it is pending).
+    jinja_loop: bool,
 }
 
 /// Whether generated code uses the local `name` (not just a longer name starting with it).
@@ -271,14 +366,50 @@ impl Translator<'_> {
     }
 
     fn nodes(&mut self, nodes: &[Node]) {
-        for n in nodes {
+        self.nodes_in(nodes, false);
+    }
+
+    /// `entered_pending`: the body may start with an interrupt already pending (a `case`'s
+    /// next matching `when`, a `tablerow`'s next cell): Liquid renders its text and its first
+    /// tag, then stops.
+    fn nodes_in(&mut self, nodes: &[Node], entered_pending: bool) {
+        let mut guards = 0;
+        let mut first_tag = entered_pending;
+        for (i, n) in nodes.iter().enumerate() {
             self.node(n);
+            let tag = !matches!(n, Node::Text(_));
+            // Liquid stops a body once a break/continue is pending
+            if !self.jinja_loop && i + 1 < nodes.len() && (may_interrupt(n) || (tag && first_tag)) {
+                self.out.push_str("{% if not _pending() %}");
+                guards += 1;
+            }
+            first_tag &= !tag;
+        }
+        for _ in 0..guards {
+            self.out.push_str("{% endif %}");
+        }
+    }
+
+    /// A body that minijinja's `break` cannot leave (a capture's): Liquid's interrupt is
+    /// carried by the runtime inside it, and acted on after it.
+    fn nodes_outside_loop(&mut self, nodes: &[Node]) {
+        let was = std::mem::replace(&mut self.jinja_loop, false);
+        self.nodes(nodes);
+        self.jinja_loop = was;
+    }
+
+    /// After a node that may have left an interrupt pending: in a loop, do it.
+    fn take_interrupt(&mut self) {
+        if self.jinja_loop {
+            self.out.push_str(
+                "{% set _i = _intr_take() %}{% if _i == 1 %}{% break %}{% elif _i == 2 %}{% continue %}{% endif %}",
+            );
         }
     }
 
     fn node(&mut self, n: &Node) {
         match n {
-            Node::Text(s) => self.text(s),
+            Node::Text(s) | Node::Raw(s) => self.text(s),
             Node::Output(f, _) => {
                 let e = self.filtered(f, false);
                 let _ = write!(self.out, "{{{{ {e} }}}}");
@@ -290,12 +421,15 @@ impl Translator<'_> {
             Node::Capture(name, body, _) => {
                 let id = self.fresh();
                 let _ = write!(self.out, "{{% set _c{id} %}}");
-                self.nodes(body);
+                self.nodes_outside_loop(body);
                 let _ = write!(
                     self.out,
                     "{{% endset %}}{{{{ _set({}, _c{id}) }}}}",
                     string_literal(name)
                 );
+                if body.iter().any(may_interrupt) {
+                    self.take_interrupt();
+                }
             }
             Node::If {
                 branches,
@@ -329,6 +463,13 @@ impl Translator<'_> {
                     self.out,
                     "{{% set _s{id} = {s} %}}{{% set _m{id} = false %}}"
                 );
+                // a `break` in a `when` does not end the case in Liquid: its other matching
+                // bodies still render up to their first tag; the loop acts after the case
+                let stops = arms.iter().any(|a| match a {
+                    CaseArm::When(_, b) | CaseArm::Else(b) => interrupts(b),
+                });
+                let was = self.jinja_loop;
+                self.jinja_loop &= !stops;
                 for arm in arms {
                     match arm {
                         CaseArm::When(values, body) => {
@@ -339,20 +480,56 @@ impl Translator<'_> {
                                     format!("_cmp({pos}, _s{id}, \"==\", {v})")
                                 })
                                 .collect();
+                            if tests.len() == 1 {
+                                let _ = write!(
+                                    self.out,
+                                    "{{% if {} %}}{{% set _m{id} = true %}}",
+                                    tests[0]
+                                );
+                                self.nodes_in(body, stops);
+                                self.out.push_str("{% endif %}");
+                                continue;
+                            }
+                            // `when a, b`: each value is a condition of its own sharing the
+                            // body, so the body renders once per value that matches
+                            let n = self.fresh();
                             let _ = write!(
                                 self.out,
-                                "{{% if {} %}}{{% set _m{id} = true %}}",
-                                tests.join(" or ")
+                                "{{% set _n{n} = _count({}) %}}{{% if _n{n} > 0 %}}{{% set _m{id} = true %}}{{% endif %}}",
+                                tests.join(", ")
                             );
-                            self.nodes(body);
-                            self.out.push_str("{% endif %}");
+                            let outer = std::mem::take(&mut self.out);
+                            let looped = !interrupts(body);
+                            let was_arm = self.jinja_loop;
+                            self.jinja_loop = false;
+                            self.nodes_in(body, stops);
+                            self.jinja_loop = was_arm;
+                            let inner = std::mem::replace(&mut self.out, outer);
+                            if !looped && inner.len() * tests.len() < 1 << 22 {
+                                // a `break` must reach the loop around: no loop of our own
+                                for k in 0..tests.len() {
+                                    let _ = write!(
+                                        self.out,
+                                        "{{% if _n{n} > {k} %}}{inner}{{% endif %}}"
+                                    );
+                                }
+                            } else {
+                                let _ = write!(
+                                    self.out,
+                                    "{{% for _ in _times(_n{n}) %}}{inner}{{% endfor %}}"
+                                );
+                            }
                         }
                         CaseArm::Else(body) => {
                             let _ = write!(self.out, "{{% if not _m{id} %}}");
-                            self.nodes(body);
+                            self.nodes_in(body, stops);
                             self.out.push_str("{% endif %}");
                         }
                     }
+                }
+                self.jinja_loop = was;
+                if stops {
+                    self.take_interrupt();
                 }
             }
             Node::For {
@@ -360,6 +537,8 @@ impl Translator<'_> {
                 collection,
                 limit,
                 offset,
+                resume,
+                name,
                 reversed,
                 body,
                 otherwise,
@@ -372,6 +551,7 @@ impl Translator<'_> {
                     && self.scopes.is_empty()
                     && limit.is_none()
                     && offset.is_none()
+                    && !resume
                     && otherwise.is_none()
                     && pure_loop(
                         collection,
@@ -398,13 +578,18 @@ impl Translator<'_> {
                 let parent = self.local("forloop").unwrap_or("none").to_string();
                 let _ = write!(
                     self.out,
-                    "{{% for l{id} in _iter({pos}, {coll}, {off}, {lim}, {reversed}) %}}"
+                    "{{% set _s{id} = _iter([{pos}, {}, {}, {}], {coll}, {off}, {lim}) %}}{{% for l{id} in _s{id} %}}",
+                    u8::from(*reversed),
+                    u8::from(*resume),
+                    string_literal(name),
                 );
                 self.scopes.push((var.clone(), format!("l{id}")));
                 self.scopes.push(("forloop".into(), format!("f{id}")));
                 // build `forloop` only when the body (or an include in it) can see it
                 let outer = std::mem::take(&mut self.out);
+                let was = std::mem::replace(&mut self.jinja_loop, true);
                 self.nodes(body);
+                self.jinja_loop = was;
                 let inner = std::mem::replace(&mut self.out, outer);
                 if mentions(&inner, &format!("f{id}")) {
                     let _ = write!(self.out, "{{% set f{id} = _forloop(loop, {parent}) %}}");
@@ -412,16 +597,72 @@ impl Translator<'_> {
                 self.out.push_str(&inner);
                 self.scopes.pop();
                 self.scopes.pop();
-                if let Some(o) = otherwise {
-                    self.out.push_str("{% else %}");
-                    self.nodes(o);
-                }
                 self.out.push_str("{% endfor %}");
+                // Liquid's `else` renders when the segment is empty (not after a `break`)
+                if let Some(o) = otherwise {
+                    let _ = write!(self.out, "{{% if _empty(_s{id}) %}}");
+                    self.nodes(o);
+                    self.out.push_str("{% endif %}");
+                }
+                // more interrupts than the loop took (Liquid keeps a stack of them)
+                if stacks(body) {
+                    self.take_interrupt();
+                }
                 if let Some(key) = &memo_key {
                     let _ = write!(
                         self.out,
                         "{{% endset %}}{{{{ _memo_put(\"{key}\", _mo) }}}}{{% else %}}{{{{ _mk }}}}{{% endif %}}"
                     );
+                }
+            }
+            Node::TableRow {
+                var,
+                collection,
+                attrs,
+                body,
+                pos,
+            } => {
+                let id = self.fresh();
+                let coll = self.expr(collection, false);
+                let attr = |k: &str, t: &mut Self| {
+                    attrs
+                        .iter()
+                        .rev()
+                        .find(|(n, _)| n == k)
+                        .map(|(_, e)| t.expr(e, false))
+                };
+                let off = attr("offset", self);
+                let lim = attr("limit", self);
+                let cols = attr("cols", self).unwrap_or("none".into());
+                let _ = write!(
+                    self.out,
+                    "{{% set _s{id} = _trseg([{pos}, {}, {}], {coll}, {}, {}) %}}{{% if _t(_s{id}) %}}{{% set _k{id} = _to_i({pos}, {cols}) %}}",
+                    u8::from(off.is_some()),
+                    u8::from(lim.is_some()),
+                    off.as_deref().unwrap_or("none"),
+                    lim.as_deref().unwrap_or("none"),
+                );
+                self.text("<tr class=\"row1\">\n");
+                let _ = write!(
+                    self.out,
+                    "{{% for l{id} in _s{id} %}}{{% set t{id} = _trloop(loop.index0, loop.length, _k{id}) %}}<td class=\"col{{{{ t{id}.col }}}}\">"
+                );
+                self.scopes.push((var.clone(), format!("l{id}")));
+                self.scopes.push(("tablerowloop".into(), format!("t{id}")));
+                // a tablerow takes no interrupt: a `break` stops the cell, the next cells
+                // render up to their first tag, and the loop around acts after the table
+                let stops = interrupts(body);
+                let was = std::mem::replace(&mut self.jinja_loop, !stops);
+                self.nodes_in(body, stops);
+                self.jinja_loop = was;
+                self.scopes.pop();
+                self.scopes.pop();
+                let _ = write!(
+                    self.out,
+                    "</td>{{% if t{id}.col_last and not t{id}.last %}}</tr>\n<tr class=\"row{{{{ t{id}.row + 1 }}}}\">{{% endif %}}{{% endfor %}}</tr>\n{{% endif %}}"
+                );
+                if stops {
+                    self.take_interrupt();
                 }
             }
             Node::Include(inc, pos) => {
@@ -445,34 +686,48 @@ impl Translator<'_> {
                     u8::from(inc.relative),
                     params.join(", ")
                 );
+                self.take_interrupt();
             }
             Node::Link(path, pos) => {
                 let p = self.template_string(path, *pos);
                 let _ = write!(self.out, "{{{{ _link({pos}, {p}) }}}}");
             }
-            Node::Break => self.out.push_str("{% break %}"),
-            Node::Continue => self.out.push_str("{% continue %}"),
+            Node::Break if self.jinja_loop => self.out.push_str("{% break %}"),
+            Node::Continue if self.jinja_loop => self.out.push_str("{% continue %}"),
+            // outside a loop (or inside a capture) Liquid's interrupt stops the bodies
+            // around it up to the loop, or the rest of the template
+            Node::Break => self.out.push_str("{{ _intr_set(1) }}"),
+            Node::Continue => self.out.push_str("{{ _intr_set(2) }}"),
             Node::Increment(name, _, up) => {
                 let _ = write!(self.out, "{{{{ _incr({}, {up}) }}}}", string_literal(name));
             }
-            Node::Cycle(group, values, pos) => {
+            Node::Cycle {
+                group,
+                values,
+                key,
+                pos,
+            } => {
                 let g = group
                     .as_ref()
                     .map(|g| self.expr(g, true))
                     .unwrap_or("none".into());
                 let vals: Vec<String> = values.iter().map(|v| self.expr(v, true)).collect();
-                let key = string_literal(&format!("{pos}"));
+                let key = key.as_deref().map(string_literal).unwrap_or("none".into());
                 let _ = write!(
                     self.out,
-                    "{{{{ _cycle({key}, {g}, [{}]) }}}}",
+                    "{{{{ _cycle([{pos}, {}, {key}], {g}, [{}]) }}}}",
+                    u8::from(group.is_some()),
                     vals.join(", ")
                 );
             }
             Node::IfChanged(body) => {
                 let id = self.fresh();
                 let _ = write!(self.out, "{{% set _c{id} %}}");
-                self.nodes(body);
-                let _ = write!(self.out, "{{% endset %}}{{{{ _ifchanged({id}, _c{id}) }}}}");
+                self.nodes_outside_loop(body);
+                let _ = write!(self.out, "{{% endset %}}{{{{ _ifchanged(_c{id}) }}}}");
+                if body.iter().any(may_interrupt) {
+                    self.take_interrupt();
+                }
             }
         }
     }

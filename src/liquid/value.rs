@@ -495,9 +495,107 @@ pub fn decimal_op(a: f64, b: f64, op: char) -> f64 {
         .unwrap_or(plain)
 }
 
+/// Ruby's `Integer(string)`: surrounding whitespace, a sign, `0x`/`0b`/`0o`/`0d` prefixes, a
+/// leading `0` for octal, `_` between digits. None when Ruby raises.
+fn ruby_integer(s: &str) -> Option<i64> {
+    let s = s.trim_matches([' ', '\t', '\n', '\x0b', '\x0c', '\r']);
+    let (neg, s) = match s.as_bytes().first() {
+        Some(b'-') => (true, &s[1..]),
+        Some(b'+') => (false, &s[1..]),
+        _ => (false, s),
+    };
+    let lower = s.to_ascii_lowercase();
+    let (radix, digits) = if let Some(r) = lower.strip_prefix("0x") {
+        (16, r)
+    } else if let Some(r) = lower.strip_prefix("0b") {
+        (2, r)
+    } else if let Some(r) = lower.strip_prefix("0o") {
+        (8, r)
+    } else if let Some(r) = lower.strip_prefix("0d") {
+        (10, r)
+    } else if lower.len() > 1 && lower.starts_with('0') {
+        (8, &lower[1..])
+    } else {
+        (10, lower.as_str())
+    };
+    let b = digits.as_bytes();
+    if b.is_empty()
+        || b[0] == b'_'
+        || b[b.len() - 1] == b'_'
+        || digits.contains("__")
+        || !b.iter().all(|c| *c == b'_' || (*c as char).is_digit(radix))
+    {
+        return None;
+    }
+    let n = i64::from_str_radix(&digits.replace('_', ""), radix).ok()?;
+    Some(if neg { -n } else { n })
+}
+
+/// Liquid's `Utils.to_integer` (for `limit:`, `offset:`, `slice`): an integer as it is,
+/// anything else through Ruby's `Integer(value.to_s)`, which refuses `2.5`, `"foo"`, nil.
+pub fn to_integer(v: &Value) -> Result<i64, String> {
+    if v.is_integer() {
+        return v.as_i64().ok_or_else(|| "invalid integer".to_string());
+    }
+    let text = match v.kind() {
+        ValueKind::String => v.as_str().unwrap_or("").to_string(),
+        ValueKind::Number => to_s(v),
+        // nil.to_s is "", true.to_s "true": none is an integer
+        _ => return Err("invalid integer".into()),
+    };
+    ruby_integer(&text).ok_or_else(|| "invalid integer".into())
+}
+
+/// Ruby's `to_i` (for `tablerow`'s `cols:`, `limit:`, `offset:`): nil is 0, a float is
+/// truncated, a string is read up to its first non-digit; other values have no `to_i`.
+pub fn ruby_to_i(v: &Value) -> Result<i64, String> {
+    match v.kind() {
+        ValueKind::Undefined | ValueKind::None => Ok(0),
+        ValueKind::Number if v.is_integer() => {
+            v.as_i64().ok_or_else(|| "integer out of range".into())
+        }
+        ValueKind::Number => {
+            let f = as_f64(v).unwrap_or(0.0);
+            if f.is_finite() {
+                Ok(f.trunc() as i64)
+            } else {
+                Err(ruby_float(f))
+            }
+        }
+        ValueKind::String => {
+            let s = v.as_str().unwrap_or("");
+            let s = s.trim_start_matches([' ', '\t', '\n', '\x0b', '\x0c', '\r']);
+            Ok(to_number(&Value::from(s.split('.').next().unwrap_or("")))
+                .as_i64()
+                .unwrap_or(0))
+        }
+        ValueKind::Bool => Err(format!(
+            "undefined method `to_i' for {}:{}",
+            v.is_true(),
+            if v.is_true() {
+                "TrueClass"
+            } else {
+                "FalseClass"
+            }
+        )),
+        _ => Err(format!("undefined method `to_i' for {}", inspect(v))),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn integer_parses_as_ruby() {
+        assert_eq!(ruby_integer(" 12 "), Some(12));
+        assert_eq!(ruby_integer("0x1A"), Some(26));
+        assert_eq!(ruby_integer("010"), Some(8));
+        assert_eq!(ruby_integer("1_000"), Some(1000));
+        assert_eq!(ruby_integer("2.2"), None);
+        assert_eq!(ruby_integer(""), None);
+        assert_eq!(ruby_integer("09"), None);
+    }
 
     #[test]
     fn ruby_floats() {
@@ -547,5 +645,27 @@ mod tests {
         assert_eq!(decimal_op(1.1, 3.0, '*'), 3.3);
         assert_eq!(to_number(&Value::from("12abc")), Value::from(12));
         assert_eq!(to_number(&Value::from("1.5")), Value::from(1.5));
+    }
+
+    #[test]
+    fn integers_as_ruby_reads_them() {
+        let int = |v: Value| to_integer(&v).ok();
+        assert_eq!(int(Value::from(3)), Some(3));
+        assert_eq!(int(Value::from(" 12 ")), Some(12));
+        assert_eq!(int(Value::from("-0x1A")), Some(-26));
+        assert_eq!(int(Value::from("017")), Some(15));
+        assert_eq!(int(Value::from("1_000")), Some(1000));
+        for bad in ["2.5", "foo", "", "1__0", "08", "_1"] {
+            assert_eq!(int(Value::from(bad)), None, "{bad}");
+        }
+        assert_eq!(int(Value::from(2.0)), None);
+        assert_eq!(int(Value::from(())), None);
+        assert_eq!(int(Value::from(true)), None);
+        let to_i = |v: Value| ruby_to_i(&v).ok();
+        assert_eq!(to_i(Value::from(())), Some(0));
+        assert_eq!(to_i(Value::from(2.7)), Some(2));
+        assert_eq!(to_i(Value::from("1x")), Some(1));
+        assert_eq!(to_i(Value::from("x")), Some(0));
+        assert_eq!(to_i(Value::from(true)), None);
     }
 }

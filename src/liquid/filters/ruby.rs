@@ -132,47 +132,7 @@ pub fn spaceship(a: &Value, b: &Value) -> Option<Ordering> {
     }
 }
 
-/// Ruby's `Integer(value.to_s)` as Liquid's `Utils.to_integer` uses it: integers pass,
-/// anything else must be a whole number written in decimal, hex (`0x`), octal (`0`, `0o`) or
-/// binary (`0b`), `_` between digits; otherwise `invalid integer`.
-pub fn to_integer(v: &Value) -> Result<i64, String> {
-    if v.is_integer() {
-        return v.as_i64().ok_or_else(|| "invalid integer".to_string());
-    }
-    let text = lv::to_s(v);
-    parse_integer(&text).ok_or_else(|| "invalid integer".to_string())
-}
-
-fn parse_integer(text: &str) -> Option<i64> {
-    let t = text.trim_matches(|c: char| c.is_ascii_whitespace() || c == '\x0b');
-    let (neg, body) = match t.as_bytes().first()? {
-        b'-' => (true, &t[1..]),
-        b'+' => (false, &t[1..]),
-        _ => (false, t),
-    };
-    let lower = body.to_ascii_lowercase();
-    let (radix, digits) = if let Some(d) = lower.strip_prefix("0x") {
-        (16, d)
-    } else if let Some(d) = lower.strip_prefix("0b") {
-        (2, d)
-    } else if let Some(d) = lower.strip_prefix("0o") {
-        (8, d)
-    } else if lower.len() > 1 && lower.starts_with('0') {
-        (8, &lower[1..])
-    } else {
-        (10, lower.as_str())
-    };
-    if digits.is_empty()
-        || digits.starts_with('_')
-        || digits.ends_with('_')
-        || digits.contains("__")
-        || !digits.chars().all(|c| c == '_' || c.is_digit(radix))
-    {
-        return None;
-    }
-    let n = i64::from_str_radix(&digits.replace('_', ""), radix).ok()?;
-    Some(if neg { -n } else { n })
-}
+pub use crate::liquid::value::to_integer;
 
 /// Sort as Ruby's `Array#sort` does on glibc (a top-down merge sort that takes from the left
 /// run on ties). `cmp` may fail; the sort stops at the first failure, as Ruby's does, so the
@@ -212,17 +172,6 @@ pub fn casecmp(a: &str, b: &str) -> Ordering {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn integer_parses_as_ruby() {
-        assert_eq!(parse_integer(" 12 "), Some(12));
-        assert_eq!(parse_integer("0x1A"), Some(26));
-        assert_eq!(parse_integer("010"), Some(8));
-        assert_eq!(parse_integer("1_000"), Some(1000));
-        assert_eq!(parse_integer("2.2"), None);
-        assert_eq!(parse_integer(""), None);
-        assert_eq!(parse_integer("09"), None);
-    }
 
     #[test]
     fn merge_sort_names_the_pair_ruby_names() {
