@@ -341,6 +341,16 @@ pub struct Item {
     /// Index into [`Parsed::blocks`] of the first block after the item's start: the item
     /// comes after `blocks[..first_block]` in page order.
     pub first_block: usize,
+    /// The innermost block quote the item sits in (an index into [`Parsed::quotes`]).
+    pub quote: Option<usize>,
+}
+
+/// A block quote (`> ...`), e.g. a lesson's callout (`> ## Solution`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Quote {
+    /// The block quote this one is nested in, if any.
+    pub parent: Option<usize>,
+    pub span: Span,
 }
 
 /// A page cut into blocks, with the lists and items they sit in.
@@ -351,6 +361,23 @@ pub struct Parsed {
     pub lists: Vec<List>,
     /// Items in the order they start.
     pub items: Vec<Item>,
+    /// Block quotes in the order they start.
+    pub quotes: Vec<Quote>,
+    /// For each block of `blocks`, the innermost block quote it sits in.
+    pub block_quotes: Vec<Option<usize>>,
+}
+
+impl Parsed {
+    /// The block quotes around quote `q`, innermost first (`q` included).
+    pub fn quote_chain(&self, q: Option<usize>) -> Vec<usize> {
+        let mut out = Vec::new();
+        let mut at = q;
+        while let Some(i) = at {
+            out.push(i);
+            at = self.quotes[i].parent;
+        }
+        out
+    }
 }
 
 /// Block-level HTML elements whose content kramdown keeps as raw HTML.
@@ -662,6 +689,10 @@ struct Builder<'a> {
     /// comment (not recorded).
     open_lists: Vec<Option<usize>>,
     open_items: Vec<Option<usize>>,
+    quotes: Vec<Quote>,
+    block_quotes: Vec<Option<usize>>,
+    /// Block quotes open at this point, innermost last; None for one inside an HTML comment.
+    open_quotes: Vec<Option<usize>>,
 }
 
 impl<'a> Builder<'a> {
@@ -682,7 +713,26 @@ impl<'a> Builder<'a> {
             items: Vec::new(),
             open_lists: Vec::new(),
             open_items: Vec::new(),
+            quotes: Vec::new(),
+            block_quotes: Vec::new(),
+            open_quotes: Vec::new(),
         }
+    }
+
+    /// The innermost open block quote that is recorded.
+    fn quote(&self) -> Option<usize> {
+        self.open_quotes.iter().rev().find_map(|q| *q)
+    }
+
+    fn start_quote(&mut self, range: Range<usize>) {
+        let id = (!self.hidden(range.start)).then(|| {
+            self.quotes.push(Quote {
+                parent: self.quote(),
+                span: self.lines.span(self.src, range),
+            });
+            self.quotes.len() - 1
+        });
+        self.open_quotes.push(id);
     }
 
     fn hidden(&self, offset: usize) -> bool {
@@ -781,6 +831,7 @@ impl<'a> Builder<'a> {
                 code_blocks: Vec::new(),
                 has_code: false,
                 first_block: self.blocks.len(),
+                quote: self.quote(),
             });
             self.items.len() - 1
         });
@@ -834,6 +885,7 @@ impl<'a> Builder<'a> {
             return None;
         }
         self.blocks.push(block);
+        self.block_quotes.push(self.quote());
         Some(self.blocks.len() - 1)
     }
 
@@ -1043,6 +1095,7 @@ impl<'a> Builder<'a> {
                     Tag::Table(_) => self.table_depth += 1,
                     Tag::HtmlBlock => self.note_html_block(range),
                     Tag::List(start) => self.start_list(start, range),
+                    Tag::BlockQuote(_) => self.start_quote(range),
                     Tag::Item => self.start_item(range),
                     _ => {}
                 }
@@ -1063,6 +1116,11 @@ impl<'a> Builder<'a> {
                 }
                 TagEnd::Table => {
                     self.table_depth = self.table_depth.saturating_sub(1);
+                    self.attach = Attach::None;
+                }
+                TagEnd::BlockQuote(_) => {
+                    self.flush_inline();
+                    self.open_quotes.pop();
                     self.attach = Attach::None;
                 }
                 TagEnd::Emphasis
@@ -1116,6 +1174,8 @@ impl<'a> Builder<'a> {
             blocks: self.blocks,
             lists: self.lists,
             items: self.items,
+            quotes: self.quotes,
+            block_quotes: self.block_quotes,
         }
     }
 }
