@@ -53,6 +53,10 @@
 //!   padding space CommonMark strips are not part of it). An item *has code*
 //!   when a code block sits anywhere inside it, nested lists and block quotes
 //!   included. Items and lists inside an HTML comment do not exist.
+//! * **Block quotes** (`> ...`) are recorded ([`Quote`], nested ones naming their parent),
+//!   and every block and item says which quote it sits in (innermost): a heading inside a
+//!   quote is a lesson's callout (`> ## Solution`), whose section ends with the quote (see
+//!   [`crate::runbook`]). A `{: .solution}` IAL after a quote is dropped like any other.
 //! * **HTML comments** hide everything they contain: from an opening `<!--`
 //!   (in an HTML block, inline HTML or plain paragraph text) to the next
 //!   `-->` in the input (or to the end of the input when there is none), no
@@ -1617,6 +1621,45 @@ vault policy write app-settings app-settings.hcl
         assert_eq!(multi.text, "multi line");
         assert!(!multi.exact);
         assert!(md[multi.start..].starts_with("multi"));
+    }
+
+    #[test]
+    fn block_quotes_and_what_sits_in_them() {
+        let md = "# A\n\n> ## Callout\n>\n> ```\n> ls\n> ```\n>\n> > ## Solution\n> > - item\n> {: .solution}\n\n```\npwd\n```\n";
+        let p = parse_page(md);
+        assert_eq!(p.quotes.len(), 2);
+        assert_eq!(p.quotes[0].parent, None);
+        assert_eq!(p.quotes[1].parent, Some(0));
+        assert_eq!(
+            (p.quotes[0].span.start_line, p.quotes[0].span.end_line),
+            (3, 11)
+        );
+        let kinds: Vec<(&str, Option<usize>)> = p
+            .blocks
+            .iter()
+            .zip(&p.block_quotes)
+            .map(|(b, q)| {
+                let k = match b {
+                    Block::Heading { .. } => "heading",
+                    Block::Code(_) => "code",
+                    Block::Prose { .. } => "prose",
+                };
+                (k, *q)
+            })
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                ("heading", None),
+                ("heading", Some(0)),
+                ("code", Some(0)),
+                ("heading", Some(1)),
+                ("prose", Some(1)),
+                ("code", None),
+            ]
+        );
+        assert_eq!(p.items[0].quote, Some(1));
+        assert_eq!(p.quote_chain(Some(1)), [1, 0]);
     }
 
     #[test]

@@ -10,6 +10,18 @@
 //!   `-1`, `-2`… when a page repeats an id. Blocks before the first heading
 //!   belong to a section with id `top` and an empty title, which is left out
 //!   when it has no steps.
+//! * **Callouts**: a heading inside a block quote (a lesson's `> ## Exercise`,
+//!   `> > ## Solution`) starts a section that ends with its block quote: after
+//!   the quote, blocks belong again to the section the reader was in when the
+//!   quote opened (nested quotes likewise, innermost first). So a section can
+//!   have steps before and after a callout; its code steps are numbered in
+//!   page order across both. [`Section::parent`] is the section a heading is
+//!   nested in: the nearest heading before it of a lower level in the same
+//!   quote, else, for a heading in a quote, the section the quote sits in;
+//!   [`Section::quote_depth`] counts the quotes around the heading. A section
+//!   brings along (in `--section` and recipes) every section nested in it,
+//!   callouts included. Sections are listed in the order of their headings,
+//!   steps in page order ([`Runbook::steps`]).
 //! * Every code block (fenced or indented, at any depth, not inside an HTML
 //!   comment) is a [`Step`] of kind `code`, runnable or not. Its id is
 //!   `<section-id>-<n>`, `n` counting all code blocks of the section from 1,
@@ -52,15 +64,33 @@
 //!
 //! 1. An attribute `runbook=run` (or `yes`/`true`) / `runbook=skip` (or
 //!    `no`/`false`) in the info string or in the block's IAL.
-//! 2. The language, when the block has one (info string or IAL class):
+//! 2. A transcript (see below) without any command after its prompts (a bare
+//!    `$`) is not runnable: there is nothing to run.
+//! 3. The language, when the block has one (info string or IAL class):
 //!    `bash`, `sh`, `shell`, `zsh`, `ksh`, `console`, `terminal`,
-//!    `shell-session`, `shellsession`, `sh-session` are runnable; the known
-//!    non-shell languages ([`NON_SHELL_LANGS`]: data formats, programming
-//!    languages, `text`, `output`, `source`, `error`, non-POSIX shells, …) are
-//!    not. An unknown language falls through to the shape test (4).
-//! 3. For blocks without any language, [`ModelOptions::default_runnable`]
+//!    `shell-session`, `shellsession`, `sh-session` are runnable, except a
+//!    block of that language that is not a transcript and
+//!    * is a file's content (rule 5), or
+//!    * has no command line that reads as shell (4): program output labelled
+//!      as shell (`Permission denied (publickey).`, `origin https://… (fetch)`),
+//!      or only comments.
+//!
+//!    The known non-shell languages ([`NON_SHELL_LANGS`]: data formats,
+//!    programming languages, `text`, `output`, `source`, `error`, non-POSIX
+//!    shells, …) are not runnable. An unknown language falls through to the
+//!    shape test (4).
+//! 4. For blocks without any language, [`ModelOptions::default_runnable`]
 //!    (from the page's front matter) when set.
-//! 4. The shape test, on the block's *command lines*: for a transcript (see
+//! 5. A block that is not a transcript is a *file's content*, shown to be
+//!    saved, not run: when it starts with `#!` and holds scheduler directives
+//!    (`#SBATCH`, `#PBS`, `#$ `, `#BSUB`, `#COBALT`, `#MSUB`, `#@`, `#OAR`,
+//!    `#FLUX`: a job script), or when the prose before it asks to save it as a
+//!    file (a file name such as `job.sh`, `~/bin/x.py` or `.bashrc`, with
+//!    *save*, *paste*, *content(s)* or *containing*, or with *create*, *write*,
+//!    *open*, *edit*, *make*, *new*, *put*, *add*, *type*, *copy* or *insert*
+//!    and *file* or *script*) and the block does not name that file itself
+//!    (`nano job.sh`, `sbatch job.sh` are what to do with it).
+//! 6. The shape test, on the block's *command lines*: for a transcript (see
 //!    below) the commands after a prompt, otherwise every logical line
 //!    (backslash continuations, open quotes and heredoc bodies belong to the
 //!    line that started them) that is not blank and not a `#` comment. An
@@ -78,24 +108,44 @@
 //!    `key:`, `- item`), JSON (`"key": …`), `key = value` settings and
 //!    `def x = y` statements, `name {` blocks, C/JS comments and statements,
 //!    lines ending with `:`, `$NAME=value`, a path on its own (`/eos/data`),
-//!    a relative path or URL as first word, program output or prose (a
-//!    leading digit or capitalised word). The block is runnable when at least
+//!    a relative path or URL as first word, a file name as first word
+//!    (`notes.txt`, [`FILE_EXTENSIONS`]), a `(` among a command's arguments
+//!    (a syntax error for bash: `origin https://x (fetch)`), program output or
+//!    prose (a leading digit or capitalised word). The block is runnable when at least
 //!    one command line reads as shell and at least 80% of the classified ones
 //!    do; `why` gives the count, or the first line that failed and why.
 //!
-//! # Transcripts (console / shell-session blocks)
+//! # Transcripts (console / shell-session blocks, lessons' `$ ` blocks)
 //!
-//! A prompt is `$ ` (or a line that is just `$`), a bracketed prompt
-//! containing `@` (`[user@host ~]$ `), `user@host:path$ `, `user@host path $ `,
-//! or a shell-version prompt (`bash-4.2$ `, `-bash-4.2$ `, `sh-5.1# `); `#`
-//! may stand for `$` in all of them, and in `console`-family blocks a bare
-//! `# ` is also a (root) prompt. A block is a
-//! transcript when its language is of the console family and it has at least
-//! one prompt line, or when its first non-blank line starts with a prompt. For
-//! transcripts, [`Step::code`] keeps only the command lines, prompt removed,
-//! plus the lines that continue them (after a trailing `\`, inside an open
-//! quote or a heredoc; a leading PS2 `> ` is removed there); every other line
-//! is output and dropped. For all other blocks `code` is the block text.
+//! A *prompt* starts a line: `$ ` (or a line that is just `$`); a virtual
+//! environment before any prompt (`(env) `, `(base) `); `{local}$ `,
+//! `{remote}$ `; a bracketed prompt (`[user@host ~]$ `, `[login1 ~]$ `, and
+//! with `@` also `[root@host ~]# `); `user@host:path$ `, `user@host path $ `
+//! (path optional, `#` for `$` too); `host$ `, `host:path$ `, `~/dir$ `;
+//! macOS's `host:dir user$ `; a shell-version prompt (`bash-4.2$ `,
+//! `-bash-4.2$ `, `sh-5.1# `). In `console`-family blocks `% ` and a bare
+//! `# ` are prompts too. Elsewhere `# ` is a root prompt only before what
+//! unmistakably reads as a command: it reads as shell, does not end like a
+//! sentence, does not start with a word comments start with (`see`, `note`,
+//! `run`, `the`, …) and has an option, a path, `=`, `|`, `>`, `<`, `;`, `&&`,
+//! `$`, `~`, `*` or a quote (`# dnf install -y rsync`; `# Load the module
+//! first` is a comment).
+//!
+//! A block is a *transcript* when its language is of the console family and
+//! it has at least one prompt line; or when its first line that is neither
+//! blank nor a `#` comment starts with a prompt (a comment before the first
+//! `$ ` does not hide it); or when its first non-blank line is a root prompt
+//! and no other line of it (comments aside) reads as shell (the rest is the
+//! command's output).
+//!
+//! For transcripts, [`Step::code`] keeps only the command lines, prompt
+//! removed, plus the lines that continue them: every line read while bash
+//! would wait for more input ([`shell::Lexer::waiting`]: after a trailing
+//! `\`, inside an open quote, `$(` or a heredoc, inside a compound command
+//! not yet closed, `for …` / `> do` / `> done`, `if … fi`, `case … esac`,
+//! `{ … }`, or after a line ending with `|`, `&&` or `||`), a leading PS2 `> `
+//! removed there (a prompt typed there is removed too). Every other line is
+//! output and dropped. For all other blocks `code` is the block text.
 //!
 //! # Placeholders
 //!
@@ -2365,6 +2415,276 @@ mod tests {
         let rb = build("intro\n\n# Top\n\n    ls\n", &ModelOptions::default());
         assert_eq!(rb.sections[0].id, "top");
         assert_eq!(rb.sections.len(), 1);
+    }
+
+    #[test]
+    fn ps2_lines_continue_a_command_while_bash_waits() {
+        let s = one(
+            "```bash\n$ for f in *.dat\n> do\n>   echo $f\n> done\na.dat\n$ if [ -e x ]; then\n>   cat x |\n>   wc -l\n> fi\n3\n$ ls |\n> sort\n> not a continuation\n$ case $1 in\n>   a) echo a ;;\n> esac\n$ f() {\n>   echo hi\n> }\n```\n",
+        );
+        assert_eq!(
+            s.code,
+            "for f in *.dat\ndo\n  echo $f\ndone\nif [ -e x ]; then\n  cat x |\n  wc -l\nfi\nls |\nsort\ncase $1 in\n  a) echo a ;;\nesac\nf() {\n  echo hi\n}\n"
+        );
+        // each line of the command knows its line in the page
+        assert_eq!(s.code_lines[..4], [2, 3, 4, 5]);
+        assert_eq!(s.code_lines[8..10], [12, 13]);
+        // a prompt typed where bash still waits, and continuation lines without `> `
+        let s = one("```console\n$ for i in 1 2\n$ do echo $i\n  done\n1\n2\n```\n");
+        assert_eq!(s.code, "for i in 1 2\ndo echo $i\n  done\n");
+        // output that starts with `>` after a finished command stays output
+        let s = one("```bash\n$ echo '> quoted'\n> quoted\n```\n");
+        assert_eq!(s.code, "echo '> quoted'\n");
+    }
+
+    #[test]
+    fn a_comment_before_the_first_prompt_keeps_the_transcript() {
+        let s = one("```bash\n# where are we?\n\n$ pwd\n/home/learner\n```\n");
+        assert_eq!(s.code, "pwd\n");
+        assert!(s.runnable);
+        // the same in an unlabelled block
+        let s = one("```\n# see what is running\n$ ps ux\nUSER PID\n```\n");
+        assert_eq!(s.code, "ps ux\n");
+        assert!(s.runnable, "{}", s.why);
+        // a script with comments is not a transcript
+        let s = one("```bash\n# set up\nexport A=1\necho $A\n```\n");
+        assert_eq!(s.code, "# set up\nexport A=1\necho $A\n");
+    }
+
+    #[test]
+    fn prompts_people_write() {
+        for (line, cmd) in [
+            ("(env) [user@host ~]$ ls -l", "ls -l"),
+            ("(base) $ conda list", "conda list"),
+            ("(venv) user@host:~/x$ pip list", "pip list"),
+            ("{local}$ scp a host:", "scp a host:"),
+            ("{remote}$ squeue", "squeue"),
+            ("[login1 ~]$ hostname", "hostname"),
+            ("[root@node01 ~]# systemctl status", "systemctl status"),
+            ("user@host:~$ uptime", "uptime"),
+            ("user@host:~ $ uptime", "uptime"),
+            ("root@host:/etc# cat hosts", "cat hosts"),
+            ("user@host ~ $ uptime", "uptime"),
+            ("laptop$ whoami", "whoami"),
+            ("~/work$ git log", "git log"),
+            ("MacBook-Pro:~ alice$ brew list", "brew list"),
+            ("bash-4.2$ env", "env"),
+            ("$ echo $HOME", "echo $HOME"),
+        ] {
+            let s = one(&format!("```bash\n{line}\nsome output\n```\n"));
+            assert_eq!(s.code, format!("{cmd}\n"), "{line}");
+            assert!(s.runnable, "{line}: {}", s.why);
+        }
+        // not prompts
+        for line in [
+            "[ -f x ]$ ls",
+            "( cd x ) && ls",
+            "echo $ HOME",
+            "a=$ b",
+            "$HOME/bin/tool",
+        ] {
+            assert!(
+                prompt_len(line, false).is_none(),
+                "{line}: {:?}",
+                prompt_len(line, false)
+            );
+        }
+        // `# ` is a root prompt outside console blocks only before what reads as a command
+        let s =
+            one("```\n# dnf install -y rsync\nLast metadata expiration check: 0:01:02 ago.\n```\n");
+        assert_eq!(s.code, "dnf install -y rsync\n");
+        let s = one(
+            "```bash\n$ sudo -i\n# systemctl restart --now slurmd\n# now check it\n$ exit\n```\n",
+        );
+        assert_eq!(s.code, "sudo -i\nsystemctl restart --now slurmd\nexit\n");
+        for comment in [
+            "# Load the module first\nmodule load x\n",
+            "# see /etc/hosts\nmodule load x\n",
+            "# cp -r a b\nmake\n",
+        ] {
+            let s = one(&format!("```bash\n{comment}```\n"));
+            assert_eq!(s.code, comment, "{comment}");
+        }
+    }
+
+    #[test]
+    fn labelled_blocks_of_output_or_file_contents_are_not_steps() {
+        for out in [
+            "Permission denied (publickey).\n",
+            "origin  https://example.org/x.git (fetch)\norigin  https://example.org/x.git (push)\n",
+            "notes.txt\nresults.csv\n",
+            "Hello World\n",
+        ] {
+            let s = one(&format!("```bash\n{out}```\n"));
+            assert!(!s.runnable, "{out}");
+            assert!(
+                s.why
+                    .starts_with("language `bash`, but no line reads as shell"),
+                "{}",
+                s.why
+            );
+        }
+        // output with one line that reads as shell: kept, as the language says
+        assert!(one("```bash\nHello\nls -l\n```\n").runnable);
+        // a job script, with or without prose
+        for d in ["#SBATCH -t 10", "#PBS -l nodes=1", "#$ -cwd", "#BSUB -n 4"] {
+            let s = one(&format!("```bash\n#!/bin/bash\n{d}\necho hi\n```\n"));
+            assert!(!s.runnable, "{d}");
+            assert!(s.why.contains("job script"), "{}", s.why);
+        }
+        // a `#!` script without directives in a bash block still runs as its language says
+        assert!(one("```bash\n#!/bin/bash\necho hi\n```\n").runnable);
+        // prose that asks to save the block as a file
+        for prose in [
+            "Save the following as `job.sh`:",
+            "Create a file called hello.sh containing:",
+            "Open a new file `run.sh` in your editor and type:",
+            "Paste this into ~/bin/setup.sh:",
+        ] {
+            let s = one(&format!(
+                "{prose}\n\n```bash\nmodule load x\nrun-it --fast\n```\n"
+            ));
+            assert!(!s.runnable, "{prose}");
+            assert!(s.why.contains("a file's content"), "{}", s.why);
+        }
+        // ...but not a block that does something with that file, nor other prose
+        for (prose, code) in [
+            (
+                "Save the script as `job.sh` and submit it:",
+                "sbatch job.sh",
+            ),
+            ("Create the file `notes.txt` with nano:", "nano notes.txt"),
+            ("This creates `output.txt`:", "python3 make.py"),
+            (
+                "Download the file from example.org:",
+                "wget https://example.org/x",
+            ),
+        ] {
+            let s = one(&format!("{prose}\n\n```bash\n{code}\n```\n"));
+            assert!(s.runnable, "{prose}: {}", s.why);
+        }
+        // unlabelled blocks too
+        let s = one("Save it as `job.sh`:\n\n```\nmodule load x\nrun-it\n```\n");
+        assert!(!s.runnable, "{}", s.why);
+        // a bare `$`, a prompt without a command, is not an (empty) step
+        let s = one("```bash\n$\n```\n");
+        assert!(!s.runnable);
+        assert_eq!(s.code, "");
+        let s = one("```console\n$ \n```\n");
+        assert!(!s.runnable);
+        // a bash block of comments only runs nothing
+        assert!(!one("```bash\n# nothing to do here\n```\n").runnable);
+    }
+
+    #[test]
+    fn callouts_are_sections_and_the_reader_returns() {
+        let md = "# Lesson\n\nintro\n\n```bash\n$ ls\n```\n\n> ## Exercise\n>\n> Try:\n>\n> ```bash\n> $ pwd\n> ```\n>\n> > ## Solution\n> >\n> > ```bash\n> > $ cd ~ && pwd\n> > ```\n> {: .solution}\n>\n> Then:\n>\n> - check it\n> - run it\n>\n>   ```bash\n>   $ echo done\n>   ```\n{: .challenge}\n\nBack in the lesson:\n\n```bash\n$ date\n```\n\n## Next\n\n```bash\n$ uptime\n```\n";
+        let rb = build(md, &ModelOptions::default());
+        let sections: Vec<(&str, Option<&str>, usize, u8)> = rb
+            .sections
+            .iter()
+            .map(|s| (s.id.as_str(), s.parent.as_deref(), s.quote_depth, s.level))
+            .collect();
+        assert_eq!(
+            sections,
+            [
+                ("lesson", None, 0, 1),
+                ("exercise", Some("lesson"), 1, 2),
+                ("solution", Some("exercise"), 2, 2),
+                ("next", Some("lesson"), 0, 2),
+            ]
+        );
+        let steps: Vec<(&str, &str, usize)> = rb
+            .steps_in_sections()
+            .into_iter()
+            .map(|(s, st)| (s.id.as_str(), st.id.as_str(), st.index))
+            .collect();
+        assert_eq!(
+            steps,
+            [
+                ("lesson", "lesson-1", 0),
+                ("exercise", "exercise-1", 1),
+                ("solution", "solution-1", 2),
+                ("exercise", "exercise-m1", 3),
+                ("exercise", "exercise-2", 4),
+                ("lesson", "lesson-2", 5),
+                ("next", "next-1", 6),
+            ]
+        );
+        assert_eq!(rb.step("lesson-2").unwrap().prose, "Back in the lesson:");
+        assert_eq!(rb.step("exercise-2").unwrap().prose, "run it");
+        let ids: Vec<&str> = rb.steps().map(|s| s.id.as_str()).collect();
+        assert_eq!(ids[5], "lesson-2");
+        // nested: the section, its callouts, and the sections under it
+        let nested: Vec<&str> = rb
+            .nested(0)
+            .into_iter()
+            .map(|i| rb.sections[i].id.as_str())
+            .collect();
+        assert_eq!(nested, ["lesson", "exercise", "solution", "next"]);
+        let nested: Vec<&str> = rb
+            .nested(1)
+            .into_iter()
+            .map(|i| rb.sections[i].id.as_str())
+            .collect();
+        assert_eq!(nested, ["exercise", "solution"]);
+        // a quote without a heading changes nothing; a callout before any heading returns
+        // to `top`
+        let rb = build(
+            "```bash\nls\n```\n\n> ## Note\n> ```bash\n> pwd\n> ```\n\n```bash\ndate\n```\n\n> plain quote\n> ```bash\n> id\n> ```\n",
+            &ModelOptions::default(),
+        );
+        let steps: Vec<(&str, &str)> = rb
+            .steps_in_sections()
+            .into_iter()
+            .map(|(s, st)| (s.id.as_str(), st.id.as_str()))
+            .collect();
+        assert_eq!(
+            steps,
+            [
+                ("top", "top-1"),
+                ("note", "note-1"),
+                ("top", "top-2"),
+                ("top", "top-3")
+            ]
+        );
+    }
+
+    #[test]
+    fn the_transcript_lesson_page() {
+        let rb = build(
+            &fixture("pages/transcript-lesson.md"),
+            &ModelOptions::default(),
+        );
+        let runnable: Vec<(&str, &str)> = rb
+            .steps_in_sections()
+            .into_iter()
+            .filter(|(_, st)| st.runnable)
+            .map(|(s, st)| (s.id.as_str(), st.code.as_str()))
+            .collect();
+        assert_eq!(
+            runnable,
+            [
+                (
+                    "looping-over-files",
+                    "for f in *.csv\ndo\n  echo \"$f\"\n  head -n 2 \"$f\" | tail -n 1\ndone\n"
+                ),
+                ("looping-over-files", "ls -F\n"),
+                (
+                    "looping-over-files",
+                    "python3 -m pip list\ncd ~/work && \\\ngit status\nscp results.tar.gz learner@cluster:\ncat /etc/hostname\n"
+                ),
+                ("looping-over-files", "sbatch weather-job.sh\n"),
+                ("solution", "wc -l *.csv\n"),
+                ("counting-lines", "wc -l *.csv | sort -n | tail -n 1\n"),
+                ("looping-over-files", "rm -f *.tmp\n"),
+                ("root-commands", "dnf install -y rsync\n"),
+                (
+                    "root-commands",
+                    "# Load the module first\nmodule load rsync\n"
+                ),
+            ]
+        );
     }
 
     #[test]

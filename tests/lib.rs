@@ -12,3 +12,4 @@ mod render;
 mod run;
 mod secrets;
 mod test;
+mod transcripts;
