@@ -210,7 +210,10 @@ impl Runbook {
 
     /// The step with this id.
     pub fn step(&self, id: &str) -> Option<&Step> {
-        self.steps().find(|s| s.id == id)
+        self.sections
+            .iter()
+            .flat_map(|s| s.steps.iter())
+            .find(|s| s.id == id)
     }
 
     /// The section with this id.
