@@ -1548,11 +1548,15 @@ struct Tally {
     first_bad: Option<(usize, &'static str)>,
 }
 
+/// `lenient` (for blocks labelled as shell): a line whose first word is a plausible command
+/// reads as shell unless bash would refuse it or it reads as a sentence or starts with a
+/// file name (`openssl x509 ... | grep Subject:` is a command, though it ends with `:`).
 fn tally(
     block: &CodeBlock,
     lines: &[CodeLine<'_>],
     scanned: &[shell::LineInfo],
     index: &LineIndex,
+    lenient: bool,
 ) -> Tally {
     let mut t = Tally {
         shell: 0,
@@ -1568,8 +1572,18 @@ fn tally(
             None => line.text,
         };
         let verdict = match shape(text) {
-            Shape::Shell if info.stray_paren.is_some() => {
+            _ if info.stray_paren.is_some() => {
                 Shape::NotShell("has a `(` among its arguments, which bash refuses (output?)")
+            }
+            Shape::NotShell(why)
+                if lenient
+                    && is_command_word(text.split_whitespace().next().unwrap_or(""))
+                    && !matches!(
+                        why,
+                        "reads as a sentence" | "starts with a file name (output?)"
+                    ) =>
+            {
+                Shape::Shell
             }
             v => v,
         };
@@ -1712,7 +1726,7 @@ fn decide(
             if let Some(reason) = file_contents(lines, prose, &code()) {
                 return (false, format!("language `{l}`, but {reason}"));
             }
-            let t = tally(block, lines, scanned, index);
+            let t = tally(block, lines, scanned, index, true);
             if t.shell == 0 {
                 return match t.first_bad {
                     Some((line, reason)) => (
@@ -1758,7 +1772,7 @@ fn decide(
         shell,
         bad,
         first_bad,
-    } = tally(block, lines, scanned, index);
+    } = tally(block, lines, scanned, index, false);
     if shell > 0 && shell * 5 >= (shell + bad) * 4 {
         let total = shell + bad;
         (
@@ -2529,6 +2543,10 @@ mod tests {
         }
         // output with one line that reads as shell: kept, as the language says
         assert!(one("```bash\nHello\nls -l\n```\n").runnable);
+        // a command that ends with `:` is still a command in a bash block
+        assert!(
+            one("```bash\nopenssl x509 -in c.pem -noout -text | grep Subject:\n```\n").runnable
+        );
         // a job script, with or without prose
         for d in ["#SBATCH -t 10", "#PBS -l nodes=1", "#$ -cwd", "#BSUB -n 4"] {
             let s = one(&format!("```bash\n#!/bin/bash\n{d}\necho hi\n```\n"));
