@@ -96,6 +96,9 @@ pub fn load(
                 map.source_line(step.lines.0) + first,
                 map.source_line(step.lines.1) + first,
             );
+            for line in &mut step.code_lines {
+                *line = map.source_line(*line) + first;
+            }
             for p in &mut step.placeholders {
                 let rendered_line = p.line;
                 p.line = map.source_line(rendered_line) + first;

@@ -53,6 +53,7 @@ pub mod runbook;
 pub mod shell;
 pub mod site;
 pub mod source;
+pub mod syntax;
 pub mod yaml;
 
 use clap::{CommandFactory, Parser};

@@ -53,6 +53,10 @@
 //!   padding space CommonMark strips are not part of it). An item *has code*
 //!   when a code block sits anywhere inside it, nested lists and block quotes
 //!   included. Items and lists inside an HTML comment do not exist.
+//! * **Block quotes** (`> ...`) are recorded ([`Quote`], nested ones naming their parent),
+//!   and every block and item says which quote it sits in (innermost): a heading inside a
+//!   quote is a lesson's callout (`> ## Solution`), whose section ends with the quote (see
+//!   [`crate::runbook`]). A `{: .solution}` IAL after a quote is dropped like any other.
 //! * **HTML comments** hide everything they contain: from an opening `<!--`
 //!   (in an HTML block, inline HTML or plain paragraph text) to the next
 //!   `-->` in the input (or to the end of the input when there is none), no
@@ -341,6 +345,16 @@ pub struct Item {
     /// Index into [`Parsed::blocks`] of the first block after the item's start: the item
     /// comes after `blocks[..first_block]` in page order.
     pub first_block: usize,
+    /// The innermost block quote the item sits in (an index into [`Parsed::quotes`]).
+    pub quote: Option<usize>,
+}
+
+/// A block quote (`> ...`), e.g. a lesson's callout (`> ## Solution`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Quote {
+    /// The block quote this one is nested in, if any.
+    pub parent: Option<usize>,
+    pub span: Span,
 }
 
 /// A page cut into blocks, with the lists and items they sit in.
@@ -351,6 +365,23 @@ pub struct Parsed {
     pub lists: Vec<List>,
     /// Items in the order they start.
     pub items: Vec<Item>,
+    /// Block quotes in the order they start.
+    pub quotes: Vec<Quote>,
+    /// For each block of `blocks`, the innermost block quote it sits in.
+    pub block_quotes: Vec<Option<usize>>,
+}
+
+impl Parsed {
+    /// The block quotes around quote `q`, innermost first (`q` included).
+    pub fn quote_chain(&self, q: Option<usize>) -> Vec<usize> {
+        let mut out = Vec::new();
+        let mut at = q;
+        while let Some(i) = at {
+            out.push(i);
+            at = self.quotes[i].parent;
+        }
+        out
+    }
 }
 
 /// Block-level HTML elements whose content kramdown keeps as raw HTML.
@@ -662,6 +693,10 @@ struct Builder<'a> {
     /// comment (not recorded).
     open_lists: Vec<Option<usize>>,
     open_items: Vec<Option<usize>>,
+    quotes: Vec<Quote>,
+    block_quotes: Vec<Option<usize>>,
+    /// Block quotes open at this point, innermost last; None for one inside an HTML comment.
+    open_quotes: Vec<Option<usize>>,
 }
 
 impl<'a> Builder<'a> {
@@ -682,7 +717,26 @@ impl<'a> Builder<'a> {
             items: Vec::new(),
             open_lists: Vec::new(),
             open_items: Vec::new(),
+            quotes: Vec::new(),
+            block_quotes: Vec::new(),
+            open_quotes: Vec::new(),
         }
+    }
+
+    /// The innermost open block quote that is recorded.
+    fn quote(&self) -> Option<usize> {
+        self.open_quotes.iter().rev().find_map(|q| *q)
+    }
+
+    fn start_quote(&mut self, range: Range<usize>) {
+        let id = (!self.hidden(range.start)).then(|| {
+            self.quotes.push(Quote {
+                parent: self.quote(),
+                span: self.lines.span(self.src, range),
+            });
+            self.quotes.len() - 1
+        });
+        self.open_quotes.push(id);
     }
 
     fn hidden(&self, offset: usize) -> bool {
@@ -781,6 +835,7 @@ impl<'a> Builder<'a> {
                 code_blocks: Vec::new(),
                 has_code: false,
                 first_block: self.blocks.len(),
+                quote: self.quote(),
             });
             self.items.len() - 1
         });
@@ -834,6 +889,7 @@ impl<'a> Builder<'a> {
             return None;
         }
         self.blocks.push(block);
+        self.block_quotes.push(self.quote());
         Some(self.blocks.len() - 1)
     }
 
@@ -1043,6 +1099,7 @@ impl<'a> Builder<'a> {
                     Tag::Table(_) => self.table_depth += 1,
                     Tag::HtmlBlock => self.note_html_block(range),
                     Tag::List(start) => self.start_list(start, range),
+                    Tag::BlockQuote(_) => self.start_quote(range),
                     Tag::Item => self.start_item(range),
                     _ => {}
                 }
@@ -1063,6 +1120,11 @@ impl<'a> Builder<'a> {
                 }
                 TagEnd::Table => {
                     self.table_depth = self.table_depth.saturating_sub(1);
+                    self.attach = Attach::None;
+                }
+                TagEnd::BlockQuote(_) => {
+                    self.flush_inline();
+                    self.open_quotes.pop();
                     self.attach = Attach::None;
                 }
                 TagEnd::Emphasis
@@ -1116,6 +1178,8 @@ impl<'a> Builder<'a> {
             blocks: self.blocks,
             lists: self.lists,
             items: self.items,
+            quotes: self.quotes,
+            block_quotes: self.block_quotes,
         }
     }
 }
@@ -1557,6 +1621,45 @@ vault policy write app-settings app-settings.hcl
         assert_eq!(multi.text, "multi line");
         assert!(!multi.exact);
         assert!(md[multi.start..].starts_with("multi"));
+    }
+
+    #[test]
+    fn block_quotes_and_what_sits_in_them() {
+        let md = "# A\n\n> ## Callout\n>\n> ```\n> ls\n> ```\n>\n> > ## Solution\n> > - item\n> {: .solution}\n\n```\npwd\n```\n";
+        let p = parse_page(md);
+        assert_eq!(p.quotes.len(), 2);
+        assert_eq!(p.quotes[0].parent, None);
+        assert_eq!(p.quotes[1].parent, Some(0));
+        assert_eq!(
+            (p.quotes[0].span.start_line, p.quotes[0].span.end_line),
+            (3, 11)
+        );
+        let kinds: Vec<(&str, Option<usize>)> = p
+            .blocks
+            .iter()
+            .zip(&p.block_quotes)
+            .map(|(b, q)| {
+                let k = match b {
+                    Block::Heading { .. } => "heading",
+                    Block::Code(_) => "code",
+                    Block::Prose { .. } => "prose",
+                };
+                (k, *q)
+            })
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                ("heading", None),
+                ("heading", Some(0)),
+                ("code", Some(0)),
+                ("heading", Some(1)),
+                ("prose", Some(1)),
+                ("code", None),
+            ]
+        );
+        assert_eq!(p.items[0].quote, Some(1));
+        assert_eq!(p.quote_chain(Some(1)), [1, 0]);
     }
 
     #[test]

@@ -205,26 +205,23 @@ pub fn select<'a>(
                 known.join(", ")
             ));
         };
-        chosen[i] = true;
-        // the sections nested under it come along
-        let level = sections[i].level;
-        for (j, s) in sections.iter().enumerate().skip(i + 1) {
-            if level == 0 || s.level <= level {
-                break;
-            }
+        // the sections nested under it come along (callouts in it too)
+        for j in doc.runbook.nested(i) {
             chosen[j] = true;
         }
     }
-    let mut out: Vec<(&Section, &Step)> = sections
+    let chosen_ids: Vec<&str> = sections
         .iter()
         .zip(&chosen)
         .filter(|(_, c)| **c)
-        .flat_map(|(s, _)| {
-            s.steps
-                .iter()
-                .filter(|st| st.runnable || st.is_manual())
-                .map(move |st| (s, st))
-        })
+        .map(|(s, _)| s.id.as_str())
+        .collect();
+    // in page order: a section that holds a callout goes on after it
+    let mut out: Vec<(&Section, &Step)> = doc
+        .runbook
+        .steps_in_sections()
+        .into_iter()
+        .filter(|(s, st)| chosen_ids.contains(&s.id.as_str()) && (st.runnable || st.is_manual()))
         .collect();
     let all_ids: Vec<&str> = doc.runbook.steps().map(|s| s.id.as_str()).collect();
     let check = |id: &str| -> Result<(), String> {
@@ -563,8 +560,8 @@ impl<'a> PageSteps<'a> {
             setters: HashMap::new(),
             loaders: Vec::new(),
         };
-        for section in &doc.runbook.sections {
-            for step in section.steps.iter().filter(|st| st.runnable) {
+        for (section, step) in doc.runbook.steps_in_sections() {
+            if step.runnable {
                 let i = page.steps.len();
                 let lexed = shell::lex(&step.code);
                 let sets: BTreeSet<String> = lexed.assigns.iter().map(|a| a.name.clone()).collect();
@@ -693,12 +690,11 @@ pub fn recipe_needs(doc: &Document) -> Vec<RecipeNeeds> {
         .filter(|(_, s)| s.steps.iter().any(|st| st.runnable))
         .map(|(i, s)| {
             // the section and those nested under it, as `--section` selects them
-            let nested = sections[i + 1..]
-                .iter()
-                .take_while(|n| s.level > 0 && n.level > s.level);
-            let steps = std::iter::once(s)
-                .chain(nested)
-                .flat_map(|n| n.steps.iter());
+            let steps = doc
+                .runbook
+                .nested(i)
+                .into_iter()
+                .flat_map(|n| sections[n].steps.iter());
             RecipeNeeds {
                 section: s.id.clone(),
                 needs: page.inputs(steps),

@@ -10,6 +10,18 @@
 //!   `-1`, `-2`… when a page repeats an id. Blocks before the first heading
 //!   belong to a section with id `top` and an empty title, which is left out
 //!   when it has no steps.
+//! * **Callouts**: a heading inside a block quote (a lesson's `> ## Exercise`,
+//!   `> > ## Solution`) starts a section that ends with its block quote: after
+//!   the quote, blocks belong again to the section the reader was in when the
+//!   quote opened (nested quotes likewise, innermost first). So a section can
+//!   have steps before and after a callout; its code steps are numbered in
+//!   page order across both. [`Section::parent`] is the section a heading is
+//!   nested in: the nearest heading before it of a lower level in the same
+//!   quote, else, for a heading in a quote, the section the quote sits in;
+//!   [`Section::quote_depth`] counts the quotes around the heading. A section
+//!   brings along (in `--section` and recipes) every section nested in it,
+//!   callouts included. Sections are listed in the order of their headings,
+//!   steps in page order ([`Runbook::steps`]).
 //! * Every code block (fenced or indented, at any depth, not inside an HTML
 //!   comment) is a [`Step`] of kind `code`, runnable or not. Its id is
 //!   `<section-id>-<n>`, `n` counting all code blocks of the section from 1,
@@ -52,15 +64,33 @@
 //!
 //! 1. An attribute `runbook=run` (or `yes`/`true`) / `runbook=skip` (or
 //!    `no`/`false`) in the info string or in the block's IAL.
-//! 2. The language, when the block has one (info string or IAL class):
+//! 2. A transcript (see below) without any command after its prompts (a bare
+//!    `$`) is not runnable: there is nothing to run.
+//! 3. The language, when the block has one (info string or IAL class):
 //!    `bash`, `sh`, `shell`, `zsh`, `ksh`, `console`, `terminal`,
-//!    `shell-session`, `shellsession`, `sh-session` are runnable; the known
-//!    non-shell languages ([`NON_SHELL_LANGS`]: data formats, programming
-//!    languages, `text`, `output`, `source`, `error`, non-POSIX shells, …) are
-//!    not. An unknown language falls through to the shape test (4).
-//! 3. For blocks without any language, [`ModelOptions::default_runnable`]
+//!    `shell-session`, `shellsession`, `sh-session` are runnable, except a
+//!    block of that language that is not a transcript and
+//!    * is a file's content (rule 5), or
+//!    * has no command line that reads as shell (4): program output labelled
+//!      as shell (`Permission denied (publickey).`, `origin https://… (fetch)`),
+//!      or only comments.
+//!
+//!    The known non-shell languages ([`NON_SHELL_LANGS`]: data formats,
+//!    programming languages, `text`, `output`, `source`, `error`, non-POSIX
+//!    shells, …) are not runnable. An unknown language falls through to the
+//!    shape test (4).
+//! 4. For blocks without any language, [`ModelOptions::default_runnable`]
 //!    (from the page's front matter) when set.
-//! 4. The shape test, on the block's *command lines*: for a transcript (see
+//! 5. A block that is not a transcript is a *file's content*, shown to be
+//!    saved, not run: when it starts with `#!` and holds scheduler directives
+//!    (`#SBATCH`, `#PBS`, `#$ `, `#BSUB`, `#COBALT`, `#MSUB`, `#@`, `#OAR`,
+//!    `#FLUX`: a job script), or when the prose before it asks to save it as a
+//!    file (a file name such as `job.sh`, `~/bin/x.py` or `.bashrc`, with
+//!    *save*, *paste*, *content(s)* or *containing*, or with *create*, *write*,
+//!    *open*, *edit*, *make*, *new*, *put*, *add*, *type*, *copy* or *insert*
+//!    and *file* or *script*) and the block does not name that file itself
+//!    (`nano job.sh`, `sbatch job.sh` are what to do with it).
+//! 6. The shape test, on the block's *command lines*: for a transcript (see
 //!    below) the commands after a prompt, otherwise every logical line
 //!    (backslash continuations, open quotes and heredoc bodies belong to the
 //!    line that started them) that is not blank and not a `#` comment. An
@@ -78,24 +108,44 @@
 //!    `key:`, `- item`), JSON (`"key": …`), `key = value` settings and
 //!    `def x = y` statements, `name {` blocks, C/JS comments and statements,
 //!    lines ending with `:`, `$NAME=value`, a path on its own (`/eos/data`),
-//!    a relative path or URL as first word, program output or prose (a
-//!    leading digit or capitalised word). The block is runnable when at least
+//!    a relative path or URL as first word, a file name as first word
+//!    (`notes.txt`, [`FILE_EXTENSIONS`]), a `(` among a command's arguments
+//!    (a syntax error for bash: `origin https://x (fetch)`), program output or
+//!    prose (a leading digit or capitalised word). The block is runnable when at least
 //!    one command line reads as shell and at least 80% of the classified ones
 //!    do; `why` gives the count, or the first line that failed and why.
 //!
-//! # Transcripts (console / shell-session blocks)
+//! # Transcripts (console / shell-session blocks, lessons' `$ ` blocks)
 //!
-//! A prompt is `$ ` (or a line that is just `$`), a bracketed prompt
-//! containing `@` (`[user@host ~]$ `), `user@host:path$ `, `user@host path $ `,
-//! or a shell-version prompt (`bash-4.2$ `, `-bash-4.2$ `, `sh-5.1# `); `#`
-//! may stand for `$` in all of them, and in `console`-family blocks a bare
-//! `# ` is also a (root) prompt. A block is a
-//! transcript when its language is of the console family and it has at least
-//! one prompt line, or when its first non-blank line starts with a prompt. For
-//! transcripts, [`Step::code`] keeps only the command lines, prompt removed,
-//! plus the lines that continue them (after a trailing `\`, inside an open
-//! quote or a heredoc; a leading PS2 `> ` is removed there); every other line
-//! is output and dropped. For all other blocks `code` is the block text.
+//! A *prompt* starts a line: `$ ` (or a line that is just `$`); a virtual
+//! environment before any prompt (`(env) `, `(base) `); `{local}$ `,
+//! `{remote}$ `; a bracketed prompt (`[user@host ~]$ `, `[login1 ~]$ `, and
+//! with `@` also `[root@host ~]# `); `user@host:path$ `, `user@host path $ `
+//! (path optional, `#` for `$` too); `host$ `, `host:path$ `, `~/dir$ `;
+//! macOS's `host:dir user$ `; a shell-version prompt (`bash-4.2$ `,
+//! `-bash-4.2$ `, `sh-5.1# `). In `console`-family blocks `% ` and a bare
+//! `# ` are prompts too. Elsewhere `# ` is a root prompt only before what
+//! unmistakably reads as a command: it reads as shell, does not end like a
+//! sentence, does not start with a word comments start with (`see`, `note`,
+//! `run`, `the`, …) and has an option, a path, `=`, `|`, `>`, `<`, `;`, `&&`,
+//! `$`, `~`, `*` or a quote (`# dnf install -y rsync`; `# Load the module
+//! first` is a comment).
+//!
+//! A block is a *transcript* when its language is of the console family and
+//! it has at least one prompt line; or when its first line that is neither
+//! blank nor a `#` comment starts with a prompt (a comment before the first
+//! `$ ` does not hide it); or when its first non-blank line is a root prompt
+//! and no other line of it (comments aside) reads as shell (the rest is the
+//! command's output).
+//!
+//! For transcripts, [`Step::code`] keeps only the command lines, prompt
+//! removed, plus the lines that continue them: every line read while bash
+//! would wait for more input ([`shell::Lexer::waiting`]: after a trailing
+//! `\`, inside an open quote, `$(` or a heredoc, inside a compound command
+//! not yet closed, `for …` / `> do` / `> done`, `if … fi`, `case … esac`,
+//! `{ … }`, or after a line ending with `|`, `&&` or `||`), a leading PS2 `> `
+//! removed there (a prompt typed there is removed too). Every other line is
+//! output and dropped. For all other blocks `code` is the block text.
 //!
 //! # Placeholders
 //!
@@ -126,14 +176,44 @@ pub struct Runbook {
 }
 
 impl Runbook {
-    /// All steps of the page in order.
+    /// All steps of the page in page order (`index` order).
     pub fn steps(&self) -> impl Iterator<Item = &Step> {
-        self.sections.iter().flat_map(|s| s.steps.iter())
+        self.steps_in_sections().into_iter().map(|(_, st)| st)
+    }
+
+    /// All steps of the page in page order, each with its section.
+    pub fn steps_in_sections(&self) -> Vec<(&Section, &Step)> {
+        let mut all: Vec<(&Section, &Step)> = self
+            .sections
+            .iter()
+            .flat_map(|s| s.steps.iter().map(move |st| (s, st)))
+            .collect();
+        all.sort_by_key(|(_, st)| st.index);
+        all
+    }
+
+    /// The positions in `sections` of section `i` and of the sections nested in it, at any
+    /// depth (see [`Section::parent`]), in order.
+    pub fn nested(&self, i: usize) -> Vec<usize> {
+        let mut ids: Vec<&str> = vec![self.sections[i].id.as_str()];
+        let mut out = vec![i];
+        for (j, s) in self.sections.iter().enumerate().skip(i + 1) {
+            if let Some(p) = s.parent.as_deref()
+                && ids.contains(&p)
+            {
+                ids.push(&s.id);
+                out.push(j);
+            }
+        }
+        out
     }
 
     /// The step with this id.
     pub fn step(&self, id: &str) -> Option<&Step> {
-        self.steps().find(|s| s.id == id)
+        self.sections
+            .iter()
+            .flat_map(|s| s.steps.iter())
+            .find(|s| s.id == id)
     }
 
     /// The section with this id.
@@ -151,6 +231,13 @@ pub struct Section {
     pub level: u8,
     /// 1-based line of the heading in the input (1 for `top`).
     pub line: usize,
+    /// The section this one is nested in: the nearest heading before it of a lower level in
+    /// the same block quote, else, for a heading in a block quote (a callout), the section
+    /// the quote sits in. None at the top.
+    pub parent: Option<String>,
+    /// Block quotes around the heading (`> ## Solution` is 1, `> > ## Solution` 2).
+    pub quote_depth: usize,
+    /// In page order; a section that holds a callout has steps before and after it.
     pub steps: Vec<Step>,
 }
 
@@ -495,60 +582,118 @@ pub fn build(markdown: &str, opts: &ModelOptions) -> Runbook {
     let index = LineIndex::new(markdown);
 
     // Group blocks (and the list items that start among them) by section first: whether
-    // `top` exists decides which ids are taken.
+    // `top` exists decides which ids are taken. Each entry keeps its place on the page
+    // (`seq`): a section's entries are in page order, but a section can stop at a callout
+    // (a block quote with its own headings) and go on after it.
     enum Entry<'b> {
         Block(usize, &'b Block),
         Item(usize),
     }
     struct Group<'b> {
         heading: Option<(u8, &'b str, &'b str, usize)>,
-        entries: Vec<Entry<'b>>,
+        /// The group this one is nested in.
+        parent: Option<usize>,
+        /// Block quotes around the heading.
+        quote_depth: usize,
+        entries: Vec<(usize, Entry<'b>)>,
+    }
+    /// A reading context: the page itself, or a block quote inside it.
+    struct Frame {
+        quote: Option<usize>,
+        /// The section the reader was in when the quote opened: it resumes after the quote.
+        base: Option<usize>,
+        /// Headings of this context by level (innermost last), to find a heading's parent.
+        headings: Vec<(u8, usize)>,
+        current: usize,
     }
     let mut groups = vec![Group {
         heading: None,
+        parent: None,
+        quote_depth: 0,
         entries: Vec::new(),
     }];
+    let mut frames = vec![Frame {
+        quote: None,
+        base: None,
+        headings: Vec::new(),
+        current: 0,
+    }];
+    // the frames for quote `q`: the quotes left are closed, those entered are opened
+    let enter = |frames: &mut Vec<Frame>, q: Option<usize>| {
+        let chain = parsed.quote_chain(q);
+        while frames
+            .last()
+            .and_then(|f| f.quote)
+            .is_some_and(|open| !chain.contains(&open))
+        {
+            frames.pop();
+        }
+        for &quote in chain.iter().rev() {
+            if !frames.iter().any(|f| f.quote == Some(quote)) {
+                let current = frames.last().expect("the page's frame").current;
+                frames.push(Frame {
+                    quote: Some(quote),
+                    base: Some(current),
+                    headings: Vec::new(),
+                    current,
+                });
+            }
+        }
+    };
+    let current = |frames: &[Frame]| frames.last().expect("the page's frame").current;
+    let mut seq = 0;
     // items are in the order they start, so their `first_block` never decreases
     let mut next_items = items.iter().enumerate().peekable();
     for (bi, block) in blocks.iter().enumerate() {
-        while let Some((ii, _)) = next_items.next_if(|(_, it)| it.first_block <= bi) {
-            groups
-                .last_mut()
-                .expect("a group")
+        while let Some((ii, it)) = next_items.next_if(|(_, it)| it.first_block <= bi) {
+            enter(&mut frames, it.quote);
+            groups[current(&frames)]
                 .entries
-                .push(Entry::Item(ii));
+                .push((seq, Entry::Item(ii)));
+            seq += 1;
         }
+        enter(&mut frames, parsed.block_quotes[bi]);
         match block {
             Block::Heading {
                 level,
                 text,
                 id,
                 span,
-            } => groups.push(Group {
-                heading: Some((*level, text, id, span.start_line)),
-                entries: Vec::new(),
-            }),
-            other => groups
-                .last_mut()
-                .expect("a group")
-                .entries
-                .push(Entry::Block(bi, other)),
+            } => {
+                let depth = frames.len() - 1;
+                let frame = frames.last_mut().expect("the page's frame");
+                while frame.headings.last().is_some_and(|&(l, _)| l >= *level) {
+                    frame.headings.pop();
+                }
+                let parent = frame.headings.last().map(|&(_, g)| g).or(frame.base);
+                groups.push(Group {
+                    heading: Some((*level, text, id, span.start_line)),
+                    parent,
+                    quote_depth: depth,
+                    entries: Vec::new(),
+                });
+                frame.headings.push((*level, groups.len() - 1));
+                frame.current = groups.len() - 1;
+            }
+            other => {
+                groups[current(&frames)]
+                    .entries
+                    .push((seq, Entry::Block(bi, other)));
+                seq += 1;
+            }
         }
     }
-    for (ii, _) in next_items {
-        groups
-            .last_mut()
-            .expect("a group")
+    for (ii, it) in next_items {
+        enter(&mut frames, it.quote);
+        groups[current(&frames)]
             .entries
-            .push(Entry::Item(ii));
+            .push((seq, Entry::Item(ii)));
+        seq += 1;
     }
-    if !groups[0]
+    let keep_top = groups[0]
         .entries
         .iter()
-        .any(|e| matches!(e, Entry::Block(_, Block::Code(_))))
-    {
-        groups.remove(0);
-    }
+        .any(|(_, e)| matches!(e, Entry::Block(_, Block::Code(_))));
 
     // First the code steps (their ids count code blocks only), then which lists hold a
     // runnable one, then the manual steps, then every step's place on the page.
@@ -559,7 +704,12 @@ pub fn build(markdown: &str, opts: &ModelOptions) -> Runbook {
     let mut taken = HashSet::new();
     let mut sections = Vec::new();
     let mut runnable_block = vec![false; blocks.len()];
-    for group in groups {
+    let mut group_ids: Vec<Option<String>> = Vec::with_capacity(groups.len());
+    for (gi, group) in groups.into_iter().enumerate() {
+        if gi == 0 && !keep_top {
+            group_ids.push(None);
+            continue;
+        }
         let (level, title, base, line) = group.heading.unwrap_or((0, "", "top", 1));
         let base = if base.is_empty() { "section" } else { base };
         let mut id = base.to_string();
@@ -568,17 +718,20 @@ pub fn build(markdown: &str, opts: &ModelOptions) -> Runbook {
             n += 1;
             id = format!("{base}-{n}");
         }
+        group_ids.push(Some(id.clone()));
         let section = Section {
             id,
             title: title.to_string(),
             level,
             line,
+            parent: group.parent.and_then(|p| group_ids[p].clone()),
+            quote_depth: group.quote_depth,
             steps: Vec::new(),
         };
         let mut pending = Vec::new();
         let mut codes = 0;
         let mut prose = String::new();
-        for entry in group.entries {
+        for (at, entry) in group.entries {
             match entry {
                 Entry::Block(_, Block::Prose { text, .. }) => {
                     prose = collapse(text);
@@ -588,10 +741,10 @@ pub fn build(markdown: &str, opts: &ModelOptions) -> Runbook {
                     let id = format!("{}-{codes}", section.id);
                     let step = make_step(markdown, &index, code, opts, id, &prose);
                     runnable_block[bi] = step.runnable;
-                    pending.push(Pending::Code(Box::new(step)));
+                    pending.push((at, Pending::Code(Box::new(step))));
                 }
                 Entry::Block(_, Block::Heading { .. }) => unreachable!("headings start groups"),
-                Entry::Item(ii) => pending.push(Pending::Item(ii)),
+                Entry::Item(ii) => pending.push((at, Pending::Item(ii))),
             }
         }
         sections.push((section, pending));
@@ -617,7 +770,7 @@ pub fn build(markdown: &str, opts: &ModelOptions) -> Runbook {
     // the commands the page's runnable steps run, and the first step that runs each
     let mut page_commands: HashMap<String, String> = HashMap::new();
     for (_, pending) in &sections {
-        for p in pending {
+        for (_, p) in pending {
             if let Pending::Code(step) = p
                 && step.runnable
             {
@@ -630,12 +783,13 @@ pub fn build(markdown: &str, opts: &ModelOptions) -> Runbook {
         }
     }
 
-    let mut step_index = 0;
     let mut out = Vec::with_capacity(sections.len());
+    // (place on the page, section, step in it)
+    let mut order = Vec::new();
     for (mut section, pending) in sections {
         let mut manual = 0;
-        for p in pending {
-            let mut step = match p {
+        for (at, p) in pending {
+            let step = match p {
                 Pending::Code(step) => *step,
                 Pending::Item(ii) => {
                     let item = &items[ii];
@@ -674,11 +828,14 @@ pub fn build(markdown: &str, opts: &ModelOptions) -> Runbook {
                     make_manual(markdown, &index, item, &spans, text, id, &page_commands)
                 }
             };
-            step.index = step_index;
-            step_index += 1;
+            order.push((at, out.len(), section.steps.len()));
             section.steps.push(step);
         }
         out.push(section);
+    }
+    order.sort_unstable();
+    for (index, (_, si, k)) in order.into_iter().enumerate() {
+        out[si].steps[k].index = index;
     }
     Runbook { sections: out }
 }
@@ -796,15 +953,11 @@ fn make_step(
     let console = CONSOLE_LANGS.contains(&lang_str);
 
     let raw_lines = split_lines(&block.text);
-    let first = raw_lines.iter().find(|l| !l.text.trim().is_empty());
-    let starts_with_prompt = first.is_some_and(|l| prompt_len(l.text, console).is_some());
-    let has_prompt = raw_lines
-        .iter()
-        .any(|l| prompt_len(l.text, console).is_some());
-    let transcript = starts_with_prompt || (console && has_prompt);
+    let prompts = Prompts::of(&raw_lines, console);
+    let transcript = prompts.is_some();
 
-    let (code_lines, code) = if transcript {
-        let lines = transcript_commands(&raw_lines, console);
+    let (code_lines, code) = if let Some(prompts) = prompts {
+        let lines = transcript_commands(&raw_lines, prompts);
         let mut code = lines.iter().map(|l| l.text).collect::<Vec<_>>().join("\n");
         if !code.is_empty() {
             code.push('\n');
@@ -833,7 +986,7 @@ fn make_step(
         .collect::<Vec<_>>()
         .join("\n");
     let lexed = lexer.finish(&joined);
-    let (runnable, why) = decide(block, transcript, &code_lines, &infos, opts, index);
+    let (runnable, why) = decide(block, transcript, &code_lines, &infos, opts, index, prose);
 
     let mut placeholders = Vec::new();
     if !NO_PLACEHOLDER_LANGS.contains(&lang_str) {
@@ -890,26 +1043,57 @@ fn split_lines(text: &str) -> Vec<CodeLine<'_>> {
     out
 }
 
-/// Length of the shell prompt that starts `line`, if it starts with one.
-/// `root`: `# ` is a root prompt (console blocks) rather than a comment.
-fn prompt_len(line: &str, root: bool) -> Option<usize> {
-    if line == "$" || (root && line == "#") {
+/// Length of the shell prompt that starts `line`, if it starts with one (a bare `# ` root
+/// prompt aside: see [`Prompts`]). `console`: the block is of the console family, where
+/// `% ` is a prompt too.
+fn prompt_len(line: &str, console: bool) -> Option<usize> {
+    // (env) [user@host ~]$ cmd, (base) $ cmd: a virtual environment's name before the prompt
+    if let Some(rest) = line.strip_prefix('(')
+        && let Some(close) = rest.find(") ")
+        && close > 0
+        && !rest[..close].contains(['(', ' '])
+    {
+        let skip = 1 + close + 2;
+        let after = &line[skip..];
+        return prompt_len(after, console)
+            .filter(|_| !after.starts_with("# ") && after != "#")
+            .map(|n| skip + n);
+    }
+    if line == "$" || (console && line == "%") {
         return Some(line.len());
     }
-    if line.starts_with("$ ") || (root && line.starts_with("# ")) {
+    if line.starts_with("$ ") || (console && line.starts_with("% ")) {
         return Some(2);
     }
-    // [user@host dir]$ cmd
-    if let Some(rest) = line.strip_prefix('[')
-        && let Some(close) = rest.find(']')
-        && rest[..close].contains('@')
-        && !rest[..close].contains('[')
+    // {local}$ cmd, {remote}$ cmd
+    if let Some(rest) = line.strip_prefix('{')
+        && let Some(close) = rest.find('}')
+        && close > 0
+        && rest[..close]
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
     {
         let after = &rest[close + 1..];
-        if after.starts_with("$ ") || after.starts_with("# ") {
+        if after.starts_with("$ ") {
             return Some(1 + close + 1 + 2);
         }
-        if after == "$" || after == "#" {
+        if after == "$" {
+            return Some(line.len());
+        }
+    }
+    // [user@host dir]$ cmd, [root@host ~]# cmd, [login1 ~]$ cmd
+    if let Some(rest) = line.strip_prefix('[')
+        && let Some(close) = rest.find(']')
+        && close > 0
+        && !rest[..close].contains('[')
+        && !rest.starts_with(char::is_whitespace)
+    {
+        let at = rest[..close].contains('@');
+        let after = &rest[close + 1..];
+        if after.starts_with("$ ") || (at && after.starts_with("# ")) {
+            return Some(1 + close + 1 + 2);
+        }
+        if after == "$" || (at && after == "#") {
             return Some(line.len());
         }
     }
@@ -932,48 +1116,210 @@ fn prompt_len(line: &str, root: bool) -> Option<usize> {
             return skip_word();
         }
     }
-    // user@host:~/dir$ cmd
+    let name_ok = |s: &str| {
+        !s.is_empty()
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+    };
+    // a path as a prompt shows it: `~`, `~/dir`, `/dir`, without spaces
+    let path_ok = |s: &str| s.is_empty() || s.starts_with(['~', '/']);
+    // user@host:~/dir$ cmd, user@host:~/dir $ cmd
     if let Some(at) = word.find('@') {
         let user = &word[..at];
-        let host_ok = |s: &str| {
-            !s.is_empty()
-                && s.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
-        };
         if let Some(body) = word.strip_suffix(['$', '#']) {
-            let host = body[at + 1..].split(':').next().unwrap_or("");
-            if host_ok(user) && host_ok(host) {
+            let (host, path) = body[at + 1..]
+                .split_once(':')
+                .unwrap_or((&body[at + 1..], ""));
+            if name_ok(user) && name_ok(host) && path_ok(path) {
                 return skip_word();
             }
-        } else if host_ok(&word[..at]) && host_ok(&word[at + 1..]) {
-            // user@host ~/dir $ cmd (the directory is optional)
-            let mut pos = word_end;
-            let mut rest = &line[pos..];
-            for _ in 0..2 {
-                let trimmed = rest.trim_start_matches(' ');
-                pos += rest.len() - trimmed.len();
-                rest = trimmed;
-                if rest.starts_with("$ ") || rest.starts_with("# ") {
-                    return Some(pos + 2);
+        } else if name_ok(user) {
+            let (host, path) = word[at + 1..]
+                .split_once(':')
+                .unwrap_or((&word[at + 1..], ""));
+            if name_ok(host) && path_ok(path) {
+                // user@host ~/dir $ cmd (the directory is optional)
+                let mut pos = word_end;
+                let mut rest = &line[pos..];
+                for _ in 0..2 {
+                    let trimmed = rest.trim_start_matches(' ');
+                    pos += rest.len() - trimmed.len();
+                    rest = trimmed;
+                    if rest.starts_with("$ ") || rest.starts_with("# ") {
+                        return Some(pos + 2);
+                    }
+                    if rest == "$" || rest == "#" {
+                        return Some(line.len());
+                    }
+                    if !rest.starts_with(['~', '/']) {
+                        break;
+                    }
+                    let w = rest.find(' ').unwrap_or(rest.len());
+                    pos += w;
+                    rest = &rest[w..];
                 }
-                if !rest.starts_with(['~', '/']) {
-                    break;
-                }
-                let w = rest.find(' ').unwrap_or(rest.len());
-                pos += w;
-                rest = &rest[w..];
             }
+        }
+        return None;
+    }
+    // host$ cmd, host:~/dir$ cmd, ~/dir$ cmd, and macOS's `host:dir user$ cmd`
+    if let Some(body) = word.strip_suffix('$') {
+        let (host, path) = body.split_once(':').unwrap_or((body, ""));
+        if (name_ok(host) && path_ok(path) && !host.starts_with('-')) || body.starts_with('~') {
+            return skip_word();
+        }
+    }
+    if let Some((host, path)) = word.split_once(':')
+        && name_ok(host)
+        && path_ok(path)
+        && !path.is_empty()
+    {
+        let rest = &line[word_end..];
+        let trimmed = rest.trim_start_matches(' ');
+        let user_end = trimmed.find(' ').unwrap_or(trimmed.len());
+        if let Some(user) = trimmed[..user_end].strip_suffix('$')
+            && name_ok(user)
+        {
+            let pos = line.len() - trimmed.len() + user_end;
+            return Some(if pos < line.len() { pos + 1 } else { pos });
         }
     }
     None
 }
 
-/// The command lines of a transcript, prompts removed, with their continuations.
-fn transcript_commands<'a>(lines: &[CodeLine<'a>], root: bool) -> Vec<CodeLine<'a>> {
+/// How a transcript's lines are told apart: which prompts it has.
+#[derive(Debug, Clone, Copy)]
+struct Prompts {
+    console: bool,
+}
+
+impl Prompts {
+    /// Whether `lines` are a transcript, and how its prompts look.
+    ///
+    /// A console-family block is one when any line starts with a prompt (a bare `# ` is a
+    /// root prompt there). Any other block is one when its first line that is not blank
+    /// and not a `#` comment starts with a `$`-style prompt, or when its first non-blank
+    /// line is a root prompt `# COMMAND` and no other line of the block (comments aside)
+    /// reads as shell: the rest is output. Outside console blocks a `# ` line is a root
+    /// prompt only when what follows reads as a command ([`root_command`]).
+    fn of(lines: &[CodeLine<'_>], console: bool) -> Option<Prompts> {
+        let p = Prompts { console };
+        if console {
+            return lines.iter().any(|l| p.len(l.text).is_some()).then_some(p);
+        }
+        let mut nonblank = lines.iter().filter(|l| !l.text.trim().is_empty());
+        let first = nonblank.clone().find(|l| {
+            !l.text.starts_with('#') || prompt_len(l.text, false).is_some() || root_command(l.text)
+        })?;
+        if prompt_len(first.text, false).is_some() {
+            return Some(p);
+        }
+        let first = nonblank.next()?;
+        if !root_command(first.text) {
+            return None;
+        }
+        let script = lines.iter().any(|l| {
+            !l.text.starts_with('#') && !l.text.trim().is_empty() && shape(l.text) == Shape::Shell
+        });
+        (!script).then_some(p)
+    }
+
+    /// Length of the prompt that starts `line`, if it starts with one.
+    fn len(&self, line: &str) -> Option<usize> {
+        if let Some(n) = prompt_len(line, self.console) {
+            return Some(n);
+        }
+        if line == "#" && self.console {
+            return Some(1);
+        }
+        (line.starts_with("# ") && (self.console || root_command(line))).then_some(2)
+    }
+}
+
+/// Words that start a `#` comment, not a root command (`# see /etc/hosts`, `# run ./x`).
+const COMMENT_WORDS: &[&str] = &[
+    "a",
+    "after",
+    "also",
+    "an",
+    "and",
+    "before",
+    "check",
+    "do",
+    "e.g.",
+    "finally",
+    "first",
+    "for",
+    "here",
+    "i.e.",
+    "if",
+    "in",
+    "it",
+    "next",
+    "note",
+    "now",
+    "on",
+    "only",
+    "optional",
+    "optionally",
+    "or",
+    "replace",
+    "run",
+    "see",
+    "should",
+    "that",
+    "the",
+    "then",
+    "these",
+    "this",
+    "to",
+    "todo",
+    "fixme",
+    "use",
+    "we",
+    "when",
+    "where",
+    "with",
+    "without",
+    "you",
+    "your",
+];
+
+/// `# COMMAND` where COMMAND reads as a command line rather than a comment: it reads as
+/// shell, does not end like a sentence, does not start with a word comments start with,
+/// and has something only commands have (an option `-x`, a path, `=`, `|`, `>`, `<`, `;`,
+/// `&&`, `$`, `~`, `*` or a quote).
+fn root_command(line: &str) -> bool {
+    let Some(cmd) = line.strip_prefix("# ") else {
+        return false;
+    };
+    let cmd = cmd.trim();
+    let first = cmd.split_whitespace().next().unwrap_or("");
+    if cmd.is_empty()
+        || shape(cmd) != Shape::Shell
+        || cmd.ends_with(['.', ':', '?', '!', ','])
+        || COMMENT_WORDS.contains(&first.to_ascii_lowercase().as_str())
+    {
+        return false;
+    }
+    cmd.split_whitespace().skip(1).any(|w| {
+        (w.starts_with('-') && w.len() > 1)
+            || (w.contains('/') && !w.contains("://"))
+            || w.contains(['=', '|', '>', '<', ';', '$', '~', '*', '"', '\''])
+            || w == "&&"
+    })
+}
+
+/// The command lines of a transcript, prompts removed, with their continuations: the lines
+/// bash would read while waiting for more input ([`shell::Lexer::waiting`]: an open quote,
+/// `\`, heredoc, `$(`, compound command, a trailing `|`/`&&`/`||`), a leading PS2 `> `
+/// removed. Everything else is output.
+fn transcript_commands<'a>(lines: &[CodeLine<'a>], prompts: Prompts) -> Vec<CodeLine<'a>> {
     let mut out = Vec::new();
     let mut lexer = shell::Lexer::default();
     for line in lines {
-        if lexer.continuing() {
+        let waiting = lexer.waiting();
+        if waiting {
             let mut l = *line;
             if let Some(rest) = l.text.strip_prefix("> ") {
                 l = CodeLine {
@@ -985,10 +1331,18 @@ fn transcript_commands<'a>(lines: &[CodeLine<'a>], root: bool) -> Vec<CodeLine<'
                     text: "",
                     raw_off: l.raw_off + 1,
                 };
+            } else if !lexer.continuing()
+                && let Some(p) = prompts.len(line.text)
+            {
+                // a prompt where bash would still wait: the page's author typed on
+                l = CodeLine {
+                    text: &line.text[p..],
+                    raw_off: line.raw_off + p,
+                };
             }
             lexer.line(l.text, l.raw_off);
             out.push(l);
-        } else if let Some(p) = prompt_len(line.text, root) {
+        } else if let Some(p) = prompts.len(line.text) {
             let l = CodeLine {
                 text: &line.text[p..],
                 raw_off: line.raw_off + p,
@@ -1132,6 +1486,13 @@ fn shape(line: &str) -> Shape {
     if t.ends_with(';') && t.contains('(') {
         return Shape::NotShell("looks like a C-like statement");
     }
+    if tok
+        .rsplit_once('.')
+        .is_some_and(|(stem, ext)| !stem.is_empty() && FILE_EXTENSIONS.contains(&ext))
+        && !tok.contains('/')
+    {
+        return Shape::NotShell("starts with a file name (output?)");
+    }
     if is_command_word(tok) {
         let words: Vec<&str> = t.split_whitespace().collect();
         let plain = words.iter().all(|w| {
@@ -1156,6 +1517,14 @@ fn shape(line: &str) -> Shape {
     Shape::NotShell("first word is not a command")
 }
 
+/// Extensions of files that a listing shows and no one runs as a command (`notes.txt`).
+const FILE_EXTENSIONS: &[&str] = &[
+    "txt", "csv", "tsv", "dat", "out", "err", "log", "md", "pdf", "png", "jpg", "jpeg", "gif",
+    "svg", "html", "json", "yaml", "yml", "xml", "tar", "gz", "tgz", "zip", "bz2", "xz", "fastq",
+    "fq", "fasta", "fa", "bam", "sam", "vcf", "pdb", "nc", "h5", "hdf5", "npy", "cfg", "conf",
+    "ini", "doc", "docx", "xlsx", "sh", "py", "c", "h", "cpp", "f90", "o",
+];
+
 /// `key: value` with a simple key (letters, digits, `_ - .`, spaces inside).
 fn is_yaml_key(t: &str) -> bool {
     let Some(colon) = t.find(": ") else {
@@ -1171,6 +1540,161 @@ fn is_yaml_key(t: &str) -> bool {
         && key.split(' ').count() <= 3
 }
 
+/// How the command lines of a block read: how many read as shell, how many do not, and the
+/// first that does not (its input line and why).
+struct Tally {
+    shell: usize,
+    bad: usize,
+    first_bad: Option<(usize, &'static str)>,
+}
+
+/// `lenient` (for blocks labelled as shell): a line whose first word is a plausible command
+/// reads as shell unless bash would refuse it or it reads as a sentence or starts with a
+/// file name (`openssl x509 ... | grep Subject:` is a command, though it ends with `:`).
+fn tally(
+    block: &CodeBlock,
+    lines: &[CodeLine<'_>],
+    scanned: &[shell::LineInfo],
+    index: &LineIndex,
+    lenient: bool,
+) -> Tally {
+    let mut t = Tally {
+        shell: 0,
+        bad: 0,
+        first_bad: None,
+    };
+    for (line, info) in lines.iter().zip(scanned) {
+        if !info.starts_command || info.heredoc {
+            continue;
+        }
+        let text = match info.comment {
+            Some(at) => &line.text[..at],
+            None => line.text,
+        };
+        let verdict = match shape(text) {
+            _ if info.stray_paren.is_some() => {
+                Shape::NotShell("has a `(` among its arguments, which bash refuses (output?)")
+            }
+            Shape::NotShell(why)
+                if lenient
+                    && is_command_word(text.split_whitespace().next().unwrap_or(""))
+                    && !matches!(
+                        why,
+                        "reads as a sentence" | "starts with a file name (output?)"
+                    ) =>
+            {
+                Shape::Shell
+            }
+            v => v,
+        };
+        match verdict {
+            Shape::Shell => t.shell += 1,
+            Shape::Neutral => {}
+            Shape::NotShell(reason) => {
+                t.bad += 1;
+                if t.first_bad.is_none() {
+                    let off = block.source_offset(line.raw_off);
+                    t.first_bad = Some((index.line(off), reason));
+                }
+            }
+        }
+    }
+    t
+}
+
+/// Scheduler directives that make a `#!` script a job script (Slurm, PBS/Torque, SGE, LSF,
+/// Cobalt, Moab, LoadLeveler, OAR, Flux).
+const JOB_DIRECTIVES: &[&str] = &[
+    "#SBATCH", "#PBS", "#$ ", "#BSUB", "#COBALT", "#MSUB", "#@", "# @", "#OAR", "#FLUX",
+];
+
+/// Whether a block is a file's content shown to be saved rather than commands to run, and
+/// why: it starts with `#!` and holds scheduler directives (a job script), or the prose
+/// before it asks to save it as a file (see [`saved_file_name`]) that the block itself does
+/// not name (a block naming it, `nano job.sh`, `sbatch job.sh`, is what to do with it).
+fn file_contents(lines: &[CodeLine<'_>], prose: &str, code: &str) -> Option<String> {
+    let first = lines.iter().find(|l| !l.text.trim().is_empty())?;
+    if first.text.starts_with("#!")
+        && let Some(d) = lines.iter().find_map(|l| {
+            let t = l.text.trim_start();
+            JOB_DIRECTIVES
+                .iter()
+                .find(|d| t.starts_with(**d))
+                .map(|d| d.trim())
+        })
+    {
+        return Some(format!(
+            "starts with `#!` and holds `{d}` directives: a job script's content, to be saved"
+        ));
+    }
+    let name = saved_file_name(prose)?;
+    let base = name.rsplit('/').next().unwrap_or(&name);
+    if code.contains(base) {
+        return None;
+    }
+    Some(format!(
+        "the text before it asks to save it as `{name}`: a file's content"
+    ))
+}
+
+/// The file the prose before a block asks to save it as: a file name (`job.sh`, `~/x.py`,
+/// `.bashrc`) in a text that says to save, paste, or write contents, or to create, write,
+/// open or edit a file or script ("Save this as job.sh:", "Create a file called run.sh
+/// containing:").
+fn saved_file_name(prose: &str) -> Option<String> {
+    let lower = prose.to_lowercase();
+    let words: Vec<&str> = lower
+        .split_whitespace()
+        .map(|w| w.trim_matches(|c: char| "\"'`()[]{},:;!?*".contains(c)))
+        .collect();
+    let bare = |w: &str| w.trim_end_matches('.').to_string();
+    let has = |set: &[&str]| words.iter().any(|w| set.contains(&bare(w).as_str()));
+    let asks = has(&[
+        "save",
+        "saved",
+        "saving",
+        "paste",
+        "contents",
+        "content",
+        "containing",
+    ]) || (has(&[
+        "create", "write", "open", "edit", "make", "new", "put", "add", "type", "copy", "insert",
+    ]) && has(&["file", "script"]));
+    if !asks {
+        return None;
+    }
+    words.iter().find_map(|w| {
+        let w = w.trim_end_matches('.');
+        if w.contains("://") || matches!(w, "e.g" | "i.e" | "etc") {
+            return None;
+        }
+        let base = w.rsplit('/').next().unwrap_or(w);
+        let (stem, ext) = base.rsplit_once('.')?;
+        let name_ok = |s: &str| {
+            s.chars()
+                .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.'))
+        };
+        let file = !ext.is_empty()
+            && ext.len() <= 8
+            && ext.chars().all(|c| c.is_ascii_alphanumeric())
+            && !ext.chars().all(|c| c.is_ascii_digit())
+            && name_ok(stem)
+            && w.chars()
+                .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.' | '/' | '~'));
+        file.then(|| prose_case(prose, w))
+    })
+}
+
+/// `word` (found in the lowercased `prose`) as the prose writes it.
+fn prose_case(prose: &str, word: &str) -> String {
+    let lower = prose.to_lowercase();
+    match lower.find(word) {
+        Some(i) if lower.len() == prose.len() => prose[i..i + word.len()].to_string(),
+        _ => word.to_string(),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
 fn decide(
     block: &CodeBlock,
     transcript: bool,
@@ -1178,6 +1702,7 @@ fn decide(
     scanned: &[shell::LineInfo],
     opts: &ModelOptions,
     index: &LineIndex,
+    prose: &str,
 ) -> (bool, String) {
     if let Some(v) = block.attrs.get("runbook") {
         match v.to_ascii_lowercase().as_str() {
@@ -1186,8 +1711,38 @@ fn decide(
             _ => {}
         }
     }
+    if transcript && lines.iter().all(|l| l.text.trim().is_empty()) {
+        return (
+            false,
+            "a transcript without a command after its prompts (a bare `$`)".into(),
+        );
+    }
+    let code = || lines.iter().map(|l| l.text).collect::<Vec<_>>().join("\n");
     let prefix = match block.lang.as_deref() {
-        Some(l) if SHELL_LANGS.contains(&l) => return (true, format!("language `{l}`")),
+        Some(l) if SHELL_LANGS.contains(&l) => {
+            if transcript {
+                return (true, format!("language `{l}`"));
+            }
+            if let Some(reason) = file_contents(lines, prose, &code()) {
+                return (false, format!("language `{l}`, but {reason}"));
+            }
+            let t = tally(block, lines, scanned, index, true);
+            if t.shell == 0 {
+                return match t.first_bad {
+                    Some((line, reason)) => (
+                        false,
+                        format!(
+                            "language `{l}`, but no line reads as shell: output, not commands (line {line} {reason})"
+                        ),
+                    ),
+                    None => (
+                        false,
+                        format!("language `{l}`, but it holds no command (only comments)"),
+                    ),
+                };
+            }
+            return (true, format!("language `{l}`"));
+        }
         Some(l) if NON_SHELL_LANGS.contains(&l) => {
             return (false, format!("language `{l}` is not shell"));
         }
@@ -1205,34 +1760,19 @@ fn decide(
             format!("{prefix}starts with `#!`: a script file's content"),
         );
     }
+    if !transcript && let Some(reason) = file_contents(lines, prose, &code()) {
+        return (false, format!("{prefix}{reason}"));
+    }
     let what = if transcript {
         "commands after a prompt"
     } else {
         "command lines"
     };
-    let mut shell = 0usize;
-    let mut first_bad: Option<(usize, &'static str)> = None;
-    let mut bad = 0usize;
-    for (line, info) in lines.iter().zip(scanned) {
-        if !info.starts_command || info.heredoc {
-            continue;
-        }
-        let text = match info.comment {
-            Some(at) => &line.text[..at],
-            None => line.text,
-        };
-        match shape(text) {
-            Shape::Shell => shell += 1,
-            Shape::Neutral => {}
-            Shape::NotShell(reason) => {
-                bad += 1;
-                if first_bad.is_none() {
-                    let off = block.source_offset(line.raw_off);
-                    first_bad = Some((index.line(off), reason));
-                }
-            }
-        }
-    }
+    let Tally {
+        shell,
+        bad,
+        first_bad,
+    } = tally(block, lines, scanned, index, false);
     if shell > 0 && shell * 5 >= (shell + bad) * 4 {
         let total = shell + bad;
         (
@@ -1892,6 +2432,280 @@ mod tests {
         let rb = build("intro\n\n# Top\n\n    ls\n", &ModelOptions::default());
         assert_eq!(rb.sections[0].id, "top");
         assert_eq!(rb.sections.len(), 1);
+    }
+
+    #[test]
+    fn ps2_lines_continue_a_command_while_bash_waits() {
+        let s = one(
+            "```bash\n$ for f in *.dat\n> do\n>   echo $f\n> done\na.dat\n$ if [ -e x ]; then\n>   cat x |\n>   wc -l\n> fi\n3\n$ ls |\n> sort\n> not a continuation\n$ case $1 in\n>   a) echo a ;;\n> esac\n$ f() {\n>   echo hi\n> }\n```\n",
+        );
+        assert_eq!(
+            s.code,
+            "for f in *.dat\ndo\n  echo $f\ndone\nif [ -e x ]; then\n  cat x |\n  wc -l\nfi\nls |\nsort\ncase $1 in\n  a) echo a ;;\nesac\nf() {\n  echo hi\n}\n"
+        );
+        // each line of the command knows its line in the page
+        assert_eq!(s.code_lines[..4], [2, 3, 4, 5]);
+        assert_eq!(s.code_lines[8..10], [12, 13]);
+        // a prompt typed where bash still waits, and continuation lines without `> `
+        let s = one("```console\n$ for i in 1 2\n$ do echo $i\n  done\n1\n2\n```\n");
+        assert_eq!(s.code, "for i in 1 2\ndo echo $i\n  done\n");
+        // output that starts with `>` after a finished command stays output
+        let s = one("```bash\n$ echo '> quoted'\n> quoted\n```\n");
+        assert_eq!(s.code, "echo '> quoted'\n");
+    }
+
+    #[test]
+    fn a_comment_before_the_first_prompt_keeps_the_transcript() {
+        let s = one("```bash\n# where are we?\n\n$ pwd\n/home/learner\n```\n");
+        assert_eq!(s.code, "pwd\n");
+        assert!(s.runnable);
+        // the same in an unlabelled block
+        let s = one("```\n# see what is running\n$ ps ux\nUSER PID\n```\n");
+        assert_eq!(s.code, "ps ux\n");
+        assert!(s.runnable, "{}", s.why);
+        // a script with comments is not a transcript
+        let s = one("```bash\n# set up\nexport A=1\necho $A\n```\n");
+        assert_eq!(s.code, "# set up\nexport A=1\necho $A\n");
+    }
+
+    #[test]
+    fn prompts_people_write() {
+        for (line, cmd) in [
+            ("(env) [user@host ~]$ ls -l", "ls -l"),
+            ("(base) $ conda list", "conda list"),
+            ("(venv) user@host:~/x$ pip list", "pip list"),
+            ("{local}$ scp a host:", "scp a host:"),
+            ("{remote}$ squeue", "squeue"),
+            ("[login1 ~]$ hostname", "hostname"),
+            ("[root@node01 ~]# systemctl status", "systemctl status"),
+            ("user@host:~$ uptime", "uptime"),
+            ("user@host:~ $ uptime", "uptime"),
+            ("root@host:/etc# cat hosts", "cat hosts"),
+            ("user@host ~ $ uptime", "uptime"),
+            ("laptop$ whoami", "whoami"),
+            ("~/work$ git log", "git log"),
+            ("MacBook-Pro:~ alice$ brew list", "brew list"),
+            ("bash-4.2$ env", "env"),
+            ("$ echo $HOME", "echo $HOME"),
+        ] {
+            let s = one(&format!("```bash\n{line}\nsome output\n```\n"));
+            assert_eq!(s.code, format!("{cmd}\n"), "{line}");
+            assert!(s.runnable, "{line}: {}", s.why);
+        }
+        // not prompts
+        for line in [
+            "[ -f x ]$ ls",
+            "( cd x ) && ls",
+            "echo $ HOME",
+            "a=$ b",
+            "$HOME/bin/tool",
+        ] {
+            assert!(
+                prompt_len(line, false).is_none(),
+                "{line}: {:?}",
+                prompt_len(line, false)
+            );
+        }
+        // `# ` is a root prompt outside console blocks only before what reads as a command
+        let s =
+            one("```\n# dnf install -y rsync\nLast metadata expiration check: 0:01:02 ago.\n```\n");
+        assert_eq!(s.code, "dnf install -y rsync\n");
+        let s = one(
+            "```bash\n$ sudo -i\n# systemctl restart --now slurmd\n# now check it\n$ exit\n```\n",
+        );
+        assert_eq!(s.code, "sudo -i\nsystemctl restart --now slurmd\nexit\n");
+        for comment in [
+            "# Load the module first\nmodule load x\n",
+            "# see /etc/hosts\nmodule load x\n",
+            "# cp -r a b\nmake\n",
+        ] {
+            let s = one(&format!("```bash\n{comment}```\n"));
+            assert_eq!(s.code, comment, "{comment}");
+        }
+    }
+
+    #[test]
+    fn labelled_blocks_of_output_or_file_contents_are_not_steps() {
+        for out in [
+            "Permission denied (publickey).\n",
+            "origin  https://example.org/x.git (fetch)\norigin  https://example.org/x.git (push)\n",
+            "notes.txt\nresults.csv\n",
+            "Hello World\n",
+        ] {
+            let s = one(&format!("```bash\n{out}```\n"));
+            assert!(!s.runnable, "{out}");
+            assert!(
+                s.why
+                    .starts_with("language `bash`, but no line reads as shell"),
+                "{}",
+                s.why
+            );
+        }
+        // output with one line that reads as shell: kept, as the language says
+        assert!(one("```bash\nHello\nls -l\n```\n").runnable);
+        // a command that ends with `:` is still a command in a bash block
+        assert!(
+            one("```bash\nopenssl x509 -in c.pem -noout -text | grep Subject:\n```\n").runnable
+        );
+        // a job script, with or without prose
+        for d in ["#SBATCH -t 10", "#PBS -l nodes=1", "#$ -cwd", "#BSUB -n 4"] {
+            let s = one(&format!("```bash\n#!/bin/bash\n{d}\necho hi\n```\n"));
+            assert!(!s.runnable, "{d}");
+            assert!(s.why.contains("job script"), "{}", s.why);
+        }
+        // a `#!` script without directives in a bash block still runs as its language says
+        assert!(one("```bash\n#!/bin/bash\necho hi\n```\n").runnable);
+        // prose that asks to save the block as a file
+        for prose in [
+            "Save the following as `job.sh`:",
+            "Create a file called hello.sh containing:",
+            "Open a new file `run.sh` in your editor and type:",
+            "Paste this into ~/bin/setup.sh:",
+        ] {
+            let s = one(&format!(
+                "{prose}\n\n```bash\nmodule load x\nrun-it --fast\n```\n"
+            ));
+            assert!(!s.runnable, "{prose}");
+            assert!(s.why.contains("a file's content"), "{}", s.why);
+        }
+        // ...but not a block that does something with that file, nor other prose
+        for (prose, code) in [
+            (
+                "Save the script as `job.sh` and submit it:",
+                "sbatch job.sh",
+            ),
+            ("Create the file `notes.txt` with nano:", "nano notes.txt"),
+            ("This creates `output.txt`:", "python3 make.py"),
+            (
+                "Download the file from example.org:",
+                "wget https://example.org/x",
+            ),
+        ] {
+            let s = one(&format!("{prose}\n\n```bash\n{code}\n```\n"));
+            assert!(s.runnable, "{prose}: {}", s.why);
+        }
+        // unlabelled blocks too
+        let s = one("Save it as `job.sh`:\n\n```\nmodule load x\nrun-it\n```\n");
+        assert!(!s.runnable, "{}", s.why);
+        // a bare `$`, a prompt without a command, is not an (empty) step
+        let s = one("```bash\n$\n```\n");
+        assert!(!s.runnable);
+        assert_eq!(s.code, "");
+        let s = one("```console\n$ \n```\n");
+        assert!(!s.runnable);
+        // a bash block of comments only runs nothing
+        assert!(!one("```bash\n# nothing to do here\n```\n").runnable);
+    }
+
+    #[test]
+    fn callouts_are_sections_and_the_reader_returns() {
+        let md = "# Lesson\n\nintro\n\n```bash\n$ ls\n```\n\n> ## Exercise\n>\n> Try:\n>\n> ```bash\n> $ pwd\n> ```\n>\n> > ## Solution\n> >\n> > ```bash\n> > $ cd ~ && pwd\n> > ```\n> {: .solution}\n>\n> Then:\n>\n> - check it\n> - run it\n>\n>   ```bash\n>   $ echo done\n>   ```\n{: .challenge}\n\nBack in the lesson:\n\n```bash\n$ date\n```\n\n## Next\n\n```bash\n$ uptime\n```\n";
+        let rb = build(md, &ModelOptions::default());
+        let sections: Vec<(&str, Option<&str>, usize, u8)> = rb
+            .sections
+            .iter()
+            .map(|s| (s.id.as_str(), s.parent.as_deref(), s.quote_depth, s.level))
+            .collect();
+        assert_eq!(
+            sections,
+            [
+                ("lesson", None, 0, 1),
+                ("exercise", Some("lesson"), 1, 2),
+                ("solution", Some("exercise"), 2, 2),
+                ("next", Some("lesson"), 0, 2),
+            ]
+        );
+        let steps: Vec<(&str, &str, usize)> = rb
+            .steps_in_sections()
+            .into_iter()
+            .map(|(s, st)| (s.id.as_str(), st.id.as_str(), st.index))
+            .collect();
+        assert_eq!(
+            steps,
+            [
+                ("lesson", "lesson-1", 0),
+                ("exercise", "exercise-1", 1),
+                ("solution", "solution-1", 2),
+                ("exercise", "exercise-m1", 3),
+                ("exercise", "exercise-2", 4),
+                ("lesson", "lesson-2", 5),
+                ("next", "next-1", 6),
+            ]
+        );
+        assert_eq!(rb.step("lesson-2").unwrap().prose, "Back in the lesson:");
+        assert_eq!(rb.step("exercise-2").unwrap().prose, "run it");
+        let ids: Vec<&str> = rb.steps().map(|s| s.id.as_str()).collect();
+        assert_eq!(ids[5], "lesson-2");
+        // nested: the section, its callouts, and the sections under it
+        let nested: Vec<&str> = rb
+            .nested(0)
+            .into_iter()
+            .map(|i| rb.sections[i].id.as_str())
+            .collect();
+        assert_eq!(nested, ["lesson", "exercise", "solution", "next"]);
+        let nested: Vec<&str> = rb
+            .nested(1)
+            .into_iter()
+            .map(|i| rb.sections[i].id.as_str())
+            .collect();
+        assert_eq!(nested, ["exercise", "solution"]);
+        // a quote without a heading changes nothing; a callout before any heading returns
+        // to `top`
+        let rb = build(
+            "```bash\nls\n```\n\n> ## Note\n> ```bash\n> pwd\n> ```\n\n```bash\ndate\n```\n\n> plain quote\n> ```bash\n> id\n> ```\n",
+            &ModelOptions::default(),
+        );
+        let steps: Vec<(&str, &str)> = rb
+            .steps_in_sections()
+            .into_iter()
+            .map(|(s, st)| (s.id.as_str(), st.id.as_str()))
+            .collect();
+        assert_eq!(
+            steps,
+            [
+                ("top", "top-1"),
+                ("note", "note-1"),
+                ("top", "top-2"),
+                ("top", "top-3")
+            ]
+        );
+    }
+
+    #[test]
+    fn the_transcript_lesson_page() {
+        let rb = build(
+            &fixture("pages/transcript-lesson.md"),
+            &ModelOptions::default(),
+        );
+        let runnable: Vec<(&str, &str)> = rb
+            .steps_in_sections()
+            .into_iter()
+            .filter(|(_, st)| st.runnable)
+            .map(|(s, st)| (s.id.as_str(), st.code.as_str()))
+            .collect();
+        assert_eq!(
+            runnable,
+            [
+                (
+                    "looping-over-files",
+                    "for f in *.csv\ndo\n  echo \"$f\"\n  head -n 2 \"$f\" | tail -n 1\ndone\n"
+                ),
+                ("looping-over-files", "ls -F\n"),
+                (
+                    "looping-over-files",
+                    "python3 -m pip list\ncd ~/work && \\\ngit status\nscp results.tar.gz learner@cluster:\ncat /etc/hostname\n"
+                ),
+                ("looping-over-files", "sbatch weather-job.sh\n"),
+                ("solution", "wc -l *.csv\n"),
+                ("counting-lines", "wc -l *.csv | sort -n | tail -n 1\n"),
+                ("looping-over-files", "rm -f *.tmp\n"),
+                ("root-commands", "dnf install -y rsync\n"),
+                (
+                    "root-commands",
+                    "# Load the module first\nmodule load rsync\n"
+                ),
+            ]
+        );
     }
 
     #[test]

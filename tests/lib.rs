@@ -14,3 +14,4 @@ mod render;
 mod run;
 mod secrets;
 mod test;
+mod transcripts;

@@ -8,7 +8,8 @@ use crate::site::Site;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-/// All problems of one page (strict Liquid, Markdown structure), then the placeholders the
+/// All problems of one page (strict Liquid, Markdown structure, runnable steps that `bash -n`
+/// refuses: see [`crate::syntax`]; it parses and runs nothing), then the placeholders the
 /// page needs filled at run time, as notes: those of runnable steps, and those of manual
 /// steps' inline commands (asked only if the operator chooses to run that command, so never
 /// more than a note either).
@@ -43,6 +44,17 @@ pub fn check_page(engine: &Engine, site: &Site, path: &Path) -> Vec<Diagnostic> 
         }
     }
     out.extend(in_page);
+    // `bash -n` on each runnable step (parses only; nothing runs), when the page runs bash
+    let page_shell = doc
+        .page
+        .front_value(&["runbook", "shell"])
+        .filter(|v| !crate::liquid::value::is_nil(v))
+        .map(|v| crate::liquid::value::to_s(&v));
+    if page_shell.as_deref().is_none_or(crate::syntax::is_bash) {
+        let runnable: Vec<&crate::runbook::Step> =
+            doc.runbook.steps().filter(|s| s.runnable).collect();
+        out.extend(crate::syntax::diagnostics(file, &runnable));
+    }
     for step in doc.runbook.steps().filter(|s| s.runnable || s.is_manual()) {
         for p in &step.placeholders {
             let line = file.line_text(p.line);

@@ -46,6 +46,8 @@ pub fn to_json(doc: &Document) -> String {
                 "title": s.title,
                 "level": s.level,
                 "line": s.line,
+                "parent": s.parent,
+                "quote_depth": s.quote_depth,
                 "steps": s.steps.iter().map(|st| serde_json::json!({
                     "id": st.id,
                     "index": st.index,
@@ -118,7 +120,9 @@ pub fn to_text(doc: &Document, color: bool) -> String {
         let code = s.steps.len() - hand;
         let _ = writeln!(
             o,
-            "\n{bold}{} {}{reset}  {dim}#{} line {}, {} step{} ({} runnable){}{reset}",
+            "\n{bold}{}{} {}{reset}  {dim}#{} line {}, {} step{} ({} runnable){}{reset}",
+            // a heading in a block quote (a lesson's callout) is shown quoted
+            "> ".repeat(s.quote_depth),
             "#".repeat(s.level.max(1) as usize),
             if s.title.is_empty() {
                 std::borrow::Cow::Borrowed("(top of page)")

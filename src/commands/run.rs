@@ -116,6 +116,12 @@ pub fn run(args: &RunArgs) -> Result<i32> {
                 msg.clone(),
             ));
         }
+        // the steps that bash would refuse to parse (`bash -n`: nothing runs)
+        if crate::syntax::is_bash(&shell) {
+            let steps: Vec<&crate::runbook::Step> = plan.steps.iter().map(|p| &p.step).collect();
+            plan.problems
+                .extend(crate::syntax::diagnostics(&doc.page.file, &steps));
+        }
         let shown_shell = chosen_by.map(|by| (shell.as_str(), by));
         out!("{}", dry_run_text(&doc, &plan, shown_shell, color));
         report(&plan.problems);

@@ -97,6 +97,9 @@ pub struct LineInfo {
     pub heredoc: bool,
     /// Byte offset in the line of a `#` that starts a comment.
     pub comment: Option<usize>,
+    /// Byte offset in the line of a `(` that bash refuses (a syntax error): one among a
+    /// simple command's arguments (`origin https://x (fetch)`), where bash expects a word.
+    pub stray_paren: Option<usize>,
 }
 
 /// Everything the lexer found in a text.
@@ -465,6 +468,10 @@ struct List {
     kind: ListKind,
     cmd: Cmd,
     word: Option<Word>,
+    /// The reserved words that close the compound commands open in this list, innermost
+    /// last: `fi` for `if`, `done` for `for`/`select`/`while`/`until`, `esac` for `case`,
+    /// `}` for `{`.
+    open: Vec<&'static str>,
 }
 
 impl List {
@@ -473,8 +480,28 @@ impl List {
             kind,
             cmd: Cmd::default(),
             word: None,
+            open: Vec::new(),
         }
     }
+}
+
+/// A reserved word in command position opens or closes a compound command of a list whose
+/// open compounds are `open`.
+fn compound(open: &mut Vec<&'static str>, word: &str) {
+    let closer = match word {
+        "if" => "fi",
+        "for" | "select" | "while" | "until" => "done",
+        "case" => "esac",
+        "{" => "}",
+        "fi" | "done" | "esac" | "}" => {
+            if open.last() == Some(&word) {
+                open.pop();
+            }
+            return;
+        }
+        _ => return,
+    };
+    open.push(closer);
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -532,6 +559,8 @@ pub struct Lexer {
     pending: VecDeque<Heredoc>,
     body: Option<Heredoc>,
     continued: bool,
+    /// The last thing read at the top level is `|`, `|&`, `&&` or `||`: a command must follow.
+    trailing_op: bool,
     out: Lexed,
     line_no: usize,
     line_off: usize,
@@ -546,6 +575,7 @@ impl Default for Lexer {
             pending: VecDeque::new(),
             body: None,
             continued: false,
+            trailing_op: false,
             out: Lexed::default(),
             line_no: 0,
             line_off: 0,
@@ -644,6 +674,23 @@ impl Lexer {
     /// quote, `$(`, `${`, a heredoc whose body is to come or being read).
     pub fn continuing(&self) -> bool {
         self.continued || self.body.is_some() || !self.pending.is_empty() || self.stack.len() > 1
+    }
+
+    /// The compound commands still open at the top level (`if` without its `fi`, `for`,
+    /// `while`, `until` or `select` without `done`, `case` without `esac`, `{` without `}`):
+    /// the words that would close them, innermost last.
+    pub fn open_compounds(&self) -> &[&'static str] {
+        match self.stack.first() {
+            Some(Frame::List(l)) => &l.open,
+            _ => &[],
+        }
+    }
+
+    /// Whether bash, reading these lines interactively, would now wait for more input (print
+    /// its PS2 prompt `> `): [`Lexer::continuing`], or a compound command still open, or the
+    /// last line ended with `|`, `|&`, `&&` or `||`.
+    pub fn waiting(&self) -> bool {
+        self.continuing() || self.trailing_op || !self.open_compounds().is_empty()
     }
 
     /// Feed one line (without its `\n`) that starts at `offset` in the caller's text.
@@ -970,6 +1017,9 @@ impl Lexer {
         let c = b[i];
         let next = b.get(i + 1).copied();
         let word_open = self.list().word.is_some();
+        if !matches!(c, b' ' | b'\t') && (c != b'#' || word_open) {
+            self.trailing_op = false;
+        }
         match c {
             b' ' | b'\t' => {
                 self.finish_word();
@@ -1049,12 +1099,18 @@ impl Lexer {
                 }
                 self.finish_word();
                 self.list().cmd.next_command(false);
-                if next == Some(b'&') { i + 2 } else { i + 1 }
+                if next == Some(b'&') {
+                    self.trailing_op = true;
+                    i + 2
+                } else {
+                    i + 1
+                }
             }
             b'|' => {
                 self.finish_word();
                 let pipe = next != Some(b'|');
                 self.list().cmd.next_command(pipe);
+                self.trailing_op = true;
                 if next == Some(b'|') || next == Some(b'&') {
                     i + 2
                 } else {
@@ -1112,7 +1168,7 @@ impl Lexer {
                     i + 1
                 }
             }
-            b'(' => self.open_paren(line, i),
+            b'(' => self.open_paren(line, i, info),
             b')' => {
                 let l = self.list();
                 if let Some(w) = l.word.as_mut()
@@ -1207,7 +1263,7 @@ impl Lexer {
 
     /// `(` in a list: a subshell, `((`, a function definition `name()`, an extglob, a case
     /// pattern's optional `(`.
-    fn open_paren(&mut self, line: &str, i: usize) -> usize {
+    fn open_paren(&mut self, line: &str, i: usize, info: &mut LineInfo) -> usize {
         let b = line.as_bytes();
         let rest = &line[i + 1..];
         let l = self.list();
@@ -1250,6 +1306,15 @@ impl Lexer {
                 depth: 0,
             }));
             return i + 2;
+        }
+        if l.cmd.command_seen
+            && !l.cmd.dbl_bracket
+            && l.cmd.expect == Expect::Normal
+            && l.cmd.case.last() != Some(&Case::Head)
+            && info.stray_paren.is_none()
+        {
+            // `cmd arg (x)`: bash stops with "syntax error near unexpected token `('"
+            info.stray_paren = Some(i);
         }
         self.stack.push(Frame::List(List::new(ListKind::Subshell)));
         i + 1
@@ -1788,6 +1853,7 @@ impl Lexer {
             if plain && lit.as_deref() == Some("esac") {
                 cmd.case.pop();
                 cmd.command_seen = true;
+                compound(&mut l.open, "esac");
             }
             return;
         }
@@ -1842,6 +1908,9 @@ impl Lexer {
                 }
             }
             if plain && let Some(word) = lit.as_deref() {
+                if RESERVED.contains(&word) || matches!(word, "for" | "select" | "case") {
+                    compound(&mut l.open, word);
+                }
                 match word {
                     "for" | "select" => {
                         cmd.expect = Expect::ForVar;
@@ -2242,6 +2311,85 @@ mod tests {
         assert!(lx.continuing());
         lx.line(")", 20);
         assert!(!lx.continuing());
+    }
+
+    /// Feed lines one by one; after each, whether bash would wait for more input.
+    fn waits(lines: &[&str]) -> Vec<bool> {
+        let mut lx = Lexer::default();
+        let mut at = 0;
+        lines
+            .iter()
+            .map(|l| {
+                lx.line(l, at);
+                at += l.len() + 1;
+                lx.waiting()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn compound_commands_and_trailing_operators_wait_for_more() {
+        assert_eq!(
+            waits(&["for f in *.dat", "do", "  echo $f", "done", "ls"]),
+            [true, true, true, false, false]
+        );
+        assert_eq!(
+            waits(&[
+                "if [ -e x ]; then",
+                "  while read l; do echo \"$l\"; done < x",
+                "fi"
+            ]),
+            [true, true, false]
+        );
+        assert_eq!(
+            waits(&["case $1 in", "  a) echo a ;;", "  (b|c) echo b ;;", "esac"]),
+            [true, true, true, false]
+        );
+        assert_eq!(waits(&["f() {", "  echo }", "}"]), [true, true, false]);
+        assert_eq!(waits(&["{ echo a; echo b; }"]), [false]);
+        assert_eq!(
+            waits(&["ls |", "", "wc -l &&", "echo ok ||", "echo no"]),
+            [true, true, true, true, false]
+        );
+        // `|` inside quotes, a comment, `$(...)`, or a background `&` ends nothing
+        assert_eq!(
+            waits(&["echo 'a |' # done |", "sleep 1 &", "x=$(ls | wc -l)"]),
+            [false, false, false]
+        );
+        // words that are reserved only in command position
+        assert_eq!(
+            waits(&["echo if for do {", "echo done fi }"]),
+            [false, false]
+        );
+        assert_eq!(waits(&["for ((i=0; i<3; i++)); do echo $i; done"]), [false]);
+        // continuing() stays about quotes, `\`, heredocs and open `$(`
+        let mut lx = Lexer::default();
+        lx.line("for f in a; do", 0);
+        assert!(!lx.continuing() && lx.waiting());
+        assert_eq!(lx.open_compounds(), ["done"]);
+        let info = lx.line("  echo $f", 15);
+        assert!(info.starts_command);
+    }
+
+    #[test]
+    fn a_paren_among_arguments_is_a_syntax_error() {
+        let l = lex("origin https://example.org/x.git (fetch)\n");
+        assert_eq!(l.lines[0].stray_paren, Some(33));
+        for ok in [
+            "(cd x && ls)",
+            "ls && (cd x)",
+            "f() { echo; }",
+            "f () { echo; }",
+            "a=(1 2)",
+            "declare -a a=(1 2)",
+            "[[ ( -n $x ) ]]",
+            "case $x in (a) echo ;; esac",
+            "echo $(date) <(ls) @(a|b)",
+            "for ((i=0; i<3; i++)); do :; done",
+            "if (true); then :; fi",
+        ] {
+            assert_eq!(lex(ok).lines[0].stray_paren, None, "{ok}");
+        }
     }
 
     #[test]

@@ -30,6 +30,14 @@
 //!   `doas`) and its options, the next word is in command position again. `for NAME`,
 //!   `select NAME`, `case WORD in PATTERN)`, `function NAME`, `NAME()` are understood.
 //! * A `#` that starts a word begins a comment to the end of the line.
+//! * Waiting for more input ([`Lexer::waiting`], where bash would print PS2 `> `): inside a
+//!   quote, `$(...)`, `${...}` or a heredoc, after a `\` at the end of a line
+//!   ([`Lexer::continuing`]), while a compound command is open (`if` until its `fi`, `for`,
+//!   `select`, `while`, `until` until `done`, `case` until `esac`, `{` until `}`, each a
+//!   reserved word only in command position), or after a line ending with `|`, `|&`, `&&`
+//!   or `||` (a comment after the operator included).
+//! * A `(` among a simple command's arguments (`origin https://x (fetch)`) is a syntax error
+//!   for bash; [`LineInfo::stray_paren`] says where.
 //! * Arithmetic: `$((...))`, `((...))`, `$[...]`, array subscripts (`a[i]=`, `${a[i]}`),
 //!   `${x:offset:length}`, `let` arguments, and the operands of `-eq -ne -lt -le -gt -ge`
 //!   inside `[[ ]]`. Bash evaluates these as expressions (and `a[$(cmd)]` inside them runs

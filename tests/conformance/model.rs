@@ -226,3 +226,40 @@ fn heredoc_bodies_on_nomad_host_page_have_their_placeholders() {
     let names: Vec<&str> = s.placeholders.iter().map(|p| p.name.as_str()).collect();
     assert_eq!(names, ["date", "you"]);
 }
+
+#[test]
+fn callouts_on_hpc_carpentry_page_end_with_their_quote() {
+    let src = read("golden/hpc-carpentry+hpc-intro/_episodes/13-scheduler.md");
+    let rb = build(&src, &ModelOptions::default());
+    let section_of = |line: usize| {
+        rb.steps_in_sections()
+            .into_iter()
+            .find(|(_, st)| st.lines.0 == line)
+            .map(|(s, st)| (s.id.clone(), st.code.clone()))
+            .unwrap()
+    };
+    // inside `> ## Creating our test job` / `> > ## Solution`
+    assert_eq!(
+        section_of(110),
+        ("solution".into(), "./example-job.sh\n".into())
+    );
+    // after the callout, the reader is back in "Running a batch job"
+    assert_eq!(
+        section_of(127),
+        (
+            "running-a-batch-job".into(),
+            "sbatch  example-job.sh\n".into()
+        )
+    );
+    // after `> ## Job environment variables`, back in "Resource requests"
+    assert_eq!(section_of(347).0, "resource-requests");
+    let solution = rb.section("solution").unwrap();
+    assert_eq!(solution.parent.as_deref(), Some("creating-our-test-job"));
+    assert_eq!(solution.quote_depth, 2);
+    // the job scripts shown with `cat` are output blocks; none is runnable
+    assert!(
+        rb.steps()
+            .filter(|s| s.raw.starts_with("#!/bin/bash"))
+            .all(|s| !s.runnable)
+    );
+}
