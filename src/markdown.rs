@@ -354,6 +354,8 @@ pub struct Item {
 pub struct Quote {
     /// The block quote this one is nested in, if any.
     pub parent: Option<usize>,
+    /// How many block quotes this one is in, itself included (1 for a quote on the page).
+    pub depth: usize,
     pub span: Span,
 }
 
@@ -730,8 +732,10 @@ impl<'a> Builder<'a> {
 
     fn start_quote(&mut self, range: Range<usize>) {
         let id = (!self.hidden(range.start)).then(|| {
+            let parent = self.quote();
             self.quotes.push(Quote {
-                parent: self.quote(),
+                parent,
+                depth: parent.map_or(0, |p| self.quotes[p].depth) + 1,
                 span: self.lines.span(self.src, range),
             });
             self.quotes.len() - 1

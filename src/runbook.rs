@@ -618,26 +618,29 @@ pub fn build(markdown: &str, opts: &ModelOptions) -> Runbook {
         headings: Vec::new(),
         current: 0,
     }];
-    // the frames for quote `q`: the quotes left are closed, those entered are opened
+    // the frames for quote `q`: the quotes left are closed, those entered are opened. Frame
+    // `d` is for a quote of depth `d`, so climbing from `q` stops at the first quote that
+    // already has its frame: each quote is visited once, however deep the nesting.
     let enter = |frames: &mut Vec<Frame>, q: Option<usize>| {
-        let chain = parsed.quote_chain(q);
-        while frames
-            .last()
-            .and_then(|f| f.quote)
-            .is_some_and(|open| !chain.contains(&open))
-        {
-            frames.pop();
-        }
-        for &quote in chain.iter().rev() {
-            if !frames.iter().any(|f| f.quote == Some(quote)) {
-                let current = frames.last().expect("the page's frame").current;
-                frames.push(Frame {
-                    quote: Some(quote),
-                    base: Some(current),
-                    headings: Vec::new(),
-                    current,
-                });
+        let mut entered = Vec::new();
+        let mut at = q;
+        while let Some(i) = at {
+            let depth = parsed.quotes[i].depth;
+            if frames.get(depth).is_some_and(|f| f.quote == Some(i)) {
+                break;
             }
+            entered.push(i);
+            at = parsed.quotes[i].parent;
+        }
+        frames.truncate(at.map_or(0, |i| parsed.quotes[i].depth) + 1);
+        for quote in entered.into_iter().rev() {
+            let current = frames.last().expect("the page's frame").current;
+            frames.push(Frame {
+                quote: Some(quote),
+                base: Some(current),
+                headings: Vec::new(),
+                current,
+            });
         }
     };
     let current = |frames: &[Frame]| frames.last().expect("the page's frame").current;
