@@ -46,3 +46,33 @@ fn check_is_quiet_on_what_jekyll_defines_and_excludes() {
         .stderr_contains("undefined variable `nope`")
         .run();
 }
+
+#[test]
+fn check_is_quiet_on_lax_forms_jekyll_accepts() {
+    Test::new()
+        .file("_config.yml", "title: Q\n")
+        .file(
+            "_includes/callout.html",
+            "{% if include.title %}<h2>{{ include.title }}</h2>{% endif %}\n<p>{{ page.[include.id] }}|{{ page[include.id] }}</p>\n",
+        )
+        .file(
+            "index.md",
+            "---\ntitle: Home\nintro: hi\n---\n# Home\n\n{% include callout.html id=\"intro\" %}\n\nRun ```inline``` here.\n\n```bash\nls\n```\n",
+        )
+        .args(&["check", "."])
+        .stderr_lacks("error")
+        .stderr_lacks("warning")
+        .status(0)
+        .run();
+    // and it means what the lax parser makes of it
+    Test::new()
+        .file("_config.yml", "title: Q\n")
+        .file(
+            "p.md",
+            "---\nk: intro\nintro: hi\n---\n{{ page.[page.k] }}\n",
+        )
+        .args(&["render", "p.md"])
+        .stdout("hi\n")
+        .stderr_lacks("warning")
+        .run();
+}

@@ -299,6 +299,13 @@ impl<'a> Parser<'a> {
                 self.consume(&Tok::CloseSq)?;
             } else if self.look(&Tok::Dot) {
                 self.bump();
+                // `page.[include.id]`: Liquid's strict parser refuses it, the lax one Jekyll
+                // falls back to reads it as `page[include.id]`, which is what it means
+                if self.consume_opt(&Tok::OpenSq) {
+                    keys.push(Key::Index(self.expression()?));
+                    self.consume(&Tok::CloseSq)?;
+                    continue;
+                }
                 keys.push(Key::Dot(self.id()?));
             } else {
                 return Ok(keys);
