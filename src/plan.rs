@@ -435,19 +435,32 @@ pub fn command_words(code: &str) -> BTreeSet<String> {
         .collect()
 }
 
-/// Whether `cmd` is an executable file: on PATH, or at the path it names.
+/// Whether `cmd` is an executable file: on PATH, or at the path it names. Answers are kept for
+/// the process (a page names the same command many times; runbook's own PATH does not change).
 pub fn on_path(cmd: &str) -> bool {
+    use std::collections::HashMap;
     use std::os::unix::fs::PermissionsExt;
+    use std::sync::{Mutex, OnceLock};
+    static KNOWN: OnceLock<Mutex<HashMap<String, bool>>> = OnceLock::new();
+    let known = KNOWN.get_or_init(Default::default);
+    if let Some(&found) = known.lock().unwrap().get(cmd) {
+        return found;
+    }
     let executable = |p: &Path| {
         std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
     };
-    if cmd.contains('/') {
-        return executable(Path::new(cmd));
-    }
-    let Some(path) = std::env::var_os("PATH") else {
-        return false;
+    let found = if cmd.contains('/') {
+        executable(Path::new(cmd))
+    } else if let Some(path) = std::env::var_os("PATH") {
+        let mut seen = BTreeSet::new();
+        std::env::split_paths(&path)
+            .filter(|d| seen.insert(d.clone()))
+            .any(|d| executable(&d.join(cmd)))
+    } else {
+        false
     };
-    std::env::split_paths(&path).any(|d| executable(&d.join(cmd)))
+    known.lock().unwrap().insert(cmd.to_string(), found);
+    found
 }
 
 /// What `--set` accepts for these steps: placeholder texts and the variables they are assigned to.

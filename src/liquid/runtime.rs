@@ -13,7 +13,7 @@ use minijinja::{Environment, Error as MjError, ErrorKind, State};
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// What Liquid needs to know of a site's pages besides its variables: where each page and
 /// document is published (for `{% link %}`). The site implements it; Liquid does not depend
@@ -78,8 +78,8 @@ struct Shared {
     /// when there is no such file: resolving costs a system call per path component.
     resolved: Mutex<HashMap<PathBuf, Option<PathBuf>>>,
     /// The site root and its includes folder, symlinks resolved.
-    canonical_root: PathBuf,
-    canonical_includes: PathBuf,
+    /// The site root and includes folder with symlinks resolved, when an include needs them.
+    canonical: OnceLock<(PathBuf, PathBuf)>,
 }
 
 #[derive(Clone)]
@@ -102,6 +102,13 @@ pub struct PageTemplate<'a> {
 }
 
 impl Shared {
+    fn canonical(&self) -> &(PathBuf, PathBuf) {
+        self.canonical.get_or_init(|| {
+            let canon = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+            (canon(&self.site.root), canon(&self.site.includes_dir))
+        })
+    }
+
     /// The file an include path names, symlinks resolved; None if it is not a file.
     fn resolve(&self, path: &Path) -> Option<PathBuf> {
         if let Some(r) = self.resolved.lock().unwrap().get(path) {
@@ -118,18 +125,13 @@ impl Shared {
 
 impl Engine {
     pub fn new(site: SiteEnv) -> Engine {
-        let canonical_root =
-            std::fs::canonicalize(&site.root).unwrap_or_else(|_| site.root.clone());
-        let canonical_includes =
-            std::fs::canonicalize(&site.includes_dir).unwrap_or_else(|_| site.includes_dir.clone());
         let shared = Arc::new(Shared {
             site,
             includes: Mutex::new(HashMap::new()),
             memo: Mutex::new(HashMap::new()),
             include_memo: Mutex::new(HashMap::new()),
             resolved: Mutex::new(HashMap::new()),
-            canonical_root,
-            canonical_includes,
+            canonical: OnceLock::new(),
         });
         let mut env = Environment::empty();
         let syntax = minijinja::syntax::SyntaxConfig::builder()
@@ -1291,9 +1293,8 @@ fn include(
             ));
         }
     };
-    let root = &rt.shared.canonical_root;
-    if !canon.starts_with(root) || (!relative && !canon.starts_with(&rt.shared.canonical_includes))
-    {
+    let (root, includes) = rt.shared.canonical();
+    if !canon.starts_with(root) || (!relative && !canon.starts_with(includes)) {
         return Err(rt.fatal(
             pos,
             tag.len() + 3,
