@@ -1650,8 +1650,7 @@ fn saved_file_name(prose: &str) -> Option<String> {
         .split_whitespace()
         .map(|w| w.trim_matches(|c: char| "\"'`()[]{},:;!?*".contains(c)))
         .collect();
-    let bare = |w: &str| w.trim_end_matches('.').to_string();
-    let has = |set: &[&str]| words.iter().any(|w| set.contains(&bare(w).as_str()));
+    let has = |set: &[&str]| words.iter().any(|w| set.contains(&w.trim_end_matches('.')));
     let asks = has(&[
         "save",
         "saved",

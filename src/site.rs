@@ -47,7 +47,7 @@ impl LazyData {
         match self.load() {
             Ok((v, _)) => Some(v),
             Err(d) => {
-                crate::liquid::runtime::fail_render(d.clone());
+                crate::liquid::fail_render(d.clone());
                 None
             }
         }

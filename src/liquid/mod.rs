@@ -9,7 +9,7 @@ pub mod time;
 pub mod translate;
 pub mod value;
 
-pub use runtime::{Engine, Mode, PageTemplate, Pages, Rendered, SiteEnv};
+pub use runtime::{Engine, Mode, PageTemplate, Pages, Rendered, SiteEnv, fail_render};
 
 use ast::{Expr, Filtered, Key, Node, Root};
 

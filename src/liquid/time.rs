@@ -583,6 +583,12 @@ impl Object for TimeValue {
 /// A plain YAML scalar Psych reads as a Time (`2016-03-14 10:20:30 +01:00`) or a Date
 /// (`2016-03-14`).
 pub fn from_yaml(s: &str) -> Option<Value> {
+    // both forms start with four digits and `-`: most scalars are told apart here, without
+    // a regex (every plain scalar of every front matter comes through)
+    let digits = s.strip_prefix('-').unwrap_or(s).as_bytes();
+    if digits.len() < 8 || !digits[..4].iter().all(u8::is_ascii_digit) || digits[4] != b'-' {
+        return None;
+    }
     static TIME: OnceLock<regex_lite::Regex> = OnceLock::new();
     static DATE: OnceLock<regex_lite::Regex> = OnceLock::new();
     let time_re = TIME.get_or_init(|| {
