@@ -150,6 +150,14 @@ pub struct RunArgs {
     /// Where runs keep their journal, logs and transcript (default: $XDG_STATE_HOME/runbook/runs)
     #[arg(long, value_name = "DIR")]
     pub runs_dir: Option<PathBuf>,
+    /// Run the steps on this host, over OpenSSH: any ssh destination (`host`, an alias of
+    /// your ~/.ssh/config, `user@host`, `ssh://user@host:port`); default: the page's
+    /// `runbook: {on: HOST}` front matter, else this machine
+    #[arg(long, value_name = "TARGET")]
+    pub on: Vec<String>,
+    /// An ssh configuration file for the connection, instead of ~/.ssh/config (ssh -F)
+    #[arg(long, value_name = "FILE", env = "RUNBOOK_SSH_CONFIG")]
+    pub ssh_config: Option<PathBuf>,
     #[command(flatten)]
     pub site: SiteArgs,
 }

@@ -1388,6 +1388,12 @@ fn is_command_word(tok: &str) -> bool {
     if matches!(tok, "[" | "[[" | "(" | "((" | "{" | "!" | "." | ":") {
         return true;
     }
+    // a subshell written against its first command: `(cd /tmp && ls)`
+    if let Some(inner) = tok.strip_prefix('(')
+        && !inner.starts_with('(')
+    {
+        return is_command_word(inner.trim_end_matches(')'));
+    }
     if tok.starts_with('$') || tok.starts_with("\"$") {
         return true;
     }

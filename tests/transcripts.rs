@@ -154,3 +154,14 @@ fn check_and_dry_run_report_what_bash_refuses_at_its_line() {
         .stderr_lacks("does not parse")
         .run();
 }
+
+#[test]
+fn a_subshell_written_against_its_command_is_a_command() {
+    Test::new()
+        .site("x: 1\n")
+        .page("# R\n\n```bash\n(cd /tmp && ls)\n```\n\n```bash\n(sleep 1 &) ; wait\n```\n\n```\n(1 row)\n```\n")
+        .args(&["list", "page.md"])
+        .stdout_contains("3 steps (2 runnable)")
+        .stdout_contains("  skip r-3  -:11  (1 row)")
+        .run();
+}

@@ -74,15 +74,20 @@ pub fn run(args: &RunArgs) -> Result<i32> {
             return Ok(EXIT_OK);
         }
     }
-    let mut plan = plan::build(&doc, &selection, &values, true).map_err(Error::Usage)?;
-    // the page may name its shell: `runbook: {shell: zsh}`; --shell wins
-    let page_shell = doc
-        .page
-        .front_value(&["runbook", "shell"])
-        .filter(|v| !crate::liquid::value::is_nil(v))
-        .map(|v| crate::liquid::value::to_s(&v));
+    // the page may name its shell and its host: `runbook: {shell: zsh, on: aiadm}`; the
+    // command line wins
+    let front = |key: &str| {
+        doc.page
+            .front_value(&["runbook", key])
+            .filter(|v| !crate::liquid::value::is_nil(v))
+            .map(|v| crate::liquid::value::to_s(&v))
+    };
+    let (page_shell, page_on) = (front("shell"), front("on"));
+    let remote = !args.on.is_empty() || page_on.is_some();
+    // commands are looked for on this machine's PATH only when they run here
+    let mut plan = plan::build(&doc, &selection, &values, !remote).map_err(Error::Usage)?;
     let (shell, chosen_by) = config::shell_choice(args.shell.as_deref(), page_shell.as_deref());
-    let shell_missing = config::shell_missing(&shell, chosen_by);
+    let shell_missing = config::shell_missing(&shell, chosen_by).filter(|_| !remote);
     if plan.steps.is_empty() && (plan.manual.is_empty() || !args.dry_run) {
         report(&plan.problems);
         if plan.manual.is_empty() {
@@ -150,7 +155,7 @@ pub fn run(args: &RunArgs) -> Result<i32> {
     // and without a terminal --yes is needed)
     let mut args = args.clone();
     args.section = selection.sections.clone();
-    let cfg = config::RunConfig::new(&args, page_shell.as_deref(), color)?;
+    let cfg = config::RunConfig::new(&args, page_shell.as_deref(), page_on.as_deref(), color)?;
     crate::exec::run_plan(&doc, &plan, &cfg)
 }
 

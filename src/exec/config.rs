@@ -34,6 +34,46 @@ pub struct RunConfig {
     pub color: bool,
     /// -1 with `-q`, else the number of `-v`.
     pub verbosity: i8,
+    /// The host the steps run on (`--on`, or the page's `runbook: {on: ...}`), over OpenSSH;
+    /// None: this machine.
+    pub on: Option<String>,
+    /// `ssh -F FILE`.
+    pub ssh_config: Option<PathBuf>,
+}
+
+/// The host of a run: `--on` (repeatable, or a comma-separated list), else the page's
+/// `runbook: {on: ...}`. One host per run here; `localhost` is this machine only when named
+/// as such by ssh's config, so it goes over ssh too.
+fn target(on: &[String], page_on: Option<&str>) -> Result<Option<String>> {
+    let named: Vec<String> = on
+        .iter()
+        .flat_map(|o| o.split(','))
+        .map(str::trim)
+        .filter(|o| !o.is_empty())
+        .map(String::from)
+        .collect();
+    let mut unique: Vec<String> = Vec::new();
+    for n in named {
+        if !unique.contains(&n) {
+            unique.push(n);
+        }
+    }
+    if unique.len() > 1 {
+        return Err(Error::Usage(format!(
+            "--on names {} hosts ({}): a run goes to one host; run once per host",
+            unique.len(),
+            unique.join(", ")
+        )));
+    }
+    let t = unique.pop().or_else(|| page_on.map(String::from));
+    if let Some(t) = &t
+        && (t.starts_with('-') || t.chars().any(|c| c.is_whitespace() || c.is_control()))
+    {
+        return Err(Error::Usage(format!(
+            "`{t}` is not an ssh destination (host, user@host or ssh://user@host:port)"
+        )));
+    }
+    Ok(t)
 }
 
 /// The shell steps run in: `--shell`, else the page's `runbook: {shell: ...}`, else bash; and
@@ -64,7 +104,12 @@ pub fn shell_missing(shell: &str, chosen_by: Option<&str>) -> Option<String> {
 
 impl RunConfig {
     /// A new run's settings. `page_shell`: the page's front-matter choice.
-    pub fn new(args: &RunArgs, page_shell: Option<&str>, color: bool) -> Result<RunConfig> {
+    pub fn new(
+        args: &RunArgs,
+        page_shell: Option<&str>,
+        page_on: Option<&str>,
+        color: bool,
+    ) -> Result<RunConfig> {
         let (shell, chosen_by) = shell_choice(args.shell.as_deref(), page_shell);
         let selection = Selection {
             sections: args.section.clone(),
@@ -72,7 +117,8 @@ impl RunConfig {
             from: args.from.clone(),
             to: args.to.clone(),
         };
-        Self::build(args, shell, chosen_by, selection, color)
+        let on = target(&args.on, page_on)?;
+        Self::build(args, shell, chosen_by, selection, on, color)
     }
 
     /// A resumed run's settings: those it started with, and what the command line adds.
@@ -87,7 +133,20 @@ impl RunConfig {
             from: start.selection.from.clone(),
             to: start.selection.to.clone(),
         };
-        let mut cfg = Self::build(args, shell, chosen_by, selection, color)?;
+        // the host the run started on (another one would not have its state)
+        let on = match target(&args.on, None)? {
+            Some(t) if start.on.as_ref().is_some_and(|o| *o != t) || start.on.is_none() => {
+                return Err(Error::Usage(format!(
+                    "this run ran on {}: it resumes there, not on {t}",
+                    start.on.as_deref().unwrap_or("this machine")
+                )));
+            }
+            _ => start.on.clone(),
+        };
+        let mut cfg = Self::build(args, shell, chosen_by, selection, on, color)?;
+        if cfg.ssh_config.is_none() {
+            cfg.ssh_config = start.ssh_config.as_ref().map(PathBuf::from);
+        }
         cfg.lax |= start.lax;
         cfg.keep_going |= start.keep_going;
         if cfg.timeout.is_none() {
@@ -104,6 +163,7 @@ impl RunConfig {
         shell: String,
         shell_chosen_by: Option<&'static str>,
         selection: Selection,
+        on: Option<String>,
         color: bool,
     ) -> Result<RunConfig> {
         let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
@@ -112,7 +172,10 @@ impl RunConfig {
                 "runbook run asks before each step and there is no terminal to ask: pass --yes to run every step, or --dry-run to see them".into(),
             ));
         }
-        if let Some(msg) = shell_missing(&shell, shell_chosen_by) {
+        // a remote host has its own shells
+        if on.is_none()
+            && let Some(msg) = shell_missing(&shell, shell_chosen_by)
+        {
             return Err(Error::Usage(msg));
         }
         Ok(RunConfig {
@@ -133,6 +196,8 @@ impl RunConfig {
             interactive,
             color,
             verbosity: crate::commands::verbosity(),
+            on,
+            ssh_config: args.ssh_config.clone(),
         })
     }
 

@@ -35,6 +35,12 @@ pub struct RunStart {
     /// Where (the host name).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host: Option<String>,
+    /// The host the steps ran on (`--on`), when not this machine.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on: Option<String>,
+    /// The ssh configuration file given with `--ssh-config`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ssh_config: Option<String>,
     /// runbook's version.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,

@@ -17,6 +17,7 @@ pub mod report;
 pub mod resume;
 pub mod secrets;
 pub mod shell;
+pub mod ssh;
 pub mod state;
 pub mod transport;
 
@@ -320,22 +321,50 @@ pub fn run_plan(doc: &Document, plan: &Plan, cfg: &RunConfig) -> Result<i32> {
             .collect(),
         user: Some(audit::user()),
         host: Some(audit::host()),
+        on: cfg.on.clone(),
+        ssh_config: cfg
+            .ssh_config
+            .as_ref()
+            .map(|f| f.to_string_lossy().into_owned()),
         version: Some(env!("CARGO_PKG_VERSION").to_string()),
         revision: audit::revision(&doc.page.file.path),
         values: public,
     };
     let state = inputs_state(cfg, &plan);
+    let shell = shell_for(cfg)?;
     let engine = engine::Engine {
         cfg,
         term: &term,
         run: &run,
         reporters,
-        shell: Shell::new(&cfg.shell, &cfg.secret),
+        shell,
         secrets,
         values,
         page: doc.page.file.display_path(),
     };
     go(engine, Event::RunStart(Box::new(start)), &items, 0, state)
+}
+
+/// The shell of a run: on this machine, or on the `--on` host over OpenSSH (connected
+/// here, once for the whole run).
+pub fn shell_for(cfg: &RunConfig) -> Result<Shell> {
+    let mut shell = Shell::new(&cfg.shell, &cfg.secret);
+    if let Some(host) = &cfg.on {
+        let mut args = Vec::new();
+        if let Some(f) = &cfg.ssh_config {
+            args.push("-F".to_string());
+            args.push(f.to_string_lossy().into_owned());
+        }
+        args.push(host.clone());
+        tracing::info!(host = %host, "connecting");
+        let ssh = ssh::Ssh::connect(host, args, cfg.interactive)
+            .map_err(|e| Error::Usage(e.to_string()))?;
+        shell.transport = Box::new(ssh);
+        // the remote host's environment is its own: every variable the steps leave is
+        // carried, none is taken as inherited from runbook's
+        shell.inherited = state::Inherited::default();
+    }
+    Ok(shell)
 }
 
 /// Record how the run starts (or resumes), then run `items[from..]` from `state`; an error

@@ -6,7 +6,7 @@ use super::config::RunConfig;
 use super::event::{self, Decision, Event, RunStart};
 use super::prompt::Term;
 use super::secrets::Secrets;
-use super::shell::{self, Shell};
+use super::shell;
 use super::state::{self, Delta, State};
 use super::{
     EXIT_STEP_FAILED, complete_values, final_plan, go, hash, inputs_state, install_signal_handlers,
@@ -373,7 +373,7 @@ pub fn resume(args: &RunArgs, run_ref: &str, color: bool) -> Result<i32> {
         term: &term,
         run: &run,
         reporters: reporters(&cfg, &doc, &run, journal_file, transcript, &steps, from),
-        shell: Shell::new(&cfg.shell, &cfg.secret),
+        shell: super::shell_for(&cfg)?,
         secrets,
         values,
         page: doc.page.file.display_path(),

@@ -299,7 +299,8 @@ impl Shell {
         // the step starts in the directory the state has, or does not start: it would run
         // elsewhere (the directory was removed or renamed)
         let cwd = state.cwd().map(|d| Path::new(OsStr::from_bytes(d)));
-        if cwd.is_some_and(|d| d.as_os_str().is_empty() || !d.is_dir()) {
+        let here = self.transport.runs_here();
+        if cwd.is_some_and(|d| d.as_os_str().is_empty() || (here && !d.is_dir())) {
             return Ok(Outcome::state_lost());
         }
         // the secret variables the command mentions are watched while it runs (bash only)
@@ -329,7 +330,8 @@ impl Shell {
             Ok(r) => r,
             // the directory could not be entered (permissions), or went just now
             Err(e)
-                if cwd.is_some()
+                if here
+                    && cwd.is_some()
                     && (e.kind() == io::ErrorKind::PermissionDenied
                         || cwd.is_some_and(|d| !d.is_dir())) =>
             {

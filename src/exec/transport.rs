@@ -50,7 +50,7 @@ pub struct Running {
     pub watch: Option<(io::PipeReader, String)>,
     /// The terminal's other side: the keyboard goes there, and window sizes.
     pub pty: Option<OwnedFd>,
-    control: Box<dyn Control>,
+    pub(super) control: Box<dyn Control>,
 }
 
 impl Running {
@@ -75,7 +75,7 @@ impl Running {
 }
 
 /// The transport's own side of a running process.
-trait Control {
+pub(super) trait Control {
     fn signal(&self, sig: Signal) -> io::Result<()>;
     fn try_wait(&mut self) -> io::Result<Option<ExitStatus>>;
     fn exit_fd(&self) -> Option<BorrowedFd<'_>>;
@@ -90,6 +90,10 @@ pub trait Transport {
     /// or ran on when runbook was killed), whatever process group or session it moved to:
     /// SIGTERM, then SIGKILL for those still there after `grace`. Returns how many there were.
     fn stop_leftovers(&self, token: &str, grace: Duration) -> usize;
+    /// Steps run on this machine: their directories can be checked here.
+    fn runs_here(&self) -> bool {
+        true
+    }
 }
 
 /// This machine.
@@ -185,35 +189,7 @@ impl Transport for Local {
         if let Some(dir) = spec.dir {
             cmd.current_dir(dir);
         }
-        let pty = if spec.terminal {
-            Some(pty::open()?)
-        } else {
-            None
-        };
-        let (stdout, stderr) = match &pty {
-            Some(p) => {
-                cmd.stdin(Stdio::from(p.slave.try_clone()?))
-                    .stdout(Stdio::from(p.slave.try_clone()?))
-                    .stderr(Stdio::from(p.slave.try_clone()?));
-                (p.master.try_clone()?, None)
-            }
-            None => {
-                let (out_r, out_w) = io::pipe()?;
-                let (err_r, err_w) = io::pipe()?;
-                // a step in a process group of its own must not read a terminal it does not
-                // own (it would be stopped); piped input is passed on
-                let stdin = if io::stdin().is_terminal() {
-                    Stdio::null()
-                } else {
-                    Stdio::inherit()
-                };
-                cmd.stdin(stdin)
-                    .stdout(Stdio::from(out_w))
-                    .stderr(Stdio::from(err_w))
-                    .process_group(0);
-                (OwnedFd::from(out_r), Some(OwnedFd::from(err_r)))
-            }
-        };
+        let io = attach(&mut cmd, spec.terminal)?;
         let me = std::process::id();
         let (rfd, wfd) = (script_r.as_raw_fd(), dump_w.as_raw_fd());
         let (script_name, dump_target) = if self.via_proc {
@@ -225,30 +201,8 @@ impl Transport for Local {
             ("/dev/fd/3".to_string(), "&4".to_string())
         };
         cmd.arg("-c").arg(format!(". {script_name}"));
-        let with_pty = pty.is_some();
-        let via_proc = self.via_proc;
-        if with_pty || !via_proc {
-            // SAFETY: between fork and exec only async-signal-safe system calls (setsid,
-            // ioctl, fcntl, dup2)
-            unsafe {
-                cmd.pre_exec(move || {
-                    if with_pty {
-                        // a session of its own, with the pty as its controlling terminal
-                        rustix::process::setsid()?;
-                        rustix::process::ioctl_tiocsctty(BorrowedFd::borrow_raw(0))?;
-                    }
-                    if !via_proc {
-                        // move both ends out of the way first, so 3 and 4 can't clobber each other
-                        let r = libc::fcntl(rfd, libc::F_DUPFD_CLOEXEC, 10);
-                        let w = libc::fcntl(wfd, libc::F_DUPFD_CLOEXEC, 10);
-                        if r < 0 || w < 0 || libc::dup2(r, 3) < 0 || libc::dup2(w, 4) < 0 {
-                            return Err(io::Error::last_os_error());
-                        }
-                    }
-                    Ok(())
-                });
-            }
-        }
+        let dup = (!self.via_proc).then_some((rfd, wfd));
+        before_exec(&mut cmd, io.pty.is_some(), dup);
         let child = cmd.spawn()?;
         drop(cmd); // closes the parent's copies of the child's ends
         let pid = child.id();
@@ -269,13 +223,12 @@ impl Transport for Local {
             pid,
             script: Some(script_w),
             script_name,
-            stdout,
-            stderr,
+            stdout: io.stdout,
+            stderr: io.stderr,
             dump: dump_r,
             dump_target,
             watch,
-            // the slave side now belongs to the step only
-            pty: pty.map(|p| p.master),
+            pty: io.pty,
             control: Box::new(LocalControl {
                 child,
                 pidfd,
@@ -286,6 +239,76 @@ impl Transport for Local {
 
     fn stop_leftovers(&self, token: &str, grace: Duration) -> usize {
         stop_marked(token, grace)
+    }
+}
+
+/// A process's standard streams as a step has them: a pty of its own, or pipes.
+pub(super) struct Attached {
+    /// What it prints (stdout, and stderr too on a pty).
+    pub stdout: OwnedFd,
+    pub stderr: Option<OwnedFd>,
+    /// The pty's master side, for the keyboard and window sizes.
+    pub pty: Option<OwnedFd>,
+}
+
+/// Give `cmd` a pty of its own (it becomes the session's controlling terminal, see
+/// [`before_exec`]) or pipes; the slave side and the pipes' far ends belong to `cmd` only.
+pub(super) fn attach(cmd: &mut Command, terminal: bool) -> io::Result<Attached> {
+    if terminal {
+        let p = pty::open()?;
+        cmd.stdin(Stdio::from(p.slave.try_clone()?))
+            .stdout(Stdio::from(p.slave.try_clone()?))
+            .stderr(Stdio::from(p.slave));
+        return Ok(Attached {
+            stdout: p.master.try_clone()?,
+            stderr: None,
+            pty: Some(p.master),
+        });
+    }
+    let (out_r, out_w) = io::pipe()?;
+    let (err_r, err_w) = io::pipe()?;
+    // a step in a process group of its own must not read a terminal it does not own (it
+    // would be stopped); piped input is passed on
+    let stdin = if io::stdin().is_terminal() {
+        Stdio::null()
+    } else {
+        Stdio::inherit()
+    };
+    cmd.stdin(stdin)
+        .stdout(Stdio::from(out_w))
+        .stderr(Stdio::from(err_w))
+        .process_group(0);
+    Ok(Attached {
+        stdout: OwnedFd::from(out_r),
+        stderr: Some(OwnedFd::from(err_r)),
+        pty: None,
+    })
+}
+
+/// What runs between fork and exec: with a pty, a session of its own with the pty as its
+/// controlling terminal; with `dup`, those fds moved to 3 and 4.
+pub(super) fn before_exec(cmd: &mut Command, with_pty: bool, dup: Option<(i32, i32)>) {
+    if !with_pty && dup.is_none() {
+        return;
+    }
+    // SAFETY: between fork and exec only async-signal-safe system calls (setsid, ioctl,
+    // fcntl, dup2)
+    unsafe {
+        cmd.pre_exec(move || {
+            if with_pty {
+                rustix::process::setsid()?;
+                rustix::process::ioctl_tiocsctty(BorrowedFd::borrow_raw(0))?;
+            }
+            if let Some((rfd, wfd)) = dup {
+                // move both ends out of the way first, so 3 and 4 can't clobber each other
+                let r = libc::fcntl(rfd, libc::F_DUPFD_CLOEXEC, 10);
+                let w = libc::fcntl(wfd, libc::F_DUPFD_CLOEXEC, 10);
+                if r < 0 || w < 0 || libc::dup2(r, 3) < 0 || libc::dup2(w, 4) < 0 {
+                    return Err(io::Error::last_os_error());
+                }
+            }
+            Ok(())
+        });
     }
 }
 

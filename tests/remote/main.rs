@@ -1,0 +1,230 @@
+//! Runs on remote hosts over OpenSSH, against real `sshd` processes on loopback addresses
+//! (see `sshd.rs`). Not part of `cargo test` (a fresh machine may have no sshd): CI installs
+//! `openssh-server` and runs `cargo test --test remote`; without `/usr/sbin/sshd` every test
+//! here fails and says so.
+
+#[allow(dead_code)]
+#[path = "../test.rs"]
+mod test;
+
+mod sshd;
+
+use sshd::{Sshd, processes_with_env};
+use std::time::{Duration, Instant};
+use test::{Test, the_run};
+
+/// A site and page under a test folder, with an sshd "aiadm" (127.0.0.`octet`) beside it.
+fn with_host(page: &str, octet: u8) -> (Test, Sshd) {
+    let t = Test::new().site("x: 1\n").page(page);
+    let s = Sshd::start(t.path(), "aiadm", octet);
+    (t, s)
+}
+
+fn config(t: &Test) -> String {
+    t.path().join("ssh_config").display().to_string()
+}
+
+const STATEFUL: &str = "# Remote\n\nLogin to `aiadm`, then:\n\n```bash\nexport GREETING=hello\ncd /tmp\neval $(echo export FROM_EVAL=yes)\nf() { echo \"f says $1\"; }\necho \"on $RUNBOOK_TEST_HOST in $PWD\"\n```\n\n```bash\necho \"$GREETING $FROM_EVAL $(f hi) from $PWD on $RUNBOOK_TEST_HOST\"\n```\n";
+
+#[test]
+fn steps_run_on_the_host_and_carry_the_shell_state_there() {
+    let (t, _s) = with_host(STATEFUL, 11);
+    let cfg = config(&t);
+    let out = t
+        .args(&[
+            "run",
+            "page.md",
+            "--on",
+            "aiadm",
+            "--ssh-config",
+            &cfg,
+            "--yes",
+        ])
+        .stdout_contains("on aiadm in /tmp\n")
+        .stdout_contains("hello yes f says hi from /tmp on aiadm\n")
+        .run();
+    // the journal and transcript stay on this machine
+    let run = the_run(&out.dir);
+    let journal = std::fs::read_to_string(run.join("journal.jsonl")).unwrap();
+    assert!(journal.contains("\"on\":\"aiadm\""), "{journal}");
+    assert!(
+        std::fs::read_to_string(run.join("transcript.md"))
+            .unwrap()
+            .contains("hello yes f says hi")
+    );
+}
+
+#[test]
+fn a_steps_own_exit_255_is_its_status_not_a_lost_connection() {
+    let (t, _s) = with_host("# R\n\n```bash\nexit 255\n```\n", 12);
+    let cfg = config(&t);
+    t.args(&[
+        "run",
+        "page.md",
+        "--on",
+        "aiadm",
+        "--ssh-config",
+        &cfg,
+        "--yes",
+    ])
+    .status(1)
+    .stderr_contains("exit status 255")
+    .stderr_lacks("connection")
+    .run();
+}
+
+#[test]
+fn an_unreachable_host_is_named_with_sshs_reason_and_nothing_runs() {
+    let (t, mut s) = with_host("# R\n\n```bash\ntouch ran-here\n```\n", 13);
+    s.stop();
+    let cfg = config(&t);
+    let out = t
+        .args(&[
+            "run",
+            "page.md",
+            "--on",
+            "aiadm",
+            "--ssh-config",
+            &cfg,
+            "--yes",
+        ])
+        .status(2)
+        .stderr_contains("cannot reach aiadm: ")
+        .stderr_contains("Connection refused")
+        .run();
+    assert!(!out.dir.join("ran-here").exists());
+}
+
+#[test]
+fn a_dry_run_on_a_host_connects_to_nothing() {
+    let (t, mut s) = with_host(STATEFUL, 14);
+    // nothing listens: a dry run that tried to connect would fail
+    s.stop();
+    let cfg = config(&t);
+    t.args(&[
+        "run",
+        "page.md",
+        "--on",
+        "aiadm",
+        "--ssh-config",
+        &cfg,
+        "--dry-run",
+    ])
+    .stdout_contains("export GREETING=hello")
+    .run();
+}
+
+#[test]
+fn a_timed_out_step_leaves_nothing_running_on_the_host() {
+    let (t, _s) = with_host(
+        "# R\n\n```bash\n(sleep 60 &) ; sleep 61 & sleep 62\n```\n",
+        15,
+    );
+    let cfg = config(&t);
+    let started = Instant::now();
+    let out = t
+        .args(&[
+            "run",
+            "page.md",
+            "--on",
+            "aiadm",
+            "--ssh-config",
+            &cfg,
+            "--yes",
+            "--timeout",
+            "1",
+        ])
+        .status(1)
+        .stderr_contains("timed out")
+        .run();
+    assert!(started.elapsed() < Duration::from_secs(30));
+    // the step's processes on the host carried its marker: none is left
+    let journal = std::fs::read_to_string(the_run(&out.dir).join("journal.jsonl")).unwrap();
+    assert!(journal.contains("timeout"), "{journal}");
+    let until = Instant::now() + Duration::from_secs(10);
+    loop {
+        let left: Vec<i32> = processes_with_env("RUNBOOK_TEST_HOST=aiadm")
+            .into_iter()
+            .filter(|p| {
+                std::fs::read_to_string(format!("/proc/{p}/cmdline"))
+                    .unwrap_or_default()
+                    .contains("sleep")
+            })
+            .collect();
+        if left.is_empty() {
+            break;
+        }
+        assert!(Instant::now() < until, "left running on the host: {left:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn secrets_never_reach_the_hosts_disk() {
+    let (t, s) = with_host(
+        "# R\n\n```bash\nexport DB_PASSWORD=\"correct horse battery\"\necho set\n```\n\n```bash\necho \"length ${#DB_PASSWORD}\"\n```\n",
+        16,
+    );
+    let cfg = config(&t);
+    let out = t
+        .args(&[
+            "run",
+            "page.md",
+            "--on",
+            "aiadm",
+            "--ssh-config",
+            &cfg,
+            "--yes",
+        ])
+        .stdout_contains("length 21")
+        .run();
+    for (path, bytes) in s.tmp_files() {
+        assert!(
+            !String::from_utf8_lossy(&bytes).contains("correct horse"),
+            "{} holds the secret",
+            path.display()
+        );
+    }
+    // and the private folder is gone
+    assert!(s.tmp_files().is_empty(), "{:?}", s.tmp_files());
+    assert!(!out.stdout.contains("correct horse"));
+}
+
+#[test]
+fn a_failed_run_resumes_on_the_same_host_with_its_state() {
+    let (t, _s) = with_host(
+        "# R\n\n```bash\nexport N=41\ncd /tmp\n```\n\n```bash\ntest -e \"$HOME/go\" && echo \"$((N+1)) in $PWD\"\n```\n",
+        17,
+    );
+    let cfg = config(&t);
+    let dir = t.path().to_path_buf();
+    let _first = t
+        .args(&[
+            "run",
+            "page.md",
+            "--on",
+            "aiadm",
+            "--ssh-config",
+            &cfg,
+            "--yes",
+        ])
+        .status(1)
+        .run();
+    // the host's home gets the file the second step waits for
+    std::fs::write(dir.join("aiadm/home/go"), "").unwrap();
+    let out = test::runbook_in(&dir, &["run", "--resume", "--yes"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("42 in /tmp"),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(0));
+    // resuming elsewhere is refused
+    let out = test::runbook_in(&dir, &["run", "--resume", "--yes", "--on", "other"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
