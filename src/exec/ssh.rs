@@ -153,6 +153,8 @@ impl Conn {
         opt(format!("ControlPath={}/%C", self.local_dir.display()));
         opt(format!("ConnectTimeout={}", CONNECT_TIMEOUT.as_secs()));
         opt("ServerAliveInterval=15".into());
+        // errors only: not "Shared connection to HOST closed." at the end of each terminal step
+        opt("LogLevel=ERROR".into());
         if !self.interactive {
             opt("BatchMode=yes".into());
         }
