@@ -265,13 +265,21 @@ impl Transport for Ssh {
         self.seq.set(n);
         let conn = &self.conn;
         let d = &conn.remote_dir;
-        let (script, dump) = (format!("{d}/s.{n}"), format!("{d}/d.{n}"));
+        // on pipes the script comes on the step's own session (its stdin, moved to fd 3; the
+        // step reads /dev/null): one session fewer; on a terminal, stdin is the keyboard
+        let script = if spec.terminal {
+            format!("{d}/s.{n}")
+        } else {
+            "/dev/fd/3".to_string()
+        };
+        let dump = format!("{d}/d.{n}");
         let watch = spec.watch.then(|| format!("{d}/w.{n}"));
         let q = |s: &str| shell_quote(s);
         // the wrapper: FIFOs, the state and watch FIFOs held open for writing (which waits
         // for their readers), the directory, the marker, the login bash, then the FIFOs
         // removed; the step's status is the wrapper's
-        let fifos: Vec<&str> = [Some(script.as_str()), Some(dump.as_str()), watch.as_deref()]
+        let script_fifo = spec.terminal.then_some(script.as_str());
+        let fifos: Vec<&str> = [script_fifo, Some(dump.as_str()), watch.as_deref()]
             .into_iter()
             .flatten()
             .collect();
@@ -300,8 +308,13 @@ impl Transport for Ssh {
             }
         }
         let program = q(spec.program);
+        let redirect = if spec.terminal {
+            ""
+        } else {
+            " 3<&0 </dev/null"
+        };
         w.push_str(&format!(
-            "{program} -l -c {} 4>&- 5>&-; s=$?; exec 4>&- 5>&-; rm -f {}; exit $s",
+            "{program} -l -c {}{redirect} 4>&- 5>&-; s=$?; exec 4>&- 5>&-; rm -f {}; exit $s",
             q(&format!(". {}", q(&script))),
             fifos.iter().map(|f| q(f)).collect::<Vec<_>>().join(" ")
         ));
@@ -320,15 +333,21 @@ impl Transport for Ssh {
             }
             None => None,
         };
-        let mut writer = conn.fifo_session(&script, true)?;
-        let script_w: OwnedFd = writer.stdin.take().expect("piped").into();
-        helpers.push(writer);
-
         let mut cmd = Command::new("ssh");
         cmd.args(["-o", "ControlMaster=no"]).args(conn.common());
         cmd.arg(if spec.terminal { "-tt" } else { "-T" });
         cmd.args(&conn.args).arg(&remote);
         let io = attach(&mut cmd, spec.terminal)?;
+        let script_w: OwnedFd = if spec.terminal {
+            let mut writer = conn.fifo_session(&script, true)?;
+            let w = writer.stdin.take().expect("piped").into();
+            helpers.push(writer);
+            w
+        } else {
+            let (r, w) = io::pipe()?;
+            cmd.stdin(Stdio::from(r));
+            w.into()
+        };
         before_exec(&mut cmd, io.pty.is_some(), None);
         let child = cmd.spawn()?;
         drop(cmd);

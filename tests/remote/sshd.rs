@@ -96,11 +96,7 @@ impl Sshd {
             .stderr(Stdio::null())
             .spawn()
             .expect("sshd starts");
-        let s = Sshd {
-            addr,
-            dir,
-            child,
-        };
+        let s = Sshd { addr, dir, child };
         s.wait_listening();
         s
     }
