@@ -155,6 +155,10 @@ pub struct RunArgs {
     /// `runbook: {on: HOST}` front matter, else this machine
     #[arg(long, value_name = "TARGET")]
     pub on: Vec<String>,
+    /// An Ansible inventory (INI or YAML) that --on names hosts and groups of (default: the
+    /// site config's `runbook: {inventory: FILE}`, else $RUNBOOK_INVENTORY)
+    #[arg(long, value_name = "FILE")]
+    pub inventory: Option<PathBuf>,
     /// An ssh configuration file for the connection, instead of ~/.ssh/config (ssh -F)
     #[arg(long, value_name = "FILE", env = "RUNBOOK_SSH_CONFIG")]
     pub ssh_config: Option<PathBuf>,

@@ -43,6 +43,7 @@ pub mod error;
 pub mod exec;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod inventory;
 pub mod journal;
 pub mod linemap;
 pub mod liquid;

@@ -129,6 +129,28 @@ pub fn run(args: &RunArgs) -> Result<i32> {
         }
         let shown_shell = chosen_by.map(|by| (shell.as_str(), by));
         out!("{}", dry_run_text(&doc, &plan, shown_shell, color));
+        if remote {
+            // where the steps would go, as ssh would be started: nothing connects
+            let inventory = crate::inventory::locate(
+                args.inventory.as_deref(),
+                crate::inventory::site_inventory(&site.config, &site.root).as_deref(),
+                std::env::var_os(crate::inventory::INVENTORY_ENV).as_deref(),
+            );
+            let host = config::target(&args.on, page_on.as_deref(), inventory.as_deref())?
+                .expect("a remote run names its host");
+            let mut ssh = vec!["ssh".to_string()];
+            if let Some(f) = &args.ssh_config {
+                ssh.push("-F".into());
+                ssh.push(f.to_string_lossy().into_owned());
+            }
+            ssh.extend(host.ssh_args.iter().cloned());
+            let shown: Vec<String> = ssh.iter().map(|a| crate::shell::shell_quote(a)).collect();
+            outln!(
+                "\nThe steps would run on {} (connecting with `{}`); the dry run connects to nothing.",
+                host.name,
+                shown.join(" ")
+            );
+        }
         report(&plan.problems);
         let errors = plan
             .problems
@@ -155,7 +177,18 @@ pub fn run(args: &RunArgs) -> Result<i32> {
     // and without a terminal --yes is needed)
     let mut args = args.clone();
     args.section = selection.sections.clone();
-    let cfg = config::RunConfig::new(&args, page_shell.as_deref(), page_on.as_deref(), color)?;
+    let inventory = crate::inventory::locate(
+        args.inventory.as_deref(),
+        crate::inventory::site_inventory(&site.config, &site.root).as_deref(),
+        std::env::var_os(crate::inventory::INVENTORY_ENV).as_deref(),
+    );
+    let cfg = config::RunConfig::new(
+        &args,
+        page_shell.as_deref(),
+        page_on.as_deref(),
+        inventory,
+        color,
+    )?;
     crate::exec::run_plan(&doc, &plan, &cfg)
 }
 

@@ -36,44 +36,55 @@ pub struct RunConfig {
     pub verbosity: i8,
     /// The host the steps run on (`--on`, or the page's `runbook: {on: ...}`), over OpenSSH;
     /// None: this machine.
-    pub on: Option<String>,
+    pub on: Option<RemoteHost>,
+    /// The inventory `--on` was looked up in.
+    pub inventory: Option<PathBuf>,
     /// `ssh -F FILE`.
     pub ssh_config: Option<PathBuf>,
 }
 
+/// Where a run's steps go: the host as the operator named it, and ssh's arguments for it
+/// (options, `--`, the destination).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteHost {
+    pub name: String,
+    pub ssh_args: Vec<String>,
+}
+
 /// The host of a run: `--on` (repeatable, or a comma-separated list), else the page's
-/// `runbook: {on: ...}`. One host per run here; `localhost` is this machine only when named
-/// as such by ssh's config, so it goes over ssh too.
-fn target(on: &[String], page_on: Option<&str>) -> Result<Option<String>> {
-    let named: Vec<String> = on
-        .iter()
-        .flat_map(|o| o.split(','))
-        .map(str::trim)
-        .filter(|o| !o.is_empty())
-        .map(String::from)
-        .collect();
-    let mut unique: Vec<String> = Vec::new();
-    for n in named {
-        if !unique.contains(&n) {
-            unique.push(n);
-        }
+/// `runbook: {on: ...}`: a host or group of the inventory, else an ssh destination. One host
+/// per run here.
+pub fn target(
+    on: &[String],
+    page_on: Option<&str>,
+    inventory: Option<&std::path::Path>,
+) -> Result<Option<RemoteHost>> {
+    let named: Vec<String> = if on.is_empty() {
+        page_on.map(String::from).into_iter().collect()
+    } else {
+        on.to_vec()
+    };
+    if named.is_empty() {
+        return Ok(None);
     }
-    if unique.len() > 1 {
+    let inv = match inventory {
+        Some(path) => Some(crate::inventory::Inventory::load(path).map_err(Error::Input)?),
+        None => None,
+    };
+    let targets =
+        crate::inventory::resolve(inv.as_ref(), &named).map_err(|d| Error::Input(vec![d]))?;
+    if targets.len() > 1 {
+        let names: Vec<&str> = targets.iter().map(|t| t.name.as_str()).collect();
         return Err(Error::Usage(format!(
             "--on names {} hosts ({}): a run goes to one host; run once per host",
-            unique.len(),
-            unique.join(", ")
+            names.len(),
+            names.join(", ")
         )));
     }
-    let t = unique.pop().or_else(|| page_on.map(String::from));
-    if let Some(t) = &t
-        && (t.starts_with('-') || t.chars().any(|c| c.is_whitespace() || c.is_control()))
-    {
-        return Err(Error::Usage(format!(
-            "`{t}` is not an ssh destination (host, user@host or ssh://user@host:port)"
-        )));
-    }
-    Ok(t)
+    Ok(targets.into_iter().next().map(|t| RemoteHost {
+        ssh_args: t.destination.ssh_args(),
+        name: t.name,
+    }))
 }
 
 /// The shell steps run in: `--shell`, else the page's `runbook: {shell: ...}`, else bash; and
@@ -108,6 +119,7 @@ impl RunConfig {
         args: &RunArgs,
         page_shell: Option<&str>,
         page_on: Option<&str>,
+        inventory: Option<PathBuf>,
         color: bool,
     ) -> Result<RunConfig> {
         let (shell, chosen_by) = shell_choice(args.shell.as_deref(), page_shell);
@@ -117,8 +129,10 @@ impl RunConfig {
             from: args.from.clone(),
             to: args.to.clone(),
         };
-        let on = target(&args.on, page_on)?;
-        Self::build(args, shell, chosen_by, selection, on, color)
+        let on = target(&args.on, page_on, inventory.as_deref())?;
+        let mut cfg = Self::build(args, shell, chosen_by, selection, on, color)?;
+        cfg.inventory = inventory;
+        Ok(cfg)
     }
 
     /// A resumed run's settings: those it started with, and what the command line adds.
@@ -134,16 +148,24 @@ impl RunConfig {
             to: start.selection.to.clone(),
         };
         // the host the run started on (another one would not have its state)
-        let on = match target(&args.on, None)? {
-            Some(t) if start.on.as_ref().is_some_and(|o| *o != t) || start.on.is_none() => {
-                return Err(Error::Usage(format!(
-                    "this run ran on {}: it resumes there, not on {t}",
-                    start.on.as_deref().unwrap_or("this machine")
-                )));
-            }
-            _ => start.on.clone(),
-        };
+        let inventory = args
+            .inventory
+            .clone()
+            .or_else(|| start.inventory.as_ref().map(PathBuf::from));
+        let started_on: Vec<String> = start.on.iter().cloned().collect();
+        let on = target(&started_on, None, inventory.as_deref())?;
+        let asked = target(&args.on, None, inventory.as_deref())?;
+        if let Some(a) = &asked
+            && on.as_ref().is_none_or(|o| o.name != a.name)
+        {
+            return Err(Error::Usage(format!(
+                "this run ran on {}: it resumes there, not on {}",
+                start.on.as_deref().unwrap_or("this machine"),
+                a.name
+            )));
+        }
         let mut cfg = Self::build(args, shell, chosen_by, selection, on, color)?;
+        cfg.inventory = inventory;
         if cfg.ssh_config.is_none() {
             cfg.ssh_config = start.ssh_config.as_ref().map(PathBuf::from);
         }
@@ -163,7 +185,7 @@ impl RunConfig {
         shell: String,
         shell_chosen_by: Option<&'static str>,
         selection: Selection,
-        on: Option<String>,
+        on: Option<RemoteHost>,
         color: bool,
     ) -> Result<RunConfig> {
         let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
@@ -197,6 +219,7 @@ impl RunConfig {
             color,
             verbosity: crate::commands::verbosity(),
             on,
+            inventory: None,
             ssh_config: args.ssh_config.clone(),
         })
     }

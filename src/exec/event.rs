@@ -38,6 +38,9 @@ pub struct RunStart {
     /// The host the steps ran on (`--on`), when not this machine.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub on: Option<String>,
+    /// The inventory `on` was looked up in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inventory: Option<String>,
     /// The ssh configuration file given with `--ssh-config`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ssh_config: Option<String>,

@@ -321,7 +321,11 @@ pub fn run_plan(doc: &Document, plan: &Plan, cfg: &RunConfig) -> Result<i32> {
             .collect(),
         user: Some(audit::user()),
         host: Some(audit::host()),
-        on: cfg.on.clone(),
+        on: cfg.on.as_ref().map(|h| h.name.clone()),
+        inventory: cfg
+            .inventory
+            .as_ref()
+            .map(|f| f.to_string_lossy().into_owned()),
         ssh_config: cfg
             .ssh_config
             .as_ref()
@@ -355,9 +359,9 @@ pub fn shell_for(cfg: &RunConfig) -> Result<Shell> {
             args.push("-F".to_string());
             args.push(f.to_string_lossy().into_owned());
         }
-        args.push(host.clone());
-        tracing::info!(host = %host, "connecting");
-        let ssh = ssh::Ssh::connect(host, args, cfg.interactive)
+        args.extend(host.ssh_args.iter().cloned());
+        tracing::info!(host = %host.name, "connecting");
+        let ssh = ssh::Ssh::connect(&host.name, args, cfg.interactive)
             .map_err(|e| Error::Usage(e.to_string()))?;
         shell.transport = Box::new(ssh);
         // the remote host's environment is its own: every variable the steps leave is

@@ -228,3 +228,61 @@ fn a_failed_run_resumes_on_the_same_host_with_its_state() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn an_inventory_host_is_reached_with_its_connection_variables() {
+    let (t, s) = with_host("# R\n\n```bash\necho \"on $RUNBOOK_TEST_HOST\"\n```\n", 18);
+    let root = t.path().to_path_buf();
+    let user = std::process::Command::new("id")
+        .arg("-un")
+        .output()
+        .unwrap()
+        .stdout;
+    let inventory = format!(
+        "[admin]\nadm ansible_host={} ansible_port={} ansible_user={} ansible_ssh_private_key_file={}/id ansible_ssh_common_args=\"-o UserKnownHostsFile={}/known_hosts -o StrictHostKeyChecking=yes\"\n",
+        s.addr.ip(),
+        s.addr.port(),
+        String::from_utf8_lossy(&user).trim(),
+        root.display(),
+        s.dir.display()
+    );
+    std::fs::write(root.join("inv.ini"), inventory).unwrap();
+    let run = |args: &[&str]| {
+        let out = test::runbook_in(&root, args).output().unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    // the dry run shows how it would connect, and connects to nothing
+    let (code, out, err) = run(&[
+        "run",
+        "page.md",
+        "--on",
+        "admin",
+        "--inventory",
+        "inv.ini",
+        "--dry-run",
+    ]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(
+        out.contains(&format!(
+            "The steps would run on adm (connecting with `ssh -p {}",
+            s.addr.port()
+        )),
+        "{out}"
+    );
+    let (code, out, err) = run(&[
+        "run",
+        "page.md",
+        "--on",
+        "admin",
+        "--inventory",
+        "inv.ini",
+        "--yes",
+    ]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(out.contains("on aiadm\n"), "{out}");
+    drop(t);
+}
