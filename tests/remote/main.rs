@@ -24,22 +24,20 @@ fn config(t: &Test) -> String {
     t.path().join("ssh_config").display().to_string()
 }
 
+/// `runbook run page.md --on aiadm --ssh-config ... ARGS` for this test.
+fn on_aiadm(t: Test, extra: &[&str]) -> Test {
+    let cfg = config(&t);
+    let mut args = vec!["run", "page.md", "--on", "aiadm", "--ssh-config", &cfg];
+    args.extend_from_slice(extra);
+    t.args(&args)
+}
+
 const STATEFUL: &str = "# Remote\n\nLogin to `aiadm`, then:\n\n```bash\nexport GREETING=hello\ncd /tmp\neval $(echo export FROM_EVAL=yes)\nf() { echo \"f says $1\"; }\necho \"on $RUNBOOK_TEST_HOST in $PWD\"\n```\n\n```bash\necho \"$GREETING $FROM_EVAL $(f hi) from $PWD on $RUNBOOK_TEST_HOST\"\n```\n";
 
 #[test]
 fn steps_run_on_the_host_and_carry_the_shell_state_there() {
     let (t, _s) = with_host(STATEFUL, 11);
-    let cfg = config(&t);
-    let out = t
-        .args(&[
-            "run",
-            "page.md",
-            "--on",
-            "aiadm",
-            "--ssh-config",
-            &cfg,
-            "--yes",
-        ])
+    let out = on_aiadm(t, &["--yes"])
         .stdout_contains("on aiadm in /tmp\n")
         .stdout_contains("hello yes f says hi from /tmp on aiadm\n")
         .run();
@@ -57,37 +55,18 @@ fn steps_run_on_the_host_and_carry_the_shell_state_there() {
 #[test]
 fn a_steps_own_exit_255_is_its_status_not_a_lost_connection() {
     let (t, _s) = with_host("# R\n\n```bash\nexit 255\n```\n", 12);
-    let cfg = config(&t);
-    t.args(&[
-        "run",
-        "page.md",
-        "--on",
-        "aiadm",
-        "--ssh-config",
-        &cfg,
-        "--yes",
-    ])
-    .status(1)
-    .stderr_contains("exit status 255")
-    .stderr_lacks("connection")
-    .run();
+    on_aiadm(t, &["--yes"])
+        .status(1)
+        .stderr_contains("exit status 255")
+        .stderr_lacks("connection")
+        .run();
 }
 
 #[test]
 fn an_unreachable_host_is_named_with_sshs_reason_and_nothing_runs() {
     let (t, mut s) = with_host("# R\n\n```bash\ntouch ran-here\n```\n", 13);
     s.stop();
-    let cfg = config(&t);
-    let out = t
-        .args(&[
-            "run",
-            "page.md",
-            "--on",
-            "aiadm",
-            "--ssh-config",
-            &cfg,
-            "--yes",
-        ])
+    let out = on_aiadm(t, &["--yes"])
         .status(2)
         .stderr_contains("cannot reach aiadm: ")
         .stderr_contains("Connection refused")
@@ -100,18 +79,9 @@ fn a_dry_run_on_a_host_connects_to_nothing() {
     let (t, mut s) = with_host(STATEFUL, 14);
     // nothing listens: a dry run that tried to connect would fail
     s.stop();
-    let cfg = config(&t);
-    t.args(&[
-        "run",
-        "page.md",
-        "--on",
-        "aiadm",
-        "--ssh-config",
-        &cfg,
-        "--dry-run",
-    ])
-    .stdout_contains("export GREETING=hello")
-    .run();
+    on_aiadm(t, &["--dry-run"])
+        .stdout_contains("export GREETING=hello")
+        .run();
 }
 
 #[test]
@@ -120,20 +90,8 @@ fn a_timed_out_step_leaves_nothing_running_on_the_host() {
         "# R\n\n```bash\n(sleep 60 &) ; sleep 61 & sleep 62\n```\n",
         15,
     );
-    let cfg = config(&t);
     let started = Instant::now();
-    let out = t
-        .args(&[
-            "run",
-            "page.md",
-            "--on",
-            "aiadm",
-            "--ssh-config",
-            &cfg,
-            "--yes",
-            "--timeout",
-            "1",
-        ])
+    let out = on_aiadm(t, &["--yes", "--timeout", "1"])
         .status(1)
         .stderr_contains("timed out")
         .run();
@@ -165,19 +123,7 @@ fn secrets_never_reach_the_hosts_disk() {
         "# R\n\n```bash\nexport DB_PASSWORD=\"correct horse battery\"\necho set\n```\n\n```bash\necho \"length ${#DB_PASSWORD}\"\n```\n",
         16,
     );
-    let cfg = config(&t);
-    let out = t
-        .args(&[
-            "run",
-            "page.md",
-            "--on",
-            "aiadm",
-            "--ssh-config",
-            &cfg,
-            "--yes",
-        ])
-        .stdout_contains("length 21")
-        .run();
+    let out = on_aiadm(t, &["--yes"]).stdout_contains("length 21").run();
     for (path, bytes) in s.tmp_files() {
         assert!(
             !String::from_utf8_lossy(&bytes).contains("correct horse"),
@@ -196,20 +142,8 @@ fn a_failed_run_resumes_on_the_same_host_with_its_state() {
         "# R\n\n```bash\nexport N=41\ncd /tmp\n```\n\n```bash\ntest -e \"$HOME/go\" && echo \"$((N+1)) in $PWD\"\n```\n",
         17,
     );
-    let cfg = config(&t);
     let dir = t.path().to_path_buf();
-    let _first = t
-        .args(&[
-            "run",
-            "page.md",
-            "--on",
-            "aiadm",
-            "--ssh-config",
-            &cfg,
-            "--yes",
-        ])
-        .status(1)
-        .run();
+    let _first = on_aiadm(t, &["--yes"]).status(1).run();
     // the host's home gets the file the second step waits for
     std::fs::write(dir.join("aiadm/home/go"), "").unwrap();
     let out = test::runbook_in(&dir, &["run", "--resume", "--yes"])
