@@ -320,15 +320,17 @@ impl Transport for Ssh {
         ));
         let remote = format!("exec /bin/sh -c {}", q(&w));
 
-        // the readers first: the wrapper waits for them before the step starts
+        // the readers first: the wrapper waits for them before the step starts; if the step
+        // cannot be started, they are stopped (they would wait for it forever)
+        let mut helpers = Helpers(Vec::new());
         let mut dump_reader = conn.fifo_session(&dump, false)?;
         let dump_r: OwnedFd = dump_reader.stdout.take().expect("piped").into();
-        let mut helpers = vec![dump_reader];
+        helpers.0.push(dump_reader);
         let watch = match &watch {
             Some(wf) => {
                 let mut r = conn.fifo_session(wf, false)?;
                 let fd: OwnedFd = r.stdout.take().expect("piped").into();
-                helpers.push(r);
+                helpers.0.push(r);
                 Some((io::PipeReader::from(fd), shell_quote(wf)))
             }
             None => None,
@@ -341,7 +343,7 @@ impl Transport for Ssh {
         let script_w: OwnedFd = if spec.terminal {
             let mut writer = conn.fifo_session(&script, true)?;
             let w = writer.stdin.take().expect("piped").into();
-            helpers.push(writer);
+            helpers.0.push(writer);
             w
         } else {
             let (r, w) = io::pipe()?;
@@ -375,7 +377,7 @@ impl Transport for Ssh {
                 ssh: conn.clone(),
                 child,
                 pidfd,
-                helpers,
+                helpers: std::mem::take(&mut helpers.0),
                 token,
             }),
         })
@@ -455,6 +457,18 @@ impl Control for SshControl {
 impl Drop for SshControl {
     fn drop(&mut self) {
         for h in &mut self.helpers {
+            let _ = h.kill();
+            let _ = h.wait();
+        }
+    }
+}
+
+/// Helper sessions not yet handed to a step's control: stopped if the step never starts.
+struct Helpers(Vec<Child>);
+
+impl Drop for Helpers {
+    fn drop(&mut self) {
+        for h in &mut self.0 {
             let _ = h.kill();
             let _ = h.wait();
         }
