@@ -237,7 +237,7 @@ impl Conn {
         let signame = signal_name(sig);
         // the processes whose environment holds the step's marker (Linux's /proc)
         let scan = format!(
-            "m() {{ for p in /proc/[0-9]*; do tr '\\0' '\\n' < \"$p/environ\" 2>/dev/null | grep -qxF {needle} && echo \"${{p#/proc/}}\"; done; }}"
+            "m() {{ for p in /proc/[0-9]*; do tr '\\0' '\\n' 2>/dev/null < \"$p/environ\" | grep -qxF {needle} && echo \"${{p#/proc/}}\"; done; }}"
         );
         let remote = match grace {
             None => format!(

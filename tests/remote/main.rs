@@ -220,3 +220,85 @@ fn an_inventory_host_is_reached_with_its_connection_variables() {
     assert!(out.contains("on aiadm\n"), "{out}");
     drop(t);
 }
+
+/// runbook on a terminal of its own (util-linux `script`), in `dir`, fed `keys` one batch at a
+/// time with a pause before each; returns what the terminal showed.
+fn on_a_terminal(dir: &std::path::Path, cmdline: &str, keys: &[&[u8]]) -> String {
+    use std::io::Write;
+    let mut child = std::process::Command::new("script")
+        .args(["-qec", cmdline, "/dev/null"])
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .env("XDG_STATE_HOME", dir.join("state"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("script (util-linux) runs");
+    let mut stdin = child.stdin.take().unwrap();
+    for k in keys {
+        std::thread::sleep(Duration::from_millis(1500));
+        stdin.write_all(k).unwrap();
+        stdin.flush().unwrap();
+    }
+    std::thread::sleep(Duration::from_millis(1500));
+    drop(stdin);
+    let until = Instant::now() + Duration::from_secs(30);
+    while child.try_wait().unwrap().is_none() {
+        assert!(Instant::now() < until, "runbook did not finish");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let out = child.wait_with_output().unwrap();
+    String::from_utf8_lossy(&out.stdout).replace('\r', "")
+}
+
+#[test]
+fn a_terminal_step_gets_a_remote_terminal_and_the_keyboard() {
+    let (t, _s) = with_host(
+        "# R\n\n```bash\nread -p \"name? \" n\necho \"got $n on $RUNBOOK_TEST_HOST, tty $(tty)\"\n```\n",
+        19,
+    );
+    let cfg = config(&t);
+    let shown = on_a_terminal(
+        t.path(),
+        &format!(
+            "{} run page.md --on aiadm --ssh-config {cfg}",
+            env!("CARGO_BIN_EXE_runbook")
+        ),
+        &[b"y\n", b"Ada\n"],
+    );
+    assert!(shown.contains("got Ada on aiadm, tty /dev/pts/"), "{shown}");
+    assert!(!shown.contains("Shared connection"), "{shown}");
+}
+
+#[test]
+fn ctrl_c_stops_the_steps_processes_on_the_host() {
+    let (t, _s) = with_host("# R\n\n```bash\nsleep 71 &\nsleep 72\n```\n", 20);
+    let cfg = config(&t);
+    let shown = on_a_terminal(
+        t.path(),
+        &format!(
+            "{} run page.md --on aiadm --ssh-config {cfg}",
+            env!("CARGO_BIN_EXE_runbook")
+        ),
+        &[b"y\n", b"\x03", b"q\n"],
+    );
+    let until = Instant::now() + Duration::from_secs(10);
+    loop {
+        let left: Vec<i32> = processes_with_env("RUNBOOK_TEST_HOST=aiadm")
+            .into_iter()
+            .filter(|p| {
+                let c = std::fs::read_to_string(format!("/proc/{p}/cmdline")).unwrap_or_default();
+                c.contains("sleep\u{0}71") || c.contains("sleep\u{0}72")
+            })
+            .collect();
+        if left.is_empty() {
+            break;
+        }
+        assert!(
+            Instant::now() < until,
+            "left running on the host: {left:?}\n{shown}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
