@@ -354,8 +354,14 @@ impl Engine<'_> {
             &mut |stream, chunk| reporters.output(stream, chunk),
         );
         CHILD.store(0, Ordering::SeqCst);
-        let outcome =
-            outcome.map_err(|e| Error::Usage(format!("cannot start `{}`: {e}", cfg.shell)))?;
+        let outcome = outcome.map_err(|e| {
+            // the transport lost the host mid-step: say so as it is, not as a start failure
+            if e.kind() == std::io::ErrorKind::ConnectionAborted {
+                Error::Usage(e.to_string())
+            } else {
+                Error::Usage(format!("cannot start `{}`: {e}", cfg.shell))
+            }
+        })?;
         journal::failpoint("step-exited");
         for v in &outcome.learned {
             self.secrets.add_bytes(v);

@@ -309,6 +309,8 @@ enum StepOutcome {
     ManualDone,
     ManualSkipped,
     ManualNotConfirmed,
+    /// Started, never ended: runbook stopped while it ran (a lost connection, say).
+    Unknown,
 }
 
 /// The terminal: the steps' output as it comes (stdout to stdout; stderr to stderr when the
@@ -365,6 +367,9 @@ impl TerminalReporter {
                 Some(StepOutcome::Interrupted) => "interrupted".into(),
                 Some(StepOutcome::NotStarted(why)) => format!("did not start: {why}"),
                 Some(StepOutcome::Skipped) => "skipped".into(),
+                Some(StepOutcome::Unknown) => {
+                    "outcome unknown: it was running when the run stopped".into()
+                }
                 Some(StepOutcome::ManualSkipped) => "by hand, skipped".into(),
                 Some(StepOutcome::ManualNotConfirmed) => {
                     "by hand, not confirmed: --yes did not wait for it".into()
@@ -458,7 +463,9 @@ impl Reporter for TerminalReporter {
                     self.outcomes.insert(id.clone(), StepOutcome::Skipped);
                 }
             }
-            Event::StepStart { .. } => {}
+            Event::StepStart { id, .. } => {
+                self.outcomes.insert(id.clone(), StepOutcome::Unknown);
+            }
             Event::StepEnd(e) => {
                 let outcome = if let Some(why) = &e.state_error {
                     errln!("{}", self.paint("31;1", &format!("step {} {why}", e.id)));

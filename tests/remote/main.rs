@@ -302,3 +302,55 @@ fn ctrl_c_stops_the_steps_processes_on_the_host() {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+#[test]
+fn a_connection_lost_mid_step_leaves_its_outcome_unknown_and_the_resume_runs_it_again() {
+    let (t, s) = with_host(
+        "# R\n\n```bash\necho start\nsleep 3\necho \"done $((40+2))\"\n```\n\n```bash\necho second\n```\n",
+        21,
+    );
+    let dir = t.path().to_path_buf();
+    let cfg = config(&t);
+    let cutter = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(1500));
+        s.drop_connections();
+        s
+    });
+    let out = test::runbook_in(
+        &dir,
+        &[
+            "run",
+            "page.md",
+            "--on",
+            "aiadm",
+            "--ssh-config",
+            &cfg,
+            "--yes",
+        ],
+    )
+    .output()
+    .unwrap();
+    let _s = cutter.join().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("the connection to aiadm was lost while the step ran: its outcome is unknown"),
+        "{err}"
+    );
+    assert!(err.contains("r-1  outcome unknown"), "{err}");
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("done 42"));
+    let out = test::runbook_in(&dir, &["run", "--resume", "--yes"])
+        .output()
+        .unwrap();
+    let (stdout, err) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert_eq!(out.status.code(), Some(0), "{stdout}{err}");
+    assert!(
+        err.contains("its outcome is unknown, so it runs again"),
+        "{err}"
+    );
+    assert!(stdout.contains("done 42\nsecond\n"), "{stdout}");
+    drop(t);
+}

@@ -114,6 +114,26 @@ impl Sshd {
         }
     }
 
+    /// Cut every connection of the server (its per-connection processes, children of the
+    /// listener, are killed); the server goes on listening.
+    pub fn drop_connections(&self) {
+        let me = self.child.id().to_string();
+        for e in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+            let stat = std::fs::read_to_string(e.path().join("stat")).unwrap_or_default();
+            // the parent pid is the second field after the command name in parentheses
+            let ppid = stat
+                .rsplit_once(')')
+                .and_then(|(_, r)| r.split_whitespace().nth(1));
+            if ppid == Some(me.as_str())
+                && let Some(pid) = e.file_name().to_str().and_then(|p| p.parse::<i32>().ok())
+            {
+                let _ = Command::new("kill")
+                    .args(["-KILL", &pid.to_string()])
+                    .status();
+            }
+        }
+    }
+
     /// Stop the server (its sessions end with it).
     pub fn stop(&mut self) {
         let _ = self.child.kill();
