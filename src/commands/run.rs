@@ -82,7 +82,16 @@ pub fn run(args: &RunArgs) -> Result<i32> {
             .filter(|v| !crate::liquid::value::is_nil(v))
             .map(|v| crate::liquid::value::to_s(&v))
     };
-    let (page_shell, page_on) = (front("shell"), front("on"));
+    // YAML 1.1 (Jekyll's, and runbook's) reads a plain `on:` key as the boolean true: the
+    // page's `runbook: {on: HOST}` is found under either
+    let page_on = front("on").or_else(|| {
+        doc.page
+            .front_value(&["runbook"])
+            .and_then(|r| crate::liquid::value::lookup(&r, &minijinja::Value::from(true), false))
+            .filter(|v| !crate::liquid::value::is_nil(v))
+            .map(|v| crate::liquid::value::to_s(&v))
+    });
+    let page_shell = front("shell");
     let remote = !args.on.is_empty() || page_on.is_some();
     // commands are looked for on this machine's PATH only when they run here
     let mut plan = plan::build(&doc, &selection, &values, !remote).map_err(Error::Usage)?;

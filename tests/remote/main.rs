@@ -354,3 +354,39 @@ fn a_connection_lost_mid_step_leaves_its_outcome_unknown_and_the_resume_runs_it_
     assert!(stdout.contains("done 42\nsecond\n"), "{stdout}");
     drop(t);
 }
+
+#[test]
+fn the_page_may_name_its_host_and_the_command_line_wins() {
+    let page = "---\nrunbook: {on: aiadm}\n---\n# R\n\n```bash\necho \"on ${RUNBOOK_TEST_HOST:-this machine}\"\n```\n";
+    let (t, _s) = with_host(page, 22);
+    let dir = t.path().to_path_buf();
+    let cfg = config(&t);
+    let out = test::runbook_in(&dir, &["run", "page.md", "--ssh-config", &cfg, "--yes"])
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("on aiadm\n"),
+        "{out:?}"
+    );
+    // another host on the command line wins: here one that does not exist
+    let out = test::runbook_in(
+        &dir,
+        &[
+            "run",
+            "page.md",
+            "--ssh-config",
+            &cfg,
+            "--yes",
+            "--on",
+            "nowhere.invalid",
+        ],
+    )
+    .output()
+    .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("cannot reach nowhere.invalid"),
+        "{out:?}"
+    );
+    drop(t);
+}
