@@ -936,3 +936,89 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod stress {
+    /// Pages made of the phrases' own pieces in random order: the model never panics and
+    /// every host it finds is where it says (see `fuzzing::placeholders`).
+    #[test]
+    fn random_pages_of_phrase_pieces() {
+        let pieces = [
+            "Login",
+            "log",
+            "in",
+            "to",
+            "into",
+            "on",
+            "from",
+            "ssh",
+            "the",
+            "host",
+            "run",
+            "Run",
+            "connect",
+            "not",
+            "`",
+            "``",
+            "<",
+            ">",
+            "<slave>",
+            "<slave name>",
+            "\\",
+            "aiadm.cern.ch",
+            "a.b",
+            "10.0.0.1",
+            "@",
+            "root@",
+            "`ssh x.example.org`",
+            ",",
+            ".",
+            ":",
+            "(",
+            ")",
+            "\n",
+            "\n\n",
+            "\n- ",
+            "\n> ",
+            "\n# H\n",
+            "\n## S\n",
+            "<!--",
+            "-->",
+            "é",
+            "—",
+            "-",
+            "```bash\nls\n```",
+            "\n    uptime\n",
+            "[",
+            "](https://x.y.z)",
+            "{{",
+            "*",
+            "_",
+            "every",
+            "recipe",
+            "runs",
+        ];
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let mut hosts = 0;
+        for _ in 0..1500 {
+            let n = (next() % 40) as usize;
+            let mut page = String::new();
+            for _ in 0..n {
+                page.push_str(pieces[(next() % pieces.len() as u64) as usize]);
+                if next() % 3 > 0 {
+                    page.push(' ');
+                }
+            }
+            crate::fuzzing::placeholders(page.as_bytes());
+            let rb = crate::runbook::build(&page, &Default::default());
+            hosts += rb.sections.iter().filter(|s| s.asks_host.is_some()).count();
+        }
+        assert!(hosts > 20, "only {hosts} hosts: the pages test little");
+    }
+}
