@@ -101,7 +101,11 @@
 //!     to will make sure that always only just simply`) it starts with `run`,
 //!     `execute`, `type`, `issue`, `do`, `enter`, `perform`, `work`, `be`, `are`
 //!     or `stay` ("Run the following on `db1.example.net`", "Make sure you are
-//!     on …"); or, after `every each all the these this those our its of`, its
+//!     on …"; with `from`, only `the following these this those commands
+//!     command steps step it them all everything below of recipe` may stand
+//!     between the verb and `from`, and not after `be`, `are`, `stay`: "Run the
+//!     installer from `dl.example.org`" says where it comes from); or, after
+//!     `every each all the these this those our its of`, its
 //!     subject is `recipe(s)`, `step(s)`, `command(s)`, `instruction(s)` or
 //!     `everything` and a verb of running follows (`run runs execute executes
 //!     executed typed done issued performed`: "Every recipe runs from
@@ -122,7 +126,8 @@
 //!   * an IPv4 address (not loopback, `0.0.0.0` or broadcast);
 //!   * a bare name (one label of two characters or more, starting with a
 //!     letter) only in backticks, and only after *log in* or *ssh* phrases, in an
-//!     ssh command, or in ``the `NAME` host``; never after `on`, `from` or
+//!     ssh command, or in ``the `NAME` host`` (not ``the `master` node``, a
+//!     role: after `the`, only before `host`); never after `on`, `from` or
 //!     `connect to` otherwise (`main`, `Save`, `db`).
 //! * **Never a host**: a URL or link text, a name with a port or path, `localhost`
 //!   (and `*.localhost`), loopback, `root`, `sudo`, `shell`, `bash`, `sh`, `zsh`,

@@ -349,6 +349,27 @@ const SUBJECTS: &[&str] = &[
 const DETERMINERS: &[&str] = &[
     "every", "each", "all", "the", "these", "this", "those", "our", "its", "of",
 ];
+/// What an instruction may run `from` a host: "Run the following from `aiadm`", not "Run the
+/// installer from `downloads.example.org`" (where it comes from).
+const FROM_OBJECTS: &[&str] = &[
+    "the",
+    "following",
+    "these",
+    "this",
+    "those",
+    "commands",
+    "command",
+    "steps",
+    "step",
+    "it",
+    "them",
+    "all",
+    "everything",
+    "below",
+    "of",
+    "recipe",
+];
+
 /// Verbs of running in a clause whose subject is the page's recipes, steps or commands.
 const RAN: &[&str] = &[
     "run",
@@ -529,7 +550,16 @@ fn clause_hosts(clauses: &[Vec<Tok>], k: usize, item: bool, names: &PageNames) -
                 };
                 !negated(rest) && instruction(rest).is_some()
             };
-            (runs_from.is_some_and(|at| at < i) || (opens && then_runs())).then_some((i + 1, false))
+            // `from` says where to run only of the page's own steps ("Run the following
+            // from"), not of a thing it names ("Run the installer from")
+            let runs = runs_from.is_some_and(|at| {
+                at < i
+                    && (w(i).as_deref() == Some("on")
+                        || !in_list(RUN_VERBS, w(at))
+                        || (!is(at, &["be", "are", "stay"])
+                            && (at + 1..i).all(|j| is(j, FROM_OBJECTS))))
+            });
+            (runs || (opens && then_runs())).then_some((i + 1, false))
         } else {
             None
         };
@@ -552,7 +582,8 @@ fn clause_hosts(clauses: &[Vec<Tok>], k: usize, item: bool, names: &PageNames) -
 }
 
 /// The host at `cl[j]`: the token itself, or `the NAME host` (`machine`, `server`, `node`).
-/// `bare_ok`: a bare name in backticks may be a host (it may after `the`, before `host`).
+/// `bare_ok`: a bare name in backticks may be the token (after `the`, it may before `host`
+/// only).
 fn host_at(cl: &[Tok], j: usize, bare_ok: bool, names: &PageNames) -> Option<Found> {
     let tok = cl.get(j)?;
     if tok.word().as_deref() == Some("the") {
@@ -564,7 +595,8 @@ fn host_at(cl: &[Tok], j: usize, bare_ok: bool, names: &PageNames) -> Option<Fou
         if t.link {
             return None;
         }
-        let (host, idx) = host_shape(&t.text, t.code, bare_ok || noun == "host")?;
+        // `the `master` node` names a role; `the `aiadm` host` a machine
+        let (host, idx) = host_shape(&t.text, t.code, noun == "host")?;
         return found(t, &host, idx, names);
     }
     if tok.link {
@@ -802,11 +834,14 @@ mod tests {
             ),
             ("On `aiadm.cern.ch`, run:", "aiadm.cern.ch"),
             ("From `aiadm.cern.ch`:", "aiadm.cern.ch"),
+            ("Run the following from `aiadm.cern.ch`:", "aiadm.cern.ch"),
             (
                 "You need to run these commands from `10.1.2.3`.",
                 "10.1.2.3",
             ),
             ("Run this on the `aiadm` host.", "aiadm"),
+            ("Log in to the `aiadm` host.", "aiadm"),
+            ("Log in to the `<slave>` node.", "<slave>"),
             (
                 "Run this on the build7.example.org machine.",
                 "build7.example.org",
@@ -847,8 +882,11 @@ mod tests {
             "Click on `Save`.",
             "It depends on `libfoo.so`.",
             "Run the tests on `main`.",      // a bare name after on
+            "Log in to the `master` node.",  // a role
             "Run the build on `v1.2.3`.",    // a version
             "Run the script on `setup.py`.", // a file
+            "Run the installer from `downloads.example.org`.", // where it comes from
+            "We are from `cern.example.org`.",
             "The service runs on `mesos01.example.org`.", // describes, asks nothing
             "Do not log in to `prod.example.org`.",
             "Check that you can ssh to `gw.example.org`.",
