@@ -91,6 +91,18 @@ pub fn load(
         if section.level > 0 {
             section.line = map.source_line(section.line) + first;
         }
+        if let Some(asks) = &mut section.asks_host {
+            let rendered_line = asks.line;
+            asks.line = map.source_line(rendered_line) + first;
+            if !map.is_exact(rendered_line) {
+                // the source line holds Liquid: the host as written there, else the Liquid
+                // that writes it
+                let src = page.file.line_text(asks.line);
+                if let Some(i) = src.find(&asks.host).or_else(|| src.find("{{")) {
+                    asks.column = src[..i].chars().count() + 1;
+                }
+            }
+        }
         for step in &mut section.steps {
             step.lines = (
                 map.source_line(step.lines.0) + first,

@@ -233,9 +233,24 @@ pub fn placeholders(data: &[u8]) {
     check_model(&text, &rb);
 }
 
-/// Every step's placeholders are found again in its command and can be filled.
+/// Every step's placeholders are found again in its command and can be filled; the host a
+/// section asks for is where the model says it is.
 fn check_model(markdown: &str, rb: &runbook::Runbook) {
     let lines = markdown.split('\n').count().max(1);
+    for section in &rb.sections {
+        if let Some(a) = &section.asks_host {
+            assert!(a.line >= 1 && a.line <= lines && a.column >= 1);
+            let at = markdown
+                .split('\n')
+                .nth(a.line - 1)
+                .and_then(|l| l.chars().nth(a.column - 1));
+            assert_eq!(
+                at,
+                a.host.chars().next(),
+                "the host is not where it is said"
+            );
+        }
+    }
     for step in rb.steps() {
         assert!(step.lines.0 >= 1 && step.lines.0 <= step.lines.1);
         assert!(step.lines.1 <= lines, "step ends past the input");

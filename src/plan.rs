@@ -31,7 +31,7 @@
 
 use crate::document::Document;
 use crate::error::{Diagnostic, Severity};
-use crate::runbook::{Section, Step, StepKind};
+use crate::runbook::{AsksHost, Section, Step, StepKind};
 use crate::shell;
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
@@ -1032,6 +1032,157 @@ pub fn build(
         inputs: given,
         problems,
     })
+}
+
+/// A host the page asks to run planned steps on (see "Where to run" in [`crate::runbook`]):
+/// runbook runs them where it is started all the same, and says so.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostAsk {
+    /// The host as the page writes it (`aiadm.cern.ch`, `<slave>`).
+    pub host: String,
+    /// The planned sections that ask for it, in page order, each with where it is said.
+    pub sections: Vec<(String, AsksHost)>,
+    /// `runbook run PAGE [the selection] --on HOST`; None when the selection cannot be
+    /// written for this host's steps alone.
+    pub command: Option<String>,
+    /// Every planned section asks for it.
+    pub everything: bool,
+}
+
+impl HostAsk {
+    /// What the operator is told, the same in the dry run and the run: that the page asks
+    /// for the host, where (`page:line`), and that nothing connects unless `--on` says so,
+    /// with the command line that would. `said`: only about the sections that ask for it
+    /// there (the dry run's, before the first of them), else about all of them (the run's).
+    pub fn notice(&self, page: &str, said: Option<&AsksHost>) -> [String; 2] {
+        let sections: Vec<&(String, AsksHost)> = self
+            .sections
+            .iter()
+            .filter(|(_, a)| said.is_none_or(|s| s == a))
+            .collect();
+        let mut lines: Vec<usize> = sections.iter().map(|(_, a)| a.line).collect();
+        lines.sort_unstable();
+        lines.dedup();
+        let places = lines
+            .iter()
+            .map(|l| format!("{page}:{l}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let what = match sections.as_slice() {
+            [_] if said.is_some() => "this section".to_string(),
+            [_, _, ..] if self.everything && sections.len() == self.sections.len() => {
+                "every section".to_string()
+            }
+            _ => sections
+                .iter()
+                .map(|(id, _)| format!("#{id}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+        };
+        let placeholder = self.host.contains('<');
+        let host = shell::display(&self.host);
+        let first = format!(
+            "the page asks to run {what} on {host}{} ({places})",
+            if placeholder {
+                ", a host it leaves to you"
+            } else {
+                ""
+            }
+        );
+        let on = if placeholder {
+            format!("--on HOST (HOST for {host})")
+        } else {
+            format!("--on {}", shell::shell_quote(&self.host))
+        };
+        let second = match &self.command {
+            Some(c) => format!("nothing connects unless --on says so: {c} {on}"),
+            None => {
+                format!("nothing connects unless --on says so: add {on} to a run of these steps")
+            }
+        };
+        [first, second]
+    }
+}
+
+/// The hosts the planned steps' sections ask for, in page order, each with the command line
+/// that runs those steps there: the selection the operator gave, when every planned section
+/// asks for this host; else, when the selection names sections at most, `--section` for each
+/// section of the plan that asks for it (a section brings its nested ones, which must ask for
+/// it too); else none.
+pub fn host_asks(doc: &Document, planned: &[&Planned], sel: &Selection) -> Vec<HostAsk> {
+    let mut ids: Vec<&str> = Vec::new();
+    for p in planned {
+        if !ids.contains(&p.section_id.as_str()) {
+            ids.push(&p.section_id);
+        }
+    }
+    let sections: Vec<&Section> = ids
+        .iter()
+        .filter_map(|id| doc.runbook.section(id))
+        .collect();
+    let asks = |s: &Section| s.asks_host.as_ref().map(|a| a.host.clone());
+    let page = shell::shell_quote(&doc.page.file.display_path());
+    let mut out: Vec<HostAsk> = Vec::new();
+    for s in &sections {
+        let Some(a) = &s.asks_host else { continue };
+        match out.iter_mut().find(|h| h.host == a.host) {
+            Some(h) => h.sections.push((s.id.clone(), a.clone())),
+            None => out.push(HostAsk {
+                host: a.host.clone(),
+                sections: vec![(s.id.clone(), a.clone())],
+                command: None,
+                everything: false,
+            }),
+        }
+    }
+    for h in &mut out {
+        let all = sections.iter().all(|s| asks(s).as_deref() == Some(&h.host));
+        h.everything = all;
+        h.command = if all {
+            let mut args = String::new();
+            for (flag, values) in [
+                ("--section", sel.sections.iter().collect::<Vec<_>>()),
+                ("--step", sel.steps.iter().collect()),
+                ("--from", sel.from.iter().collect()),
+                ("--to", sel.to.iter().collect()),
+            ] {
+                for v in values {
+                    args.push_str(&format!(" {flag} {}", shell::shell_quote(v)));
+                }
+            }
+            Some(format!("runbook run {page}{args}"))
+        } else if sel.steps.is_empty() && sel.from.is_none() && sel.to.is_none() {
+            let all_sections = &doc.runbook.sections;
+            let mut chosen: Vec<usize> = Vec::new();
+            let mut simple = true;
+            for (id, _) in &h.sections {
+                let Some(i) = all_sections.iter().position(|s| s.id == *id) else {
+                    continue;
+                };
+                if chosen.iter().any(|&c| doc.runbook.nested(c).contains(&i)) {
+                    continue;
+                }
+                // `--section` brings the sections nested in it: each with steps must ask
+                // for this host too
+                simple &= doc.runbook.nested(i).into_iter().all(|j| {
+                    let n = &all_sections[j];
+                    asks(n).as_deref() == Some(&h.host)
+                        || !n.steps.iter().any(|st| st.runnable || st.is_manual())
+                });
+                chosen.push(i);
+            }
+            simple.then(|| {
+                let args: String = chosen
+                    .iter()
+                    .map(|&i| format!(" --section {}", shell::shell_quote(&all_sections[i].id)))
+                    .collect();
+                format!("runbook run {page}{args}")
+            })
+        } else {
+            None
+        };
+    }
+    out
 }
 
 /// `NAME=VALUE` pairs from `--set`.

@@ -58,6 +58,100 @@
 //! page runs that word, or the word is on PATH (a name without `/`, looked up
 //! where the page is read). `` `the file foo.conf` `` is not a command.
 //!
+//! # Where to run: the host a section asks for
+//!
+//! Recipes often start by sending the reader to another machine ("Login to
+//! `aiadm.cern.ch`"). [`Section::asks_host`] records the host a section's text
+//! asks to run its steps on, and where (line and column of the host's first
+//! character); runbook itself still runs everything where it is started. False
+//! hosts are worse than missed ones, so only these shapes count:
+//!
+//! * **Which text**: the prose of the section (paragraphs, the text of list
+//!   items: its manual steps included) before its first runnable code step; all
+//!   of it when it has none. Not its heading, not the text after that step (a
+//!   hop in the middle of a recipe is not where the recipe runs), not a callout's
+//!   (a callout is a section of its own). The text is read as the page writes it
+//!   (before Markdown drops `<slave>` as HTML): an HTML comment says nothing, a
+//!   `\` escape is the character it escapes.
+//! * **Clauses**: a clause ends after a word that ends with `.` `,` `;` `:` `!`
+//!   `?` or `)`, before a word that starts with `(`, at a dash standing alone
+//!   (`-`, `--`, `–`, `—`), at an HTML tag or comment, and at the end of a
+//!   paragraph or item. A phrase and its host are in one clause (line breaks
+//!   inside a paragraph do not matter); words are compared without case and
+//!   without the emphasis, brackets, quotes and punctuation around them.
+//! * **Phrases**, each followed by the host (or by `the HOST host`, `machine`,
+//!   `server` or `node`):
+//!   * *log in*: `login to|into|on`, `log|logged|logging in to|on`,
+//!     `log|logged|logging into|onto`, `log|logged|logging on to`;
+//!   * *ssh*: `ssh|sshed|ssh'd to|into|onto`, or `ssh` (a word, or a code span
+//!     holding only `ssh`) followed directly by the host when it opens its
+//!     clause (lead words aside, see below): "ssh `bastion` first", not "your ssh
+//!     `config`";
+//!   * *an inline ssh command*, in the text of a list item (a step of the
+//!     recipe, "* `ssh cvmfs.example.org`"; in a paragraph it is more often an
+//!     aside): a code span that is `ssh [options] [user@]HOST` (or
+//!     `ssh://[user@]HOST[:port]`) with nothing after the destination (`ssh host
+//!     uptime` runs one command there) and none of the options that forward,
+//!     background, control a master, refuse a terminal or only print (`-N -f -W
+//!     -O -L -R -D -T -G -V`): `ssh -A ops@<hostXX>`;
+//!   * *connect*: `connect|connected|connecting to`;
+//!   * *on / from*: `on HOST`, `from HOST`, only where the clause is an
+//!     instruction to run there: after *lead words* (`now then first next please
+//!     also finally and so you we can could should must may need needs have has
+//!     to will make sure that always only just simply`) it starts with `run`,
+//!     `execute`, `type`, `issue`, `do`, `enter`, `perform`, `work`, `be`, `are`
+//!     or `stay` ("Run the following on `db1.example.net`", "Make sure you are
+//!     on …"; with `from`, only `the following these this those commands
+//!     command steps step it them all everything below of recipe` may stand
+//!     between the verb and `from`, and not after `be`, `are`, `stay`: "Run the
+//!     installer from `dl.example.org`" says where it comes from); or, after
+//!     `every each all the these this those our its of`, its
+//!     subject is `recipe(s)`, `step(s)`, `command(s)`, `instruction(s)` or
+//!     `everything` and a verb of running follows (`run runs execute executes
+//!     executed typed done issued performed`: "Every recipe runs from
+//!     `aiadm.cern.ch`"); or `on`/`from` opens the clause (lead words aside) and
+//!     what follows the host in it, else the next clause, is such an
+//!     instruction, or the text ends there ("On `aiadm.cern.ch`, run:", "From
+//!     `aiadm.cern.ch`:"). "The service runs on `x.example.org`", "Click on
+//!     `Save`", "on success", "from now on", "on the next page" ask for nothing.
+//! * **A host** is a code span's content or a word (with a `user@` before it
+//!   removed; the user may not be `git`) that is one of:
+//!   * a name holding a placeholder (`<slave>`, `<hostXX>`, `<slave name>`,
+//!     `` `<slave>.cern.ch` ``: a placeholder as the placeholder grammar reads
+//!     one, not an HTML tag name), kept as written: the reader chooses the host;
+//!   * a dotted DNS name: lowercase labels of letters, digits and inner `-`,
+//!     ending in a label of two or more letters that is not a file extension
+//!     (`setup.py`, `node.js`, `v1.2.3` are not hosts); written outside backticks
+//!     it needs three labels or more (`aiadm.cern.ch`, not `github.com`);
+//!   * an IPv4 address (not loopback, `0.0.0.0` or broadcast);
+//!   * a bare name (one label of two characters or more, starting with a
+//!     letter) only in backticks, and only after *log in* or *ssh* phrases, in an
+//!     ssh command, or in ``the `NAME` host`` (not ``the `master` node``, a
+//!     role: after `the`, only before `host`); never after `on`, `from` or
+//!     `connect to` otherwise (`main`, `Save`, `db`).
+//! * **Never a host**: a URL or link text, a name with a port or path, `localhost`
+//!   (and `*.localhost`), loopback, `root`, `sudo`, `shell`, `bash`, `sh`, `zsh`,
+//!   `ssh`; a name starting with `www.` or that the page links to as a web address
+//!   (`https://NAME...`: a web site); a bare name that a runnable step of the page
+//!   runs as a command ("log in to `vault`" is the tool).
+//! * **Vetoes**: a clause holding `web website site webpage browser portal
+//!   dashboard gui ui url vpn wifi wi-fi database db` asks for nothing (a web
+//!   login, a database); nor does a phrase after `not don't never without
+//!   instead no cannot can't needn't doesn't shouldn't mustn't won't avoid
+//!   unless if whether rather except nor test check verify` in its clause ("Do
+//!   not log in to …", "Check that you can ssh to …"). For `On HOST, …` the
+//!   instruction that follows may not hold one either.
+//! * **One host per section**: the first host found is the section's; when its
+//!   text asks for two different hosts (a hop: "ssh to `gw`, then ssh to
+//!   `node1`") it asks for none, and inherits none.
+//! * **Inheritance**: a section whose text asks for nothing has the host of
+//!   the section it is nested in ([`Section::parent`], callouts included); a
+//!   section without a parent has the host the text before the page's first
+//!   heading asks for (an introduction's "Every recipe runs from …"), whether
+//!   or not that text is a section of its own (`top`).
+//! * The manual step that says it ("Login to `aiadm.cern.ch`") stays a manual
+//!   step, done by hand.
+//!
 //! # Which blocks are runnable
 //!
 //! Decided in this order, the first rule that applies wins (`why` says which):
@@ -170,6 +264,8 @@ use serde::Serialize;
 use crate::markdown::{self, Block, CodeBlock, LineIndex};
 use crate::shell;
 
+mod host;
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Runbook {
     pub sections: Vec<Section>,
@@ -239,6 +335,28 @@ pub struct Section {
     pub quote_depth: usize,
     /// In page order; a section that holds a callout has steps before and after it.
     pub steps: Vec<Step>,
+    /// The host the page asks to run this section's steps on (said in its text before its
+    /// first runnable step, or inherited from the section it is nested in); None when it
+    /// asks for none (see "Where to run" in the module documentation).
+    pub asks_host: Option<AsksHost>,
+}
+
+/// A host a page asks to run a section on: "Login to `aiadm.cern.ch`".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AsksHost {
+    /// As the page writes it, without a `user@`: `aiadm.cern.ch`, or a placeholder such as
+    /// `<slave>` (the reader chooses the host).
+    pub host: String,
+    /// 1-based line and column (in characters) of the host's first character in the input.
+    pub line: usize,
+    pub column: usize,
+}
+
+impl AsksHost {
+    /// The page leaves the host to the reader: it holds a placeholder (`<slave>`).
+    pub fn is_placeholder(&self) -> bool {
+        self.host.contains('<')
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -708,8 +826,32 @@ pub fn build(markdown: &str, opts: &ModelOptions) -> Runbook {
     let mut sections = Vec::new();
     let mut runnable_block = vec![false; blocks.len()];
     let mut group_ids: Vec<Option<String>> = Vec::with_capacity(groups.len());
+    // where each section's text may say where to run it: its prose before its first
+    // runnable step (see "Where to run"); and the text before the first heading
+    let mut asks_texts: Vec<Vec<host::Text>> = Vec::new();
+    let mut top_texts: Vec<host::Text> = Vec::new();
+    // the blocks that are the text of a list item (an inline `ssh HOST` counts there only)
+    let mut in_item = vec![false; blocks.len()];
+    for item in items {
+        for (b, block) in blocks.iter().enumerate().skip(item.first_block) {
+            if block.span().start >= item.span.end {
+                break;
+            }
+            in_item[b] = true;
+        }
+    }
+    let text = |bi: usize, span: &markdown::Span| host::Text {
+        range: span.range(),
+        item: in_item[bi],
+    };
     for (gi, group) in groups.into_iter().enumerate() {
         if gi == 0 && !keep_top {
+            // no code block: all of it comes before any runnable step
+            for (_, entry) in &group.entries {
+                if let Entry::Block(bi, Block::Prose { span, .. }) = entry {
+                    top_texts.push(text(*bi, span));
+                }
+            }
             group_ids.push(None);
             continue;
         }
@@ -730,20 +872,27 @@ pub fn build(markdown: &str, opts: &ModelOptions) -> Runbook {
             parent: group.parent.and_then(|p| group_ids[p].clone()),
             quote_depth: group.quote_depth,
             steps: Vec::new(),
+            asks_host: None,
         };
         let mut pending = Vec::new();
         let mut codes = 0;
         let mut prose = String::new();
+        let mut texts = Vec::new();
+        let mut ran = false;
         for (at, entry) in group.entries {
             match entry {
-                Entry::Block(_, Block::Prose { text, .. }) => {
-                    prose = collapse(text);
+                Entry::Block(bi, Block::Prose { text: t, span }) => {
+                    prose = collapse(t);
+                    if !ran {
+                        texts.push(text(bi, span));
+                    }
                 }
                 Entry::Block(bi, Block::Code(code)) => {
                     codes += 1;
                     let id = format!("{}-{codes}", section.id);
                     let step = make_step(markdown, &index, code, opts, id, &prose);
                     runnable_block[bi] = step.runnable;
+                    ran |= step.runnable;
                     pending.push((at, Pending::Code(Box::new(step))));
                 }
                 Entry::Block(_, Block::Heading { .. }) => unreachable!("headings start groups"),
@@ -751,6 +900,7 @@ pub fn build(markdown: &str, opts: &ModelOptions) -> Runbook {
             }
         }
         sections.push((section, pending));
+        asks_texts.push(texts);
     }
 
     // a list holds a runnable block when one sits in one of its items, at any depth
@@ -785,6 +935,19 @@ pub fn build(markdown: &str, opts: &ModelOptions) -> Runbook {
             }
         }
     }
+
+    // the host each section's text asks for; the text before the first heading speaks for
+    // the sections without a parent
+    let names = host::PageNames {
+        commands: &page_commands,
+        web: host::web_hosts(markdown),
+    };
+    let own_asks: Vec<host::Ask> = asks_texts
+        .iter()
+        .map(|texts| host::scan(markdown, texts, &names))
+        .collect();
+    // (when `top` is a section, its ask is the first of `own_asks`)
+    let top_ask = host::scan(markdown, &top_texts, &names);
 
     let mut out = Vec::with_capacity(sections.len());
     // (place on the page, section, step in it)
@@ -839,6 +1002,39 @@ pub fn build(markdown: &str, opts: &ModelOptions) -> Runbook {
     order.sort_unstable();
     for (index, (_, si, k)) in order.into_iter().enumerate() {
         out[si].steps[k].index = index;
+    }
+    // a section that says nothing has the host of the section it is nested in (parents come
+    // first); one without a parent, the host of the text before the first heading (of `top`
+    // when that is a section)
+    let located = |f: &host::Found| {
+        let (line, column) = index.line_col(markdown, f.at);
+        AsksHost {
+            host: f.host.clone(),
+            line,
+            column,
+        }
+    };
+    let page_ask = match if keep_top {
+        own_asks.first()
+    } else {
+        Some(&top_ask)
+    } {
+        Some(host::Ask::Host(f)) => Some(located(f)),
+        _ => None,
+    };
+    for si in 0..out.len() {
+        let asks = match &own_asks[si] {
+            host::Ask::Host(f) => Some(located(f)),
+            host::Ask::Unclear => None,
+            host::Ask::Nothing => match &out[si].parent {
+                Some(p) => out[..si]
+                    .iter()
+                    .find(|s| s.id == *p)
+                    .and_then(|s| s.asks_host.clone()),
+                None => page_ask.clone(),
+            },
+        };
+        out[si].asks_host = asks;
     }
     Runbook { sections: out }
 }

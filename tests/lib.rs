@@ -5,6 +5,7 @@ mod cli;
 mod faults;
 mod filters;
 mod fuzz;
+mod hosts;
 mod interactive;
 mod liquid;
 mod markdown;

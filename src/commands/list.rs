@@ -48,6 +48,7 @@ pub fn to_json(doc: &Document) -> String {
                 "line": s.line,
                 "parent": s.parent,
                 "quote_depth": s.quote_depth,
+                "asks_host": s.asks_host,
                 "steps": s.steps.iter().map(|st| serde_json::json!({
                     "id": st.id,
                     "index": st.index,
@@ -118,9 +119,14 @@ pub fn to_text(doc: &Document, color: bool) -> String {
         let runnable = s.steps.iter().filter(|x| x.runnable).count();
         let hand = manual(&s.steps);
         let code = s.steps.len() - hand;
+        let asks = s
+            .asks_host
+            .as_ref()
+            .map(|a| format!(", asks to run on {} (line {})", display(&a.host), a.line))
+            .unwrap_or_default();
         let _ = writeln!(
             o,
-            "\n{bold}{}{} {}{reset}  {dim}#{} line {}, {} step{} ({} runnable){}{reset}",
+            "\n{bold}{}{} {}{reset}  {dim}#{} line {}, {} step{} ({} runnable){}{}{reset}",
             // a heading in a block quote (a lesson's callout) is shown quoted
             "> ".repeat(s.quote_depth),
             "#".repeat(s.level.max(1) as usize),
@@ -134,7 +140,8 @@ pub fn to_text(doc: &Document, color: bool) -> String {
             code,
             if code == 1 { "" } else { "s" },
             runnable,
-            by_hand(hand)
+            by_hand(hand),
+            asks
         );
         for st in &s.steps {
             if st.is_manual() {

@@ -137,7 +137,10 @@ pub fn run(args: &RunArgs) -> Result<i32> {
                 .extend(crate::syntax::diagnostics(&doc.page.file, &steps));
         }
         let shown_shell = chosen_by.map(|by| (shell.as_str(), by));
-        out!("{}", dry_run_text(&doc, &plan, shown_shell, color));
+        out!(
+            "{}",
+            dry_run_text(&doc, &plan, &selection, shown_shell, remote, color)
+        );
         if remote {
             // where the steps would go, as ssh would be started: nothing connects
             let inventory = crate::inventory::locate(
@@ -254,11 +257,15 @@ fn list_pages(dir: &std::path::Path, site_args: &crate::cli::SiteArgs) -> Result
     Ok(EXIT_OK)
 }
 
-/// `shell`: the shell the steps run in and who chose it, when not runbook's default.
+/// `shell`: the shell the steps run in and who chose it, when not runbook's default. Before
+/// the steps of a section that asks for a host (see [`plan::host_asks`]): that it does, and
+/// that nothing connects unless `--on` says so (not said when `remote`: `--on` has chosen).
 pub fn dry_run_text(
     doc: &Document,
     plan: &Plan,
+    selection: &Selection,
     shell: Option<(&str, &str)>,
+    remote: bool,
     color: bool,
 ) -> String {
     let (bold, dim, yellow, cyan, reset) = if color {
@@ -284,8 +291,18 @@ pub fn dry_run_text(
     if let Some((shell, by)) = shell {
         let _ = writeln!(o, "{yellow}steps run in `{shell}`{reset}, chosen by {by}");
     }
+    // with --on the operator has chosen the host: the page's ask is not repeated
+    let asks = if remote {
+        Vec::new()
+    } else {
+        plan::host_asks(doc, &all, selection)
+    };
+    let page = doc.page.file.display_path();
     let mut section = None;
-    for (k, p) in all.into_iter().enumerate() {
+    // told once, before the first section that asks for it, with the others that ask for it
+    // there (the sections nested in it, those an introduction speaks for)
+    let mut told: Vec<&crate::runbook::AsksHost> = Vec::new();
+    for (k, p) in all.iter().enumerate() {
         if section != Some(&p.section_id) {
             section = Some(&p.section_id);
             let _ = writeln!(
@@ -294,6 +311,19 @@ pub fn dry_run_text(
                 display(&p.section_title),
                 p.section_id
             );
+            let ask = doc
+                .runbook
+                .section(&p.section_id)
+                .and_then(|s| s.asks_host.as_ref());
+            if let Some(a) = ask
+                && !told.contains(&a)
+                && let Some(h) = asks.iter().find(|h| h.host == a.host)
+            {
+                for line in h.notice(&page, Some(a)) {
+                    let _ = writeln!(o, "  {yellow}{line}{reset}");
+                }
+                told.push(a);
+            }
         }
         if p.is_manual() {
             manual_step_text(&mut o, doc, p, (k + 1, n), color);

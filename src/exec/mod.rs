@@ -263,14 +263,29 @@ fn reporters<'a>(
         &doc.page.file.display_path(),
         texts,
     ));
-    r.add(TerminalReporter::new(
-        cfg.color,
-        cfg.verbosity,
-        items[from..].iter().map(|p| p.step.id.clone()).collect(),
-        &crate::source::display_path(&run.path),
-        &run.id,
-        cfg.resume_command(&run.id),
-    ));
+    // the hosts the page asks to run these steps on: said once when the run stays here
+    let planned: Vec<&Planned> = items.iter().collect();
+    let page = doc.page.file.display_path();
+    let notices = if cfg.on.is_some() {
+        // --on has chosen where the steps run
+        Vec::new()
+    } else {
+        crate::plan::host_asks(doc, &planned, &cfg.selection)
+            .iter()
+            .flat_map(|h| h.notice(&page, None))
+            .collect()
+    };
+    r.add(
+        TerminalReporter::new(
+            cfg.color,
+            cfg.verbosity,
+            items[from..].iter().map(|p| p.step.id.clone()).collect(),
+            &crate::source::display_path(&run.path),
+            &run.id,
+            cfg.resume_command(&run.id),
+        )
+        .with_notices(notices),
+    );
     r
 }
 

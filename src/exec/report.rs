@@ -326,6 +326,9 @@ pub struct TerminalReporter {
     run_dir: String,
     run_id: String,
     resume: String,
+    /// Said when the run starts or resumes: the hosts the page asks to run steps on, which
+    /// this run does not connect to.
+    notices: Vec<String>,
 }
 
 impl TerminalReporter {
@@ -345,6 +348,19 @@ impl TerminalReporter {
             run_dir: run_dir.to_string(),
             run_id: run_id.to_string(),
             resume,
+            notices: Vec::new(),
+        }
+    }
+
+    /// Lines to say when the run starts or resumes (unless `-q`).
+    pub fn with_notices(mut self, notices: Vec<String>) -> Self {
+        self.notices = notices;
+        self
+    }
+
+    fn tell_notices(&self) {
+        for line in &self.notices {
+            errln!("{}", self.paint("33", line));
         }
     }
 
@@ -423,6 +439,7 @@ impl Reporter for TerminalReporter {
                             )
                         )
                     );
+                    self.tell_notices();
                 }
                 if self.verbosity > 0 {
                     errln!(
@@ -456,6 +473,7 @@ impl Reporter for TerminalReporter {
                             &format!("resuming run {} from step {from}", self.run_id)
                         )
                     );
+                    self.tell_notices();
                 }
             }
             Event::Step { id, decision, .. } => {

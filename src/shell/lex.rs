@@ -148,7 +148,7 @@ const SHELLS: &[&str] = &["sh", "bash", "dash", "zsh", "ksh", "ash", "mksh", "bu
 const DECLARE: &[&str] = &["export", "local", "declare", "readonly", "typeset"];
 
 /// HTML element names: `<b>` in a quoted string is markup, not a placeholder.
-const HTML_TAGS: &[&str] = &[
+pub(crate) const HTML_TAGS: &[&str] = &[
     "a",
     "abbr",
     "b",

@@ -65,6 +65,7 @@
 mod lex;
 mod quote;
 
+pub(crate) use lex::HTML_TAGS;
 pub use lex::{
     Assign, CommandWord, Context, Lexed, Lexer, LineInfo, Placeholder, Quoting, Var, lex,
 };

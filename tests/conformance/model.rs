@@ -263,3 +263,76 @@ fn callouts_on_hpc_carpentry_page_end_with_their_quote() {
             .all(|s| !s.runnable)
     );
 }
+
+/// Every section of the corpus that asks for a host (see "Where to run" in the model's
+/// documentation), as (page, section, host): these and no other. Each is a recipe that
+/// starts "Login to `aiadm.cern.ch`", "SSH to `...`", "On `aiadm.cern.ch` enter ..." or
+/// lists `ssh HOST` as its first step; the lessons' "log in to the cluster", "ssh to it",
+/// "run `ssh nodename`" (an aside in a paragraph) and "login to [gitlab.cern.ch](...) using
+/// your browser" ask for nothing.
+#[test]
+fn the_hosts_corpus_recipes_ask_for() {
+    let golden = crate::corpus().join("golden");
+    let mut pages = Vec::new();
+    let mut stack = vec![golden.clone()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "md" || x == "markdown") {
+                pages.push(p);
+            }
+        }
+    }
+    pages.sort();
+    assert!(pages.len() >= 40, "{} pages", pages.len());
+    let mut found = Vec::new();
+    for p in &pages {
+        let rb = build(
+            &std::fs::read_to_string(p).unwrap(),
+            &ModelOptions::default(),
+        );
+        let rel = p
+            .strip_prefix(&golden)
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        for s in &rb.sections {
+            if let Some(a) = &s.asks_host {
+                found.push(format!(
+                    "{rel} #{} {} {}:{}",
+                    s.id, a.host, a.line, a.column
+                ));
+            }
+        }
+    }
+    let expected = [
+        "alisw+alisw.github.io/infrastructure-frontend.markdown #starting-the-frontend aiadm.cern.ch 19:13",
+        "alisw+alisw.github.io/infrastructure-jenkins.markdown #start-the-jenkins-master aiadm.cern.ch 28:13",
+        "alisw+alisw.github.io/infrastructure-mesos.markdown #creating-a-master aiadm.cern.ch 71:13",
+        "alisw+alisw.github.io/infrastructure-mesos.markdown #creating-a-slave aiadm.cern.ch 99:13",
+        "alisw+alisw.github.io/infrastructure-mesos.markdown #deleting-a-slave aiadm.cern.ch 142:13",
+        "alisw+alisw.github.io@567f5cfb/infrastructure-machines.markdown #create-master aiadm.cern.ch 92:13",
+        "alisw+alisw.github.io@567f5cfb/infrastructure-machines.markdown #create-agent aiadm.cern.ch 139:13",
+        "alisw+alisw.github.io@567f5cfb/infrastructure-machines.markdown #rebuild-master aiadm.cern.ch 228:13",
+        "alisw+alisw.github.io@567f5cfb/infrastructure-machines.markdown #rebuild-master-1 aiadm.cern.ch 260:13",
+        "alisw+alisw.github.io@567f5cfb/infrastructure-machines.markdown #delete-agent aiadm.cern.ch 298:13",
+        "alisw+alisw.github.io@567f5cfb/infrastructure-machines.markdown #reboot-server aiadm.cern.ch 314:13",
+        "alisw+alisw.github.io@567f5cfb/infrastructure-publisher.markdown #issue-with-missing-root-libraries cvmfs-alice.cern.ch 30:8",
+        "alisw+alisw.github.io@b32e9a6d/infrastructure-alibi-user-guide.markdown #query-work-queues alibi.cern.ch 33:13",
+        "alisw+alisw.github.io@b32e9a6d/infrastructure-alibi-user-guide.markdown #query-for-jobs alibi.cern.ch 45:13",
+        "alisw+alisw.github.io@b32e9a6d/infrastructure-alibi-user-guide.markdown #requesting-an-interactive-shell-session alibi.cern.ch 57:13",
+        "alisw+alisw.github.io@b32e9a6d/infrastructure-alibi.markdown #alibi-head-node aiadm.cern.ch 17:7",
+        "alisw+alisw.github.io@b32e9a6d/infrastructure-frontend.markdown #starting-the-frontend aiadm.cern.ch 17:13",
+        "alisw+alisw.github.io@b32e9a6d/infrastructure-jenkins.markdown #create-jenkins aiadm.cern.ch 31:13",
+        "alisw+alisw.github.io@b32e9a6d/infrastructure-mesos.markdown #create-master aiadm.cern.ch 98:13",
+        "alisw+alisw.github.io@b32e9a6d/infrastructure-mesos.markdown #create-agent aiadm.cern.ch 133:13",
+        "alisw+alisw.github.io@b32e9a6d/infrastructure-mesos.markdown #rebuild-master aiadm.cern.ch 213:13",
+        "alisw+alisw.github.io@b32e9a6d/infrastructure-mesos.markdown #rebuild-master-1 aiadm.cern.ch 247:13",
+        "alisw+alisw.github.io@b32e9a6d/infrastructure-mesos.markdown #delete-agent aiadm.cern.ch 288:13",
+        "alisw+alisw.github.io@b32e9a6d/infrastructure-mesos.markdown #reboot-server aiadm.cern.ch 304:13",
+        "alisw+alisw.github.io@b32e9a6d/infrastructure-publisher.markdown #troubleshooting-alien alimonitor.cern.ch 18:11",
+    ];
+    assert_eq!(found, expected, "{}", found.join("\n"));
+}
