@@ -71,7 +71,7 @@ fn an_unreachable_host_is_named_with_sshs_reason_and_nothing_runs() {
         .stderr_contains("cannot reach aiadm: ")
         .stderr_contains("Connection refused")
         .run();
-    assert!(!out.dir.join("ran-here").exists());
+    assert!(!out.dir.join("aiadm/home/ran-here").exists());
 }
 
 #[test]
@@ -388,5 +388,64 @@ fn the_page_may_name_its_host_and_the_command_line_wins() {
         String::from_utf8_lossy(&out.stderr).contains("cannot reach nowhere.invalid"),
         "{out:?}"
     );
+    drop(t);
+}
+
+#[test]
+fn a_refused_key_and_a_changed_host_key_are_named_with_sshs_reason() {
+    let (t, s) = with_host("# R\n\n```bash\ntouch ran-here\n```\n", 23);
+    let dir = t.path().to_path_buf();
+    let cfg = config(&t);
+    let run = || {
+        let out = test::runbook_in(
+            &dir,
+            &[
+                "run",
+                "page.md",
+                "--on",
+                "aiadm",
+                "--ssh-config",
+                &cfg,
+                "--yes",
+            ],
+        )
+        .output()
+        .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    // the server no longer knows the key
+    std::fs::write(s.dir.join("authorized_keys"), "").unwrap();
+    let (code, err) = run();
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("cannot reach aiadm: ") && err.contains("Permission denied (publickey)"),
+        "{err}"
+    );
+    std::fs::copy(dir.join("id.pub"), s.dir.join("authorized_keys")).unwrap();
+    // the server's key is not the one known for it
+    let other = dir.join("other_host_key");
+    let st = std::process::Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+        .arg(&other)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let known = std::fs::read_to_string(s.dir.join("known_hosts")).unwrap();
+    let host_field = known.split_whitespace().next().unwrap().to_string();
+    let other_pub = std::fs::read_to_string(other.with_extension("pub")).unwrap();
+    let key: Vec<&str> = other_pub.split_whitespace().take(2).collect();
+    std::fs::write(
+        s.dir.join("known_hosts"),
+        format!("{host_field} {}\n", key.join(" ")),
+    )
+    .unwrap();
+    let (code, err) = run();
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("Host key verification failed"), "{err}");
+    // steps start in the remote home: nothing ran there
+    assert!(!s.dir.join("home/ran-here").exists());
     drop(t);
 }
