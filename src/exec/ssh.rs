@@ -90,7 +90,9 @@ impl Ssh {
         let log = ssh.local_dir.join("master.log");
         let mut master = Command::new("ssh");
         master
-            .args(["-o", "ControlMaster=yes", "-o", "ControlPersist=yes"])
+            // a master left behind by a runbook killed with -9 goes after 30 idle minutes; a
+            // longer pause between steps costs the next one a handshake of its own
+            .args(["-o", "ControlMaster=yes", "-o", "ControlPersist=30m"])
             .args(ssh.common())
             .args(["-f", "-N"])
             .args(&ssh.args)
