@@ -5,7 +5,8 @@
 //! The pieces: [`config::RunConfig`] (the run's settings, validated once), [`engine`] (the
 //! step loop), [`event`] (what happens, typed) and [`report`] (journal, transcript and
 //! terminal, each a [`event::Reporter`]), [`shell`] (one step in the carried shell state)
-//! over a [`transport::Transport`] (where its process runs), [`resume`].
+//! over a [`transport::Transport`] (where its process runs: this machine, or another host
+//! over OpenSSH, [`ssh`]), [`resume`].
 
 pub mod audit;
 pub mod config;
