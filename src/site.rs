@@ -440,6 +440,7 @@ impl Site {
                 baseurl,
                 url,
                 index: index.clone(),
+                host: None,
             },
             root,
             data,

@@ -67,6 +67,24 @@ pub fn open_site(
     Ok((site, engine))
 }
 
+/// The site and engine again, with `host.*` (the inventory variables of the host a run goes
+/// to) defined for the page; as they were when there are none.
+pub fn with_host(
+    site: crate::site::Site,
+    engine: crate::liquid::Engine,
+    host: Option<&crate::exec::config::RemoteHost>,
+) -> (crate::site::Site, crate::liquid::Engine) {
+    match host.and_then(|h| h.vars.clone()) {
+        Some(vars) => {
+            let mut site = site;
+            site.env.host = Some(vars);
+            let engine = engine_for(&site);
+            (site, engine)
+        }
+        None => (site, engine),
+    }
+}
+
 /// The Liquid engine of a site; a page that reads a document's `content` gets its rendered
 /// body, as in Jekyll.
 pub fn engine_for(site: &crate::site::Site) -> crate::liquid::Engine {

@@ -23,14 +23,36 @@ pub fn run(args: &RunArgs) -> Result<i32> {
     super::require_page(page)?;
     let values = plan::parse_sets(&args.set).map_err(Error::Usage)?;
     let (site, engine) = super::open_site(page, &args.site)?;
+    let inventory = crate::inventory::locate(
+        args.inventory.as_deref(),
+        crate::inventory::site_inventory(&site.config, &site.root).as_deref(),
+        std::env::var_os(crate::inventory::INVENTORY_ENV).as_deref(),
+    );
+    // an inventory host's variables are the page's `host.*`
+    let host = config::target(&args.on, None, inventory.as_deref())?;
+    let (site, engine) = super::with_host(site, engine, host.as_ref());
     let mode = if args.lax { Mode::Lax } else { Mode::Strict };
-    let doc = match document::load(&engine, &site, page, mode) {
-        Ok(d) => d,
-        Err(diags) => {
+    let load = |engine: &crate::liquid::Engine, site: &crate::site::Site| {
+        document::load(engine, site, page, mode).map_err(|diags| {
             report(&diags);
-            return Ok(EXIT_INPUT);
-        }
+        })
     };
+    let Ok(mut doc) = load(&engine, &site) else {
+        return Ok(EXIT_INPUT);
+    };
+    // the page's own `runbook: {on: HOST}`, when --on says nothing: rendered again with
+    // that host's variables
+    if host.is_none()
+        && let Some(on) = page_host(&doc)
+        && let Some(h) = config::target(&[], Some(&on), inventory.as_deref())?
+        && h.vars.is_some()
+    {
+        let (site, engine) = super::with_host(site.clone(), engine.clone(), Some(&h));
+        let Ok(d) = load(&engine, &site) else {
+            return Ok(EXIT_INPUT);
+        };
+        doc = d;
+    }
     let mut selection = Selection {
         sections: args.section.clone(),
         steps: args.step.clone(),
@@ -82,15 +104,7 @@ pub fn run(args: &RunArgs) -> Result<i32> {
             .filter(|v| !crate::liquid::value::is_nil(v))
             .map(|v| crate::liquid::value::to_s(&v))
     };
-    // YAML 1.1 (Jekyll's, and runbook's) reads a plain `on:` key as the boolean true: the
-    // page's `runbook: {on: HOST}` is found under either
-    let page_on = front("on").or_else(|| {
-        doc.page
-            .front_value(&["runbook"])
-            .and_then(|r| crate::liquid::value::lookup(&r, &minijinja::Value::from(true), false))
-            .filter(|v| !crate::liquid::value::is_nil(v))
-            .map(|v| crate::liquid::value::to_s(&v))
-    });
+    let page_on = page_host(&doc);
     let page_shell = front("shell");
     let remote = !args.on.is_empty() || page_on.is_some();
     // commands are looked for on this machine's PATH only when they run here
@@ -143,11 +157,6 @@ pub fn run(args: &RunArgs) -> Result<i32> {
         );
         if remote {
             // where the steps would go, as ssh would be started: nothing connects
-            let inventory = crate::inventory::locate(
-                args.inventory.as_deref(),
-                crate::inventory::site_inventory(&site.config, &site.root).as_deref(),
-                std::env::var_os(crate::inventory::INVENTORY_ENV).as_deref(),
-            );
             let host = config::target(&args.on, page_on.as_deref(), inventory.as_deref())?
                 .expect("a remote run names its host");
             let mut ssh = vec!["ssh".to_string()];
@@ -189,19 +198,25 @@ pub fn run(args: &RunArgs) -> Result<i32> {
     // and without a terminal --yes is needed)
     let mut args = args.clone();
     args.section = selection.sections.clone();
-    let inventory = crate::inventory::locate(
-        args.inventory.as_deref(),
-        crate::inventory::site_inventory(&site.config, &site.root).as_deref(),
-        std::env::var_os(crate::inventory::INVENTORY_ENV).as_deref(),
-    );
     let cfg = config::RunConfig::new(
         &args,
         page_shell.as_deref(),
         page_on.as_deref(),
-        inventory,
+        inventory.clone(),
         color,
     )?;
     crate::exec::run_plan(&doc, &plan, &cfg)
+}
+
+/// The page's own host, front matter `runbook: {on: HOST}`. YAML 1.1 (Jekyll's, and
+/// runbook's) reads a plain `on:` key as the boolean true: it is found under either.
+fn page_host(doc: &Document) -> Option<String> {
+    let runbook = doc.page.front_value(&["runbook"])?;
+    [minijinja::Value::from("on"), minijinja::Value::from(true)]
+        .iter()
+        .find_map(|k| crate::liquid::value::lookup(&runbook, k, false))
+        .filter(|v| !crate::liquid::value::is_nil(v))
+        .map(|v| crate::liquid::value::to_s(&v))
 }
 
 /// The dry run: every selected step in order, resolved, nothing executed.

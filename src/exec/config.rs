@@ -49,6 +49,8 @@ pub struct RunConfig {
 pub struct RemoteHost {
     pub name: String,
     pub ssh_args: Vec<String>,
+    /// Its inventory variables (`host.*` in the page), when it is an inventory host.
+    pub vars: Option<minijinja::Value>,
 }
 
 /// The host of a run: `--on` (repeatable, or a comma-separated list), else the page's
@@ -83,6 +85,7 @@ pub fn target(
     }
     Ok(targets.into_iter().next().map(|t| RemoteHost {
         ssh_args: t.destination.ssh_args(),
+        vars: t.from_inventory.then_some(t.vars),
         name: t.name,
     }))
 }

@@ -213,6 +213,7 @@ pub fn resume(args: &RunArgs, run_ref: &str, color: bool) -> Result<i32> {
     let term = Term::new(cfg.color).with_shell(&cfg.shell);
     let page_path = PathBuf::from(&h.start.page);
     let (site, engine) = crate::commands::open_site(&page_path, &cfg.site)?;
+    let (site, engine) = crate::commands::with_host(site, engine, cfg.on.as_ref());
     let mode = if cfg.lax {
         crate::liquid::Mode::Lax
     } else {

@@ -34,6 +34,8 @@ pub struct SiteEnv {
     pub url: String,
     /// the site's pages and documents, read when first needed (for `{% link %}`)
     pub index: Arc<dyn Pages>,
+    /// `host`: the inventory variables of the host a run goes to (`--on`), when it has some.
+    pub host: Option<Value>,
 }
 
 /// How to treat what Jekyll forgives.
@@ -234,18 +236,22 @@ impl Engine {
         let rt = Arc::new(Runtime {
             mode,
             shared: self.shared.clone(),
-            vars: Value::from_pairs([
-                ("site", self.shared.site.site.clone()),
-                ("page", page.page.clone()),
-                (
-                    "jekyll",
-                    Value::from_pairs([("environment", "development"), ("version", "4.3.1")]),
-                ),
-                ("layout", Value::from_pairs(Vec::<(Value, Value)>::new())),
-                ("paginator", Value::from(())),
-                ("highlighter_prefix", Value::from("")),
-                ("highlighter_suffix", Value::from("")),
-            ]),
+            vars: Value::from_pairs(
+                [
+                    ("site", self.shared.site.site.clone()),
+                    ("page", page.page.clone()),
+                    (
+                        "jekyll",
+                        Value::from_pairs([("environment", "development"), ("version", "4.3.1")]),
+                    ),
+                    ("layout", Value::from_pairs(Vec::<(Value, Value)>::new())),
+                    ("paginator", Value::from(())),
+                    ("highlighter_prefix", Value::from("")),
+                    ("highlighter_suffix", Value::from("")),
+                ]
+                .into_iter()
+                .chain(self.shared.site.host.clone().map(|h| ("host", h))),
+            ),
             state: Mutex::new(RtState {
                 files: vec![(page.file.clone(), page.base)],
                 ..RtState::default()

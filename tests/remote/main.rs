@@ -165,7 +165,10 @@ fn a_failed_run_resumes_on_the_same_host_with_its_state() {
 
 #[test]
 fn an_inventory_host_is_reached_with_its_connection_variables() {
-    let (t, s) = with_host("# R\n\n```bash\necho \"on $RUNBOOK_TEST_HOST\"\n```\n", 18);
+    let (t, s) = with_host(
+        "# R\n\n```bash\necho \"on $RUNBOOK_TEST_HOST in rack {{ host.rack }}\"\n```\n",
+        18,
+    );
     let root = t.path().to_path_buf();
     let user = std::process::Command::new("id")
         .arg("-un")
@@ -173,7 +176,7 @@ fn an_inventory_host_is_reached_with_its_connection_variables() {
         .unwrap()
         .stdout;
     let inventory = format!(
-        "[admin]\nadm ansible_host={} ansible_port={} ansible_user={} ansible_ssh_private_key_file={}/id ansible_ssh_common_args=\"-o UserKnownHostsFile={}/known_hosts -o StrictHostKeyChecking=yes\"\n",
+        "[admin]\nadm ansible_host={} ansible_port={} ansible_user={} ansible_ssh_private_key_file={}/id ansible_ssh_common_args=\"-o UserKnownHostsFile={}/known_hosts -o StrictHostKeyChecking=yes\" rack=r7\n",
         s.addr.ip(),
         s.addr.port(),
         String::from_utf8_lossy(&user).trim(),
@@ -200,6 +203,7 @@ fn an_inventory_host_is_reached_with_its_connection_variables() {
         "--dry-run",
     ]);
     assert_eq!(code, Some(0), "{out}{err}");
+    assert!(out.contains("in rack r7"), "{out}");
     assert!(
         out.contains(&format!(
             "The steps would run on adm (connecting with `ssh -p {}",
@@ -217,7 +221,8 @@ fn an_inventory_host_is_reached_with_its_connection_variables() {
         "--yes",
     ]);
     assert_eq!(code, Some(0), "{out}{err}");
-    assert!(out.contains("on aiadm\n"), "{out}");
+    // the inventory's variables are the page's host.*
+    assert!(out.contains("on aiadm in rack r7\n"), "{out}");
     drop(t);
 }
 
