@@ -76,3 +76,15 @@ fn check_is_quiet_on_lax_forms_jekyll_accepts() {
         .stderr_lacks("warning")
         .run();
 }
+
+#[test]
+fn host_variables_are_no_problem_without_a_host() {
+    Test::new()
+        .site("x: 1\n")
+        .page("# H\n\n```bash\necho {{ host.rack }}\n```\n")
+        .args(&["check", "page.md"])
+        .stderr_contains("note: `host` is a variable of the host the steps run on")
+        .stderr_contains("1 page checked, 0 problems\n")
+        .status(0)
+        .run();
+}

@@ -158,7 +158,7 @@ pub fn run(paths: &[PathBuf], json: bool, site_args: &SiteArgs) -> Result<i32> {
     } else {
         report(&all);
         let n = all.iter().filter(|d| d.severity != Severity::Note).count();
-        let notes = all.len() - n;
+        let notes = all.iter().filter(|d| d.code == "placeholder").count();
         errln!(
             "{} page{} checked, {n} problem{}{}",
             checked,

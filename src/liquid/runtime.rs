@@ -448,6 +448,19 @@ impl Runtime {
         message: String,
         hint: Option<String>,
     ) {
+        self.diagnose(code, pos, width, message, hint, false);
+    }
+
+    /// A problem (a warning, an error in strict mode), or with `note` what is no problem.
+    fn diagnose(
+        &self,
+        code: &'static str,
+        pos: usize,
+        width: usize,
+        message: String,
+        hint: Option<String>,
+        note: bool,
+    ) {
         let mut st = self.state.lock().unwrap();
         let Some((file, base)) = st.files.last().cloned() else {
             return;
@@ -465,7 +478,9 @@ impl Runtime {
         if let Some(h) = hint {
             d = d.hint(h);
         }
-        if self.mode == Mode::Strict {
+        if note {
+            d.severity = Severity::Note;
+        } else if self.mode == Mode::Strict {
             d = d.as_error();
         }
         st.diags.push(d);
@@ -646,6 +661,18 @@ impl Runtime {
     }
 
     fn undefined(&self, pos: usize, text: &str, missing: &str, parent: Option<&Value>) {
+        // `host` is the inventory's, given by a run on a host: without one it is no problem
+        if self.shared.site.host.is_none() && (missing == "host" || missing.starts_with("host.")) {
+            self.diagnose(
+                "host-variable",
+                pos,
+                text.len(),
+                format!("`{missing}` is a variable of the host the steps run on"),
+                Some("a run with --on HOST and an inventory that gives it defines it".into()),
+                true,
+            );
+            return;
+        }
         let mut hint = None;
         if let Some(p) = parent.filter(|p| lv::is_map(p)) {
             let last = missing.rsplit('.').next().unwrap_or(missing);
