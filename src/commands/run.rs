@@ -155,10 +155,8 @@ pub fn run(args: &RunArgs) -> Result<i32> {
             "{}",
             dry_run_text(&doc, &plan, &selection, shown_shell, remote, color)
         );
-        if remote {
-            // where the steps would go, as ssh would be started: nothing connects
-            let host = config::target(&args.on, page_on.as_deref(), inventory.as_deref())?
-                .expect("a remote run names its host");
+        // where the steps would go, as ssh would be started: nothing connects
+        if let Some(host) = config::target(&args.on, page_on.as_deref(), inventory.as_deref())? {
             let mut ssh = vec!["ssh".to_string()];
             if let Some(f) = &args.ssh_config {
                 ssh.push("-F".into());
