@@ -24,6 +24,25 @@ fn config(t: &Test) -> String {
     t.path().join("ssh_config").display().to_string()
 }
 
+/// `runbook run page.md --on aiadm --ssh-config CFG --yes` in `dir`, as a command (for tests
+/// that run more than once in one folder).
+fn run_on_aiadm(dir: &std::path::Path, cfg: &str) -> std::process::Output {
+    test::runbook_in(
+        dir,
+        &[
+            "run",
+            "page.md",
+            "--on",
+            "aiadm",
+            "--ssh-config",
+            cfg,
+            "--yes",
+        ],
+    )
+    .output()
+    .unwrap()
+}
+
 /// `runbook run page.md --on aiadm --ssh-config ... ARGS` for this test.
 fn on_aiadm(t: Test, extra: &[&str]) -> Test {
     let cfg = config(&t);
@@ -321,20 +340,7 @@ fn a_connection_lost_mid_step_leaves_its_outcome_unknown_and_the_resume_runs_it_
         s.drop_connections();
         s
     });
-    let out = test::runbook_in(
-        &dir,
-        &[
-            "run",
-            "page.md",
-            "--on",
-            "aiadm",
-            "--ssh-config",
-            &cfg,
-            "--yes",
-        ],
-    )
-    .output()
-    .unwrap();
+    let out = run_on_aiadm(&dir, &cfg);
     let _s = cutter.join().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
@@ -402,20 +408,7 @@ fn a_refused_key_and_a_changed_host_key_are_named_with_sshs_reason() {
     let dir = t.path().to_path_buf();
     let cfg = config(&t);
     let run = || {
-        let out = test::runbook_in(
-            &dir,
-            &[
-                "run",
-                "page.md",
-                "--on",
-                "aiadm",
-                "--ssh-config",
-                &cfg,
-                "--yes",
-            ],
-        )
-        .output()
-        .unwrap();
+        let out = run_on_aiadm(&dir, &cfg);
         (
             out.status.code(),
             String::from_utf8_lossy(&out.stderr).into_owned(),
