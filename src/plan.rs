@@ -439,28 +439,35 @@ pub fn command_words(code: &str) -> BTreeSet<String> {
 /// the process (a page names the same command many times; runbook's own PATH does not change).
 pub fn on_path(cmd: &str) -> bool {
     use std::collections::HashMap;
-    use std::os::unix::fs::PermissionsExt;
     use std::sync::{Mutex, OnceLock};
     static KNOWN: OnceLock<Mutex<HashMap<String, bool>>> = OnceLock::new();
     let known = KNOWN.get_or_init(Default::default);
     if let Some(&found) = known.lock().unwrap().get(cmd) {
         return found;
     }
-    let executable = |p: &Path| {
-        std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-    };
     let found = if cmd.contains('/') {
         executable(Path::new(cmd))
-    } else if let Some(path) = std::env::var_os("PATH") {
-        let mut seen = BTreeSet::new();
-        std::env::split_paths(&path)
-            .filter(|d| seen.insert(d.clone()))
-            .any(|d| executable(&d.join(cmd)))
     } else {
-        false
+        find_on_path(cmd).is_some()
     };
     known.lock().unwrap().insert(cmd.to_string(), found);
     found
+}
+
+/// Where a shell would find `program` (a name without `/`) on PATH: the first executable file
+/// of that name in PATH's folders (each looked in once).
+pub fn find_on_path(program: &str) -> Option<std::path::PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    let mut seen = BTreeSet::new();
+    std::env::split_paths(&path)
+        .filter(|d| seen.insert(d.clone()))
+        .map(|d| d.join(program))
+        .find(|p| executable(p))
+}
+
+fn executable(p: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
 /// What `--set` accepts for these steps: placeholder texts and the variables they are assigned to.

@@ -28,8 +28,9 @@ pub fn run(args: &RunArgs) -> Result<i32> {
         crate::inventory::site_inventory(&site.config, &site.root).as_deref(),
         std::env::var_os(crate::inventory::INVENTORY_ENV).as_deref(),
     );
-    // an inventory host's variables are the page's `host.*`
-    let host = config::target(&args.on, None, inventory.as_deref())?;
+    // where the steps go (looked up once): --on, else the page's own `runbook: {on: HOST}`
+    // below; an inventory host's variables are the page's `host.*`
+    let mut host = config::target(&args.on, None, inventory.as_deref())?;
     let (site, engine) = super::with_host(site, engine, host.as_ref());
     let mode = if args.lax { Mode::Lax } else { Mode::Strict };
     let load = |engine: &crate::liquid::Engine, site: &crate::site::Site| {
@@ -40,18 +41,18 @@ pub fn run(args: &RunArgs) -> Result<i32> {
     let Ok(mut doc) = load(&engine, &site) else {
         return Ok(EXIT_INPUT);
     };
-    // the page's own `runbook: {on: HOST}`, when --on says nothing: rendered again with
-    // that host's variables
+    // the page's own host, when --on says nothing: rendered again with its variables
     if host.is_none()
         && let Some(on) = page_host(&doc)
-        && let Some(h) = config::target(&[], Some(&on), inventory.as_deref())?
-        && h.vars.is_some()
     {
-        let (site, engine) = super::with_host(site.clone(), engine.clone(), Some(&h));
-        let Ok(d) = load(&engine, &site) else {
-            return Ok(EXIT_INPUT);
-        };
-        doc = d;
+        host = config::target(&[], Some(&on), inventory.as_deref())?;
+        if host.as_ref().is_some_and(|h| h.vars.is_some()) {
+            let (site, engine) = super::with_host(site.clone(), engine.clone(), host.as_ref());
+            let Ok(d) = load(&engine, &site) else {
+                return Ok(EXIT_INPUT);
+            };
+            doc = d;
+        }
     }
     let mut selection = Selection {
         sections: args.section.clone(),
@@ -96,17 +97,15 @@ pub fn run(args: &RunArgs) -> Result<i32> {
             return Ok(EXIT_OK);
         }
     }
-    // the page may name its shell and its host: `runbook: {shell: zsh, on: aiadm}`; the
-    // command line wins
+    // the page may name its shell: `runbook: {shell: zsh}`; the command line wins
     let front = |key: &str| {
         doc.page
             .front_value(&["runbook", key])
             .filter(|v| !crate::liquid::value::is_nil(v))
             .map(|v| crate::liquid::value::to_s(&v))
     };
-    let page_on = page_host(&doc);
     let page_shell = front("shell");
-    let remote = !args.on.is_empty() || page_on.is_some();
+    let remote = host.is_some();
     // commands are looked for on this machine's PATH only when they run here
     let mut plan = plan::build(&doc, &selection, &values, !remote).map_err(Error::Usage)?;
     let (shell, chosen_by) = config::shell_choice(args.shell.as_deref(), page_shell.as_deref());
@@ -156,7 +155,7 @@ pub fn run(args: &RunArgs) -> Result<i32> {
             dry_run_text(&doc, &plan, &selection, shown_shell, remote, color)
         );
         // where the steps would go, as ssh would be started: nothing connects
-        if let Some(host) = config::target(&args.on, page_on.as_deref(), inventory.as_deref())? {
+        if let Some(host) = &host {
             let mut ssh = vec!["ssh".to_string()];
             if let Some(f) = &args.ssh_config {
                 ssh.push("-F".into());
@@ -196,13 +195,7 @@ pub fn run(args: &RunArgs) -> Result<i32> {
     // and without a terminal --yes is needed)
     let mut args = args.clone();
     args.section = selection.sections.clone();
-    let cfg = config::RunConfig::new(
-        &args,
-        page_shell.as_deref(),
-        page_on.as_deref(),
-        inventory.clone(),
-        color,
-    )?;
+    let cfg = config::RunConfig::new(&args, page_shell.as_deref(), host, inventory, color)?;
     crate::exec::run_plan(&doc, &plan, &cfg)
 }
 

@@ -118,10 +118,12 @@ pub fn shell_missing(shell: &str, chosen_by: Option<&str>) -> Option<String> {
 
 impl RunConfig {
     /// A new run's settings. `page_shell`: the page's front-matter choice.
+    /// `on`: the host resolved by [`target`] (from `--on` or the page), looked up in
+    /// `inventory`.
     pub fn new(
         args: &RunArgs,
         page_shell: Option<&str>,
-        page_on: Option<&str>,
+        on: Option<RemoteHost>,
         inventory: Option<PathBuf>,
         color: bool,
     ) -> Result<RunConfig> {
@@ -132,7 +134,6 @@ impl RunConfig {
             from: args.from.clone(),
             to: args.to.clone(),
         };
-        let on = target(&args.on, page_on, inventory.as_deref())?;
         let mut cfg = Self::build(args, shell, chosen_by, selection, on, color)?;
         cfg.inventory = inventory;
         Ok(cfg)

@@ -379,7 +379,7 @@ impl Transport for Ssh {
                 ssh: conn.clone(),
                 child,
                 pidfd,
-                helpers: std::mem::take(&mut helpers.0),
+                helpers,
                 token,
             }),
         })
@@ -401,7 +401,7 @@ struct SshControl {
     ssh: std::sync::Arc<Conn>,
     child: Child,
     pidfd: Option<OwnedFd>,
-    helpers: Vec<Child>,
+    helpers: Helpers,
     token: String,
 }
 
@@ -442,30 +442,16 @@ impl Control for SshControl {
         // the readers end with the wrapper; a helper still there (the step never started)
         // is stopped
         let until = Instant::now() + Duration::from_secs(2);
-        for h in &mut self.helpers {
-            while h.try_wait().ok().flatten().is_none() && Instant::now() < until {
-                std::thread::sleep(Duration::from_millis(5));
-            }
-            if h.try_wait().ok().flatten().is_none() {
-                let _ = h.kill();
-                let _ = h.wait();
-            }
+        for h in &mut self.helpers.0 {
+            wait_until(h, until);
         }
-        self.helpers.clear();
+        self.helpers.0.clear();
         self.pidfd = None;
     }
 }
 
-impl Drop for SshControl {
-    fn drop(&mut self) {
-        for h in &mut self.helpers {
-            let _ = h.kill();
-            let _ = h.wait();
-        }
-    }
-}
-
-/// Helper sessions not yet handed to a step's control: stopped if the step never starts.
+/// A step's helper sessions: those still there when it is dropped (the step never started,
+/// or ended without being released) are stopped.
 struct Helpers(Vec<Child>);
 
 impl Drop for Helpers {
@@ -479,7 +465,11 @@ impl Drop for Helpers {
 
 /// Wait for `child` at most `limit`; None (and the child killed) past it.
 fn wait_bounded(mut child: Child, limit: Duration) -> Option<ExitStatus> {
-    let until = Instant::now() + limit;
+    wait_until(&mut child, Instant::now() + limit)
+}
+
+/// Wait for `child` until `until`; None (and the child killed) past it.
+fn wait_until(child: &mut Child, until: Instant) -> Option<ExitStatus> {
     loop {
         match child.try_wait() {
             Ok(Some(s)) => return Some(s),

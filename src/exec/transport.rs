@@ -125,15 +125,7 @@ impl Local {
         if let Some((_, p)) = self.found.borrow().iter().find(|(n, _)| n == program) {
             return p.clone();
         }
-        use std::os::unix::fs::PermissionsExt;
-        let found = std::env::var_os("PATH").and_then(|path| {
-            std::env::split_paths(&path)
-                .map(|d| d.join(program))
-                .find(|p| {
-                    std::fs::metadata(p)
-                        .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-                })
-        });
+        let found = crate::plan::find_on_path(program);
         let p = found.unwrap_or_else(|| program.into());
         self.found
             .borrow_mut()
@@ -342,7 +334,12 @@ pub fn stop_marked(token: &str, grace: Duration) -> usize {
 
 /// Live processes (not zombies) whose environment holds `RUNBOOK_STEP=token`.
 fn marked_processes(token: &str) -> Vec<i32> {
-    let needle = format!("{STEP_ENV}={token}");
+    processes_with_env(format!("{STEP_ENV}={token}").as_bytes())
+}
+
+/// Live processes (not zombies, not runbook itself) whose environment holds `entry`
+/// (`NAME=value`), on this machine.
+pub fn processes_with_env(entry: &[u8]) -> Vec<i32> {
     let me = std::process::id() as i32;
     let Ok(dir) = std::fs::read_dir("/proc") else {
         return Vec::new();
@@ -358,7 +355,7 @@ fn marked_processes(token: &str) -> Vec<i32> {
         })
         .filter(|pid| {
             std::fs::read(format!("/proc/{pid}/environ"))
-                .map(|env| env.split(|b| *b == 0).any(|v| v == needle.as_bytes()))
+                .map(|env| env.split(|b| *b == 0).any(|v| v == entry))
                 .unwrap_or(false)
         })
         .collect()

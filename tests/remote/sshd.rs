@@ -169,26 +169,7 @@ fn whoami() -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
-/// Live processes whose environment holds `needle` (`NAME=value`).
+/// Live processes whose environment holds `needle` (`NAME=value`), as runbook finds a step's.
 pub fn processes_with_env(needle: &str) -> Vec<i32> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
-        let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
-            continue;
-        };
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-        if stat
-            .rsplit_once(')')
-            .is_some_and(|(_, r)| r.trim_start().starts_with('Z'))
-        {
-            continue;
-        }
-        if std::fs::read(format!("/proc/{pid}/environ"))
-            .map(|env| env.split(|b| *b == 0).any(|v| v == needle.as_bytes()))
-            .unwrap_or(false)
-        {
-            out.push(pid);
-        }
-    }
-    out
+    runbook::exec::transport::processes_with_env(needle.as_bytes())
 }
