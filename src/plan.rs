@@ -906,18 +906,16 @@ pub fn build(
             missing,
             refused,
         } = fill(step, values);
+        // the variables the command reads, and the steps before it that set them
+        let lexed = shell::lex(&command);
+        let used: BTreeSet<String> = lexed.reads.iter().map(|v| v.name.clone()).collect();
+        let set_by_earlier = used
+            .iter()
+            .filter_map(|v| setters.get(v).map(|s| (v.clone(), s.clone())))
+            .collect();
         if step.kind == StepKind::Manual {
             // done by hand: its inline command runs only if the operator asks for it, so
             // a missing value is asked for then, and nothing it sets is counted on
-            let used: BTreeSet<String> = shell::lex(&command)
-                .reads
-                .into_iter()
-                .map(|v| v.name)
-                .collect();
-            let set_by_earlier = used
-                .iter()
-                .filter_map(|v| setters.get(v).map(|s| (v.clone(), s.clone())))
-                .collect();
             for (m, why) in &refused {
                 let file = &doc.page.file;
                 problems.push(
@@ -948,12 +946,6 @@ pub fn build(
             });
             continue;
         }
-        let lexed = shell::lex(&command);
-        let used: BTreeSet<String> = lexed.reads.iter().map(|v| v.name.clone()).collect();
-        let set_by_earlier = used
-            .iter()
-            .filter_map(|v| setters.get(v).map(|s| (v.clone(), s.clone())))
-            .collect();
         for m in &missing {
             let file = &doc.page.file;
             let mut hint = format!("pass --set '{}=VALUE'", m.set_name);
