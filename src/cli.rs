@@ -159,11 +159,32 @@ pub struct RunArgs {
     /// site config's `runbook: {inventory: FILE}`, else $RUNBOOK_INVENTORY)
     #[arg(long, value_name = "FILE")]
     pub inventory: Option<PathBuf>,
+    /// With several hosts: how many run at once (default 1: one host after another)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub parallel: Option<u32>,
+    /// With several hosts: start no new host after N of them failed (default: every host
+    /// runs)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_fail: Option<u32>,
+    /// With several hosts and a terminal: one answer per step for every host (all-hosts), or
+    /// a question per step on each host (per-host)
+    #[arg(long, value_enum, default_value_t = Confirm::AllHosts)]
+    pub confirm: Confirm,
     /// An ssh configuration file for the connection, instead of ~/.ssh/config (ssh -F)
     #[arg(long, value_name = "FILE", env = "RUNBOOK_SSH_CONFIG")]
     pub ssh_config: Option<PathBuf>,
     #[command(flatten)]
     pub site: SiteArgs,
+}
+
+/// How a run on several hosts asks before each step.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Confirm {
+    /// Once per step: the answer holds for every host
+    #[default]
+    AllHosts,
+    /// Per step on each host, the host named
+    PerHost,
 }
 
 /// `90`, `90s`, `1.5m`, `5m`, `1h`, `250ms`: a positive duration.

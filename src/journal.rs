@@ -116,11 +116,6 @@ pub struct Transcript {
 impl RunDir {
     /// A new run directory `RUNS/<date>-<time>-<page>-<pid>`, its journal and transcript.
     pub fn create(runs_dir: &Path, page: &Path) -> Result<(RunDir, Journal, Transcript)> {
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(runs_dir)
-            .map_err(|e| Error::io(runs_dir, e))?;
         let stamp: String = now_rfc3339()
             .chars()
             .take(19)
@@ -141,7 +136,17 @@ impl RunDir {
             })
             .collect();
         let id = format!("{stamp}-{stem}-{}", std::process::id());
-        let path = runs_dir.join(&id);
+        Self::create_named(runs_dir, &id)
+    }
+
+    /// A new run directory `parent/id` (which must not exist), its journal and transcript.
+    pub fn create_named(parent: &Path, id: &str) -> Result<(RunDir, Journal, Transcript)> {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(parent)
+            .map_err(|e| Error::io(parent, e))?;
+        let path = parent.join(id);
         std::fs::DirBuilder::new()
             .mode(0o700)
             .create(&path)
@@ -151,7 +156,14 @@ impl RunDir {
             .create(path.join("state"))
             .map_err(|e| Error::io(&path, e))?;
         let (journal, transcript) = open_files(&path)?;
-        Ok((RunDir { path, id }, journal, transcript))
+        Ok((
+            RunDir {
+                path,
+                id: id.to_string(),
+            },
+            journal,
+            transcript,
+        ))
     }
 
     /// An existing run directory, to append to (resume). Refused while another runbook

@@ -1413,7 +1413,7 @@ fn the_run_is_an_audit_record() {
     assert_eq!(start["revision"]["dirty"], false);
     assert_eq!(start["version"], env!("CARGO_PKG_VERSION"));
     assert!(start["user"].as_str().is_some_and(|u| !u.is_empty()));
-    assert!(start["host"].as_str().is_some_and(|h| !h.is_empty()));
+    assert!(start["machine"].as_str().is_some_and(|h| !h.is_empty()));
     assert_eq!(start["values"]["name"], "ops");
     assert_eq!(start["selection"]["steps"][0], "s-1");
     let transcript = std::fs::read_to_string(run_dir(&out).join("transcript.md")).unwrap();

@@ -30,8 +30,8 @@ pub fn run(args: &RunArgs) -> Result<i32> {
     );
     // where the steps go (looked up once): --on, else the page's own `runbook: {on: HOST}`
     // below; an inventory host's variables are the page's `host.*`
-    let mut host = config::target(&args.on, None, inventory.as_deref())?;
-    let (site, engine) = super::with_host(site, engine, host.as_ref());
+    let mut hosts = config::targets(&args.on, None, inventory.as_deref())?;
+    let (site, engine) = super::with_host(site, engine, hosts.first());
     let mode = if args.lax { Mode::Lax } else { Mode::Strict };
     let load = |engine: &crate::liquid::Engine, site: &crate::site::Site| {
         document::load(engine, site, page, mode).map_err(|diags| {
@@ -42,12 +42,12 @@ pub fn run(args: &RunArgs) -> Result<i32> {
         return Ok(EXIT_INPUT);
     };
     // the page's own host, when --on says nothing: rendered again with its variables
-    if host.is_none()
+    if hosts.is_empty()
         && let Some(on) = page_host(&doc)
     {
-        host = config::target(&[], Some(&on), inventory.as_deref())?;
-        if host.as_ref().is_some_and(|h| h.vars.is_some()) {
-            let (site, engine) = super::with_host(site.clone(), engine.clone(), host.as_ref());
+        hosts = config::targets(&[], Some(&on), inventory.as_deref())?;
+        if hosts.first().is_some_and(|h| h.vars.is_some()) {
+            let (site, engine) = super::with_host(site.clone(), engine.clone(), hosts.first());
             let Ok(d) = load(&engine, &site) else {
                 return Ok(EXIT_INPUT);
             };
@@ -105,7 +105,7 @@ pub fn run(args: &RunArgs) -> Result<i32> {
             .map(|v| crate::liquid::value::to_s(&v))
     };
     let page_shell = front("shell");
-    let remote = host.is_some();
+    let remote = !hosts.is_empty();
     // commands are looked for on this machine's PATH only when they run here
     let mut plan = plan::build(&doc, &selection, &values, !remote).map_err(Error::Usage)?;
     let (shell, chosen_by) = config::shell_choice(args.shell.as_deref(), page_shell.as_deref());
@@ -155,20 +155,7 @@ pub fn run(args: &RunArgs) -> Result<i32> {
             dry_run_text(&doc, &plan, &selection, shown_shell, remote, color)
         );
         // where the steps would go, as ssh would be started: nothing connects
-        if let Some(host) = &host {
-            let mut ssh = vec!["ssh".to_string()];
-            if let Some(f) = &args.ssh_config {
-                ssh.push("-F".into());
-                ssh.push(f.to_string_lossy().into_owned());
-            }
-            ssh.extend(host.ssh_args.iter().cloned());
-            let shown: Vec<String> = ssh.iter().map(|a| crate::shell::shell_quote(a)).collect();
-            outln!(
-                "\nThe steps would run on {} (connecting with `{}`); the dry run connects to nothing.",
-                host.name,
-                shown.join(" ")
-            );
-        }
+        out!("{}", hosts_text(&hosts, args));
         report(&plan.problems);
         let errors = plan
             .problems
@@ -195,8 +182,78 @@ pub fn run(args: &RunArgs) -> Result<i32> {
     // and without a terminal --yes is needed)
     let mut args = args.clone();
     args.section = selection.sections.clone();
-    let cfg = config::RunConfig::new(&args, page_shell.as_deref(), host, inventory, color)?;
+    if hosts.len() > 1 {
+        // the same steps on each host, the page rendered with each one's `host.*`
+        let cfg = config::RunConfig::new(
+            &args,
+            page_shell.as_deref(),
+            hosts.first().cloned(),
+            inventory,
+            color,
+        )?;
+        return match crate::exec::fleet::host_plans(
+            page,
+            &args.site,
+            hosts,
+            &cfg.selection,
+            &values,
+            mode,
+        )? {
+            Ok(plans) => crate::exec::fleet::run(plans, &cfg),
+            Err(code) => Ok(code),
+        };
+    }
+    let cfg = config::RunConfig::new(&args, page_shell.as_deref(), hosts.pop(), inventory, color)?;
     crate::exec::run_plan(&doc, &plan, &cfg)
+}
+
+/// The dry run's last words on where the steps would go: each host with the ssh command
+/// that would reach it (nothing connects).
+fn hosts_text(hosts: &[config::RemoteHost], args: &RunArgs) -> String {
+    let ssh = |host: &config::RemoteHost| {
+        let mut ssh = vec!["ssh".to_string()];
+        if let Some(f) = &args.ssh_config {
+            ssh.push("-F".into());
+            ssh.push(f.to_string_lossy().into_owned());
+        }
+        ssh.extend(host.ssh_args.iter().cloned());
+        let shown: Vec<String> = ssh.iter().map(|a| crate::shell::shell_quote(a)).collect();
+        shown.join(" ")
+    };
+    match hosts {
+        [] => String::new(),
+        [host] => format!(
+            "\nThe steps would run on {} (connecting with `{}`); the dry run connects to nothing.\n",
+            host.name,
+            ssh(host)
+        ),
+        _ => {
+            let parallel = args.parallel.map_or(1, |n| n as usize).min(hosts.len());
+            let mut o = format!(
+                "\nThe steps would run on {} hosts, {} at a time{}; the dry run connects to nothing:\n",
+                hosts.len(),
+                parallel,
+                args.max_fail
+                    .map(|m| format!(", no new host after {m} failed"))
+                    .unwrap_or_default()
+            );
+            let width = hosts
+                .iter()
+                .map(|h| h.name.chars().count())
+                .max()
+                .unwrap_or(0);
+            for h in hosts {
+                o.push_str(&format!("  {:width$}  {}\n", h.name, ssh(h)));
+            }
+            if hosts.iter().any(|h| h.vars.is_some()) {
+                o.push_str(&format!(
+                    "(the commands above are {}'s: each host's page is rendered with its own host.* variables)\n",
+                    hosts[0].name
+                ));
+            }
+            o
+        }
+    }
 }
 
 /// The page's own host, front matter `runbook: {on: HOST}`. YAML 1.1 (Jekyll's, and

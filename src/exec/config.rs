@@ -41,6 +41,11 @@ pub struct RunConfig {
     pub inventory: Option<PathBuf>,
     /// `ssh -F FILE`.
     pub ssh_config: Option<PathBuf>,
+    /// A run on several hosts: how many run at once, after how many failures no new one
+    /// starts, and how questions are asked.
+    pub parallel: usize,
+    pub max_fail: Option<usize>,
+    pub confirm: crate::cli::Confirm,
 }
 
 /// Where a run's steps go: the host as the operator named it, and ssh's arguments for it
@@ -53,21 +58,21 @@ pub struct RemoteHost {
     pub vars: Option<minijinja::Value>,
 }
 
-/// The host of a run: `--on` (repeatable, or a comma-separated list), else the page's
-/// `runbook: {on: ...}`: a host or group of the inventory, else an ssh destination. One host
-/// per run here.
-pub fn target(
+/// The hosts of a run: `--on` (repeatable, or a comma-separated list), else the page's
+/// `runbook: {on: ...}`: hosts and groups of the inventory, else ssh destinations; in the
+/// inventory's order, each once.
+pub fn targets(
     on: &[String],
     page_on: Option<&str>,
     inventory: Option<&std::path::Path>,
-) -> Result<Option<RemoteHost>> {
+) -> Result<Vec<RemoteHost>> {
     let named: Vec<String> = if on.is_empty() {
         page_on.map(String::from).into_iter().collect()
     } else {
         on.to_vec()
     };
     if named.is_empty() {
-        return Ok(None);
+        return Ok(Vec::new());
     }
     let inv = match inventory {
         Some(path) => Some(crate::inventory::Inventory::load(path).map_err(Error::Input)?),
@@ -75,19 +80,28 @@ pub fn target(
     };
     let targets =
         crate::inventory::resolve(inv.as_ref(), &named).map_err(|d| Error::Input(vec![d]))?;
-    if targets.len() > 1 {
-        let names: Vec<&str> = targets.iter().map(|t| t.name.as_str()).collect();
+    Ok(targets
+        .into_iter()
+        .map(|t| RemoteHost {
+            ssh_args: t.destination.ssh_args(),
+            vars: t.from_inventory.then_some(t.vars),
+            name: t.name,
+        })
+        .collect())
+}
+
+/// The one host `on` names (a resumed run's, or the host of a run's own journal), if any.
+pub fn target(on: &[String], inventory: Option<&std::path::Path>) -> Result<Option<RemoteHost>> {
+    let mut hosts = targets(on, None, inventory)?;
+    if hosts.len() > 1 {
+        let names: Vec<&str> = hosts.iter().map(|t| t.name.as_str()).collect();
         return Err(Error::Usage(format!(
-            "--on names {} hosts ({}): a run goes to one host; run once per host",
+            "--on names {} hosts ({}) where one is expected",
             names.len(),
             names.join(", ")
         )));
     }
-    Ok(targets.into_iter().next().map(|t| RemoteHost {
-        ssh_args: t.destination.ssh_args(),
-        vars: t.from_inventory.then_some(t.vars),
-        name: t.name,
-    }))
+    Ok(hosts.pop())
 }
 
 /// The shell steps run in: `--shell`, else the page's `runbook: {shell: ...}`, else bash; and
@@ -157,8 +171,8 @@ impl RunConfig {
             .clone()
             .or_else(|| start.inventory.as_ref().map(PathBuf::from));
         let started_on: Vec<String> = start.on.iter().cloned().collect();
-        let on = target(&started_on, None, inventory.as_deref())?;
-        let asked = target(&args.on, None, inventory.as_deref())?;
+        let on = target(&started_on, inventory.as_deref())?;
+        let asked = target(&args.on, inventory.as_deref())?;
         if let Some(a) = &asked
             && on.as_ref().is_none_or(|o| o.name != a.name)
         {
@@ -225,6 +239,9 @@ impl RunConfig {
             on,
             inventory: None,
             ssh_config: args.ssh_config.clone(),
+            parallel: args.parallel.map_or(1, |n| n as usize),
+            max_fail: args.max_fail.map(|n| n as usize),
+            confirm: args.confirm,
         })
     }
 

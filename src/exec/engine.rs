@@ -10,7 +10,7 @@ use super::report::Reporters;
 use super::secrets::{self, Secrets};
 use super::shell::{self, Shell};
 use super::state::{self, Delta, State};
-use super::{CHILD, EXIT_INTERRUPTED, EXIT_STEP_FAILED, HANGUP, INTERRUPTED};
+use super::{EXIT_INTERRUPTED, EXIT_STEP_FAILED, HANGUP, INTERRUPTED, STOPPED};
 use crate::error::{EXIT_OK, Error, Result};
 use crate::journal::{self, RunDir};
 use crate::plan::{self, Planned};
@@ -32,6 +32,9 @@ pub struct Engine<'a> {
     pub values: HashMap<String, String>,
     /// The page, as shown (in messages about a line of it).
     pub page: String,
+    /// In a run on several hosts: this host, and what the hosts share (questions answered
+    /// once for all, a signal that stops them all).
+    pub fleet: Option<super::fleet::HostCtl<'a>>,
 }
 
 /// How one step ended, for the loop.
@@ -72,6 +75,11 @@ impl Engine<'_> {
         let mut retry = false;
         while k < total {
             let p = &items[k];
+            if self.fleet.is_some() && STOPPED.load(Ordering::SeqCst) {
+                // a signal stopped the hosts: none starts another step
+                (result, exit) = (Outcome::Interrupted, EXIT_INTERRUPTED);
+                break;
+            }
             if p.is_manual() {
                 match self.manual(
                     k,
@@ -94,8 +102,9 @@ impl Engine<'_> {
             }
             let mut command = edited.take().unwrap_or_else(|| p.command.clone());
             self.secrets.add_assigned(&command, &cfg.secret);
-            // with -q and nothing to ask, only the steps' output is shown
-            if cfg.verbosity >= 0 || !run_all {
+            // with -q and nothing to ask, only the steps' output is shown (on several hosts
+            // the screen says which step each host is at)
+            if self.fleet.is_none() && (cfg.verbosity >= 0 || !run_all) {
                 self.term.show_step(
                     k + 1,
                     total,
@@ -106,6 +115,8 @@ impl Engine<'_> {
             }
             let decision = if run_all || std::mem::take(&mut retry) {
                 Choice::Run
+            } else if let Some(f) = &self.fleet {
+                f.choose(self.term, k + 1, total, p, &self.secrets.mask(&command))?
             } else {
                 loop {
                     match self.term.choose()? {
@@ -155,7 +166,8 @@ impl Engine<'_> {
                     k += 1;
                     continue;
                 }
-                if cfg.interactive && !cfg.yes {
+                // on several hosts a failed host stops (the others go on)
+                if cfg.interactive && !cfg.yes && self.fleet.is_none() {
                     match self.term.after_failure()? {
                         Choice::Run => {
                             edited = Some(command); // retry the command as it last ran
@@ -212,6 +224,22 @@ impl Engine<'_> {
             // a person must do it and nobody is asked: it is shown, and left unconfirmed
             self.reporters.event(&manual(Decision::NotConfirmed))?;
             return Ok(Flow::Next);
+        }
+        if let Some(f) = &self.fleet {
+            // on several hosts: said done, skipped or quit (for all of them at once, or per
+            // host); its command is not run for them
+            let decision = match f.choose_manual(self.term, k + 1, total, p)? {
+                ManualChoice::Done => Decision::Done,
+                ManualChoice::Skip => Decision::Skip,
+                _ => Decision::Quit,
+            };
+            self.reporters.event(&manual(decision))?;
+            return Ok(if decision == Decision::Quit {
+                let (r, e) = quit_outcome();
+                Flow::Stop(r, e)
+            } else {
+                Flow::Next
+            });
         }
         let inline = p.inline_command().map(|c| self.secrets.mask(c));
         self.term
@@ -327,6 +355,9 @@ impl Engine<'_> {
         // command has the page's lines: not edited, no value spanning lines)
         let lines = &p.step.code_lines;
         let same_lines = command.trim_end_matches('\n').split('\n').count() == lines.len();
+        let mut child = 0;
+        // hosts that run at once share no terminal
+        let terminal = cfg.interactive && self.fleet.as_ref().is_none_or(|f| f.one_at_a_time());
         let Engine {
             shell,
             reporters,
@@ -339,7 +370,7 @@ impl Engine<'_> {
             command,
             secrets,
             &shell::Launch {
-                terminal: cfg.interactive,
+                terminal,
                 token: &token,
                 timeout: cfg.timeout,
                 source: same_lines.then_some(shell::Source {
@@ -348,12 +379,13 @@ impl Engine<'_> {
                 }),
             },
             &mut |pid| {
-                CHILD.store(pid as i32, Ordering::SeqCst);
+                child = pid as i32;
+                super::step_started(child);
                 journal::failpoint("step-running");
             },
             &mut |stream, chunk| reporters.output(stream, chunk),
         );
-        CHILD.store(0, Ordering::SeqCst);
+        super::step_ended(child);
         let outcome = outcome.map_err(|e| {
             // the transport lost the host mid-step: say so as it is, not as a start failure
             if e.kind() == std::io::ErrorKind::ConnectionAborted {
@@ -368,6 +400,7 @@ impl Engine<'_> {
         }
         // Ctrl-C on the step's own terminal reaches it, not runbook
         let interrupted = INTERRUPTED.swap(false, Ordering::SeqCst)
+            || (self.fleet.is_some() && STOPPED.load(Ordering::SeqCst))
             || (cfg.interactive
                 && (outcome.signal == Some(rustix::process::Signal::INT.as_raw())
                     || outcome.status == 130));

@@ -32,12 +32,23 @@ pub struct RunStart {
     /// Who ran it (the OS user).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
-    /// Where (the host name).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Where (this machine's host name). In the journal `machine`: `host` is the tag of a
+    /// line of a run on several hosts (see [`Record`]).
+    #[serde(default, rename = "machine", skip_serializing_if = "Option::is_none")]
     pub host: Option<String>,
     /// The host the steps ran on (`--on`), when not this machine.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub on: Option<String>,
+    /// A run on several hosts (a fleet): each host in order. Each one's steps run in a run
+    /// of its own under `hosts/` (see `exec::fleet`), whose events this journal repeats,
+    /// tagged with the host.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hosts: Vec<String>,
+    /// A fleet's `--parallel` and `--max-fail`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parallel: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_fail: Option<usize>,
     /// The inventory `on` was looked up in.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub inventory: Option<String>,
@@ -209,6 +220,9 @@ pub struct Record {
     pub event: Event,
     #[serde(default)]
     pub time: String,
+    /// The host the event happened on, in a run on several hosts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
 }
 
 /// A journal line to write: the event, borrowed.
@@ -217,6 +231,8 @@ pub struct RecordRef<'a> {
     #[serde(flatten)]
     pub event: &'a Event,
     pub time: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host: Option<&'a str>,
 }
 
 /// The records of a journal's bytes, and whether a line was cut off (runbook killed while
@@ -278,7 +294,8 @@ mod tests {
             "{}\n",
             serde_json::to_string(&Record {
                 event: end.clone(),
-                time: "t".into()
+                time: "t".into(),
+                host: None,
             })
             .unwrap()
         );

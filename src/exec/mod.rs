@@ -12,6 +12,7 @@ pub mod audit;
 pub mod config;
 pub mod engine;
 pub mod event;
+pub mod fleet;
 pub mod prompt;
 pub mod pty;
 pub mod report;
@@ -40,7 +41,7 @@ use shell::Shell;
 use state::State;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::Write;
-use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Exit status of `run` when a step failed, or the operator quit.
 pub const EXIT_STEP_FAILED: i32 = 1;
@@ -50,9 +51,26 @@ pub const EXIT_INTERRUPTED: i32 = 130;
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 /// runbook's terminal or ssh session is gone (SIGHUP): nobody can answer a question.
 static HANGUP: AtomicBool = AtomicBool::new(false);
-/// The running step's process group (its pid), to pass SIGINT/SIGTERM/SIGHUP on to its
-/// whole tree.
-static CHILD: AtomicI32 = AtomicI32::new(0);
+/// The running steps' process groups (their pids: one, or one per host of a run on several
+/// hosts at once), to pass SIGINT/SIGTERM/SIGHUP on to their whole trees.
+static CHILDREN: std::sync::Mutex<Vec<i32>> = std::sync::Mutex::new(Vec::new());
+/// A signal came: in a run on several hosts every host stops after its step, and no host
+/// starts (a one-host run reads `INTERRUPTED`, which each step takes for itself).
+static STOPPED: AtomicBool = AtomicBool::new(false);
+
+fn children() -> std::sync::MutexGuard<'static, Vec<i32>> {
+    CHILDREN.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A step's process group started: signals reach it from now on.
+pub(crate) fn step_started(pid: i32) {
+    children().push(pid);
+}
+
+/// A step's process group ended.
+pub(crate) fn step_ended(pid: i32) {
+    children().retain(|p| *p != pid);
+}
 /// A question is on the screen: Ctrl-C there quits (the run stays resumable).
 pub(crate) static PROMPTING: AtomicBool = AtomicBool::new(false);
 /// The terminal's mode while a secret is typed with the echo off: put back if runbook quits
@@ -68,14 +86,17 @@ fn on_signal(sig: i32) {
     if sig == signal_hook::consts::SIGHUP {
         HANGUP.store(true, Ordering::SeqCst);
     }
-    let child = CHILD.load(Ordering::SeqCst);
-    if child > 0 {
+    STOPPED.store(true, Ordering::SeqCst);
+    let running = children().clone();
+    if !running.is_empty() {
         INTERRUPTED.store(true, Ordering::SeqCst);
-        if let (Some(pid), Some(s)) = (
-            rustix::process::Pid::from_raw(child),
-            rustix::process::Signal::from_named_raw(sig),
-        ) {
-            let _ = rustix::process::kill_process_group(pid, s);
+        for child in running {
+            if let (Some(pid), Some(s)) = (
+                rustix::process::Pid::from_raw(child),
+                rustix::process::Signal::from_named_raw(sig),
+            ) {
+                let _ = rustix::process::kill_process_group(pid, s);
+            }
         }
     } else if sig != signal_hook::consts::SIGHUP
         && (PROMPTING.load(Ordering::SeqCst) || INTERRUPTED.swap(true, Ordering::SeqCst))
@@ -257,7 +278,7 @@ fn reporters<'a>(
         })
         .collect();
     let mut r = Reporters::default();
-    r.add(JournalReporter(journal));
+    r.add(JournalReporter::new(journal));
     r.add(TranscriptReporter::new(
         transcript,
         &page_title(doc),
@@ -311,7 +332,32 @@ pub fn run_plan(doc: &Document, plan: &Plan, cfg: &RunConfig) -> Result<i32> {
             .as_bytes(),
     )?;
     let reporters = reporters(cfg, doc, &run, journal, transcript, &items, 0);
-    let start = RunStart {
+    let start = run_start(cfg, doc, &run, &items, public);
+    let state = inputs_state(cfg, &plan);
+    let shell = shell_for(cfg)?;
+    let engine = engine::Engine {
+        cfg,
+        term: &term,
+        run: &run,
+        reporters,
+        shell,
+        secrets,
+        values,
+        page: doc.page.file.display_path(),
+        fleet: None,
+    };
+    go(engine, Event::RunStart(Box::new(start)), &items, 0, state)
+}
+
+/// How a run of `items` starts, as its journal records it.
+fn run_start(
+    cfg: &RunConfig,
+    doc: &Document,
+    run: &RunDir,
+    items: &[Planned],
+    values: BTreeMap<String, String>,
+) -> RunStart {
+    RunStart {
         run: run.id.clone(),
         page: std::path::absolute(&doc.page.file.path)
             .unwrap_or(doc.page.file.path.clone())
@@ -348,21 +394,9 @@ pub fn run_plan(doc: &Document, plan: &Plan, cfg: &RunConfig) -> Result<i32> {
             .map(|f| f.to_string_lossy().into_owned()),
         version: Some(env!("CARGO_PKG_VERSION").to_string()),
         revision: audit::revision(&doc.page.file.path),
-        values: public,
-    };
-    let state = inputs_state(cfg, &plan);
-    let shell = shell_for(cfg)?;
-    let engine = engine::Engine {
-        cfg,
-        term: &term,
-        run: &run,
-        reporters,
-        shell,
-        secrets,
         values,
-        page: doc.page.file.display_path(),
-    };
-    go(engine, Event::RunStart(Box::new(start)), &items, 0, state)
+        ..RunStart::default()
+    }
 }
 
 /// The shell of a run: on this machine, or on the `--on` host over OpenSSH (connected

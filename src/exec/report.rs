@@ -39,18 +39,57 @@ impl<'a> Reporters<'a> {
 
 /// The journal: one JSON line per event, each one write(2) before runbook goes on (so it
 /// survives runbook being killed, `kill -9` included); the run's end also waits for the disk.
-pub struct JournalReporter(pub Journal);
+/// In a run on several hosts each line is tagged with its host, and the fleet's own journal
+/// (shared by the hosts' threads) gets every host's lines too.
+pub struct JournalReporter {
+    journal: JournalRef,
+    host: Option<String>,
+}
+
+enum JournalRef {
+    Own(Journal),
+    Shared(std::sync::Arc<std::sync::Mutex<Journal>>),
+}
+
+impl JournalReporter {
+    pub fn new(journal: Journal) -> Self {
+        JournalReporter {
+            journal: JournalRef::Own(journal),
+            host: None,
+        }
+    }
+
+    /// A journal several hosts write to, each line tagged with its `host` (none: the
+    /// run's own lines).
+    pub fn shared(journal: std::sync::Arc<std::sync::Mutex<Journal>>, host: Option<&str>) -> Self {
+        JournalReporter {
+            journal: JournalRef::Shared(journal),
+            host: host.map(String::from),
+        }
+    }
+
+    /// Each line tagged with `host`.
+    pub fn tagged(mut self, host: &str) -> Self {
+        self.host = Some(host.to_string());
+        self
+    }
+}
 
 impl Reporter for JournalReporter {
     fn event(&mut self, event: &Event) -> Result<()> {
         let durable = matches!(event, Event::RunEnd { .. });
-        self.0.append(
-            &RecordRef {
-                event,
-                time: journal::now_rfc3339(),
-            },
-            durable,
-        )
+        let record = RecordRef {
+            event,
+            time: journal::now_rfc3339(),
+            host: self.host.as_deref(),
+        };
+        match &mut self.journal {
+            JournalRef::Own(j) => j.append(&record, durable),
+            JournalRef::Shared(j) => j
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .append(&record, durable),
+        }
     }
 }
 

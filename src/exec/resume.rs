@@ -81,6 +81,11 @@ fn locate_run(runs_dir: &Path, run_ref: &str, page: Option<&Path>) -> Result<Pat
 
 /// When a run started and its page, from its journal's first event.
 fn run_start(dir: &Path) -> Option<(String, String)> {
+    first_start(dir).map(|(time, start)| (time, start.page))
+}
+
+/// A run's start as its journal's first event records it, and its time.
+pub(super) fn first_start(dir: &Path) -> Option<(String, RunStart)> {
     use std::io::BufRead;
     let f = std::fs::File::open(dir.join("journal.jsonl")).ok()?;
     let mut first = Vec::new();
@@ -93,7 +98,8 @@ fn run_start(dir: &Path) -> Option<(String, String)> {
         event::Record {
             event: event::Event::RunStart(start),
             time,
-        } => Some((time, start.page)),
+            ..
+        } => Some((time, *start)),
         _ => None,
     }
 }
@@ -111,6 +117,8 @@ pub struct History {
     pub in_doubt: Option<(String, String)>,
     /// The journal records the end of the run.
     pub ended: bool,
+    /// How the run ended, when the journal's last word is its end.
+    pub result: Option<event::Outcome>,
 }
 
 pub fn history(run_dir: &Path) -> Result<History> {
@@ -173,6 +181,10 @@ pub fn history(run_dir: &Path) -> Result<History> {
         ended: records
             .last()
             .is_some_and(|r| matches!(r.event, Event::RunEnd { .. })),
+        result: match records.last().map(|r| &r.event) {
+            Some(Event::RunEnd { result, .. }) => Some(*result),
+            _ => None,
+        },
     })
 }
 
@@ -183,6 +195,68 @@ pub fn resume(args: &RunArgs, run_ref: &str, color: bool) -> Result<i32> {
         .clone()
         .unwrap_or_else(journal::default_runs_dir);
     let run_dir = locate_run(&runs_dir, run_ref, args.page.as_deref())?;
+    if first_start(&run_dir).is_some_and(|(_, s)| !s.hosts.is_empty()) {
+        return super::fleet::resume(args, &run_dir, color);
+    }
+    let r = match prepare(&run_dir, args, color)? {
+        Prepared::Go(r) => *r,
+        Prepared::Exit(code) => return Ok(code),
+    };
+    journal::log_to(&r.run.path)?;
+    install_signal_handlers();
+    // the summary covers what this resume runs
+    tracing::info!(run = %r.run.id, from = %r.steps[r.from].step.id, "run resumed");
+    let engine = super::engine::Engine {
+        cfg: &r.cfg,
+        term: &r.term,
+        run: &r.run,
+        reporters: reporters(
+            &r.cfg,
+            &r.doc,
+            &r.run,
+            r.journal,
+            r.transcript,
+            &r.steps,
+            r.from,
+        ),
+        shell: super::shell_for(&r.cfg)?,
+        secrets: r.secrets,
+        values: r.values,
+        page: r.doc.page.file.display_path(),
+        fleet: None,
+    };
+    let resumed = Event::RunResume {
+        from: r.steps[r.from].step.id.clone(),
+    };
+    go(engine, resumed, &r.steps, r.from, r.state)
+}
+
+/// A run made ready to go on: its files (held), settings, page, steps, the step it goes on
+/// from and the state, secrets and values it has there.
+pub(super) struct Resumable {
+    pub run: RunDir,
+    pub journal: journal::Journal,
+    pub transcript: journal::Transcript,
+    pub cfg: RunConfig,
+    pub term: Term,
+    pub doc: crate::document::Document,
+    pub steps: Vec<Planned>,
+    pub from: usize,
+    pub state: State,
+    pub secrets: Secrets,
+    pub values: HashMap<String, String>,
+}
+
+pub(super) enum Prepared {
+    Go(Box<Resumable>),
+    /// Nothing to go on with: runbook's exit status.
+    Exit(i32),
+}
+
+/// Open the run in `run_dir` to go on with it: what it left running stopped, its page read
+/// again (and what changed said), values asked for again where needed, the state rebuilt.
+pub(super) fn prepare(run_dir: &Path, args: &RunArgs, color: bool) -> Result<Prepared> {
+    let run_dir = run_dir.to_path_buf();
     // the run is ours from here (refused while another runbook still has it: a live step is
     // never stopped by a resume)
     let (run, journal_file, transcript) = RunDir::open(&run_dir)?;
@@ -223,7 +297,7 @@ pub fn resume(args: &RunArgs, run_ref: &str, color: bool) -> Result<i32> {
         Ok(d) => d,
         Err(diags) => {
             crate::commands::report(&diags);
-            return Ok(crate::error::EXIT_INPUT);
+            return Ok(Prepared::Exit(crate::error::EXIT_INPUT));
         }
     };
     // the values the run had (secret ones were never written: asked again), then --set
@@ -239,7 +313,7 @@ pub fn resume(args: &RunArgs, run_ref: &str, color: bool) -> Result<i32> {
     let plan = plan::build(&doc, &cfg.selection, &values, true).map_err(Error::Usage)?;
     let values = complete_values(&cfg, &term, &doc, &plan, values, &mut secrets)?;
     let Some(plan) = final_plan(&cfg, &term, &doc, &values)? else {
-        return Ok(EXIT_PROBLEMS);
+        return Ok(Prepared::Exit(EXIT_PROBLEMS));
     };
     let steps: Vec<Planned> = plan.in_order().into_iter().cloned().collect();
     // has the page changed since?
@@ -278,20 +352,20 @@ pub fn resume(args: &RunArgs, run_ref: &str, color: bool) -> Result<i32> {
             && !cfg.yes
             && !term.confirm("Resume with the page as it is now?")?
         {
-            return Ok(EXIT_STEP_FAILED);
+            return Ok(Prepared::Exit(EXIT_STEP_FAILED));
         }
     }
     let Some(first) = steps.iter().position(|p| !h.done.contains(&p.step.id)) else {
         if !h.ended {
             // killed after its last step: the journal gets the end it did not get
             use super::event::Reporter;
-            super::report::JournalReporter(journal_file).event(&Event::RunEnd {
+            super::report::JournalReporter::new(journal_file).event(&Event::RunEnd {
                 result: event::Outcome::Ok,
                 error: None,
             })?;
         }
         errln!("every step of this run already succeeded: nothing to resume");
-        return Ok(EXIT_OK);
+        return Ok(Prepared::Exit(EXIT_OK));
     };
     // the shell state after the last step that ran before `first`
     let base = inputs_state(&cfg, &plan);
@@ -364,25 +438,20 @@ pub fn resume(args: &RunArgs, run_ref: &str, color: bool) -> Result<i32> {
             _ => {}
         }
     }
-    journal::log_to(&run.path)?;
-    install_signal_handlers();
     forget_states_from(&run_dir, from);
-    // the summary covers what this resume runs
-    tracing::info!(run = %run.id, from = %steps[from].step.id, "run resumed");
-    let engine = super::engine::Engine {
-        cfg: &cfg,
-        term: &term,
-        run: &run,
-        reporters: reporters(&cfg, &doc, &run, journal_file, transcript, &steps, from),
-        shell: super::shell_for(&cfg)?,
+    Ok(Prepared::Go(Box::new(Resumable {
+        run,
+        journal: journal_file,
+        transcript,
+        cfg,
+        term,
+        doc,
+        steps,
+        from,
+        state,
         secrets,
         values,
-        page: doc.page.file.display_path(),
-    };
-    let resumed = Event::RunResume {
-        from: steps[from].step.id.clone(),
-    };
-    go(engine, resumed, &steps, from, state)
+    })))
 }
 
 /// The snapshot files of a run: (number, path), in order. A file is numbered by the plan

@@ -447,3 +447,276 @@ fn a_refused_key_and_a_changed_host_key_are_named_with_sshs_reason() {
     assert!(!s.dir.join("home/ran-here").exists());
     drop(t);
 }
+
+/// Three "slaves" (sshd on 127.0.0.`first`..), an inventory naming them in group `slaves`
+/// with a `rack` each, and a page: a step that records where it ran, one that fails where the
+/// remote home holds `broken`, one that reads the first step's variable and `host.rack`.
+fn fleet(first: u8) -> (Test, Vec<Sshd>) {
+    let page = "# Slaves\n\n```bash\nexport WHERE=$RUNBOOK_TEST_HOST\necho first >> \"$HOME/ran\"\n```\n\n```bash\ntest ! -e \"$HOME/broken\" || { echo \"$WHERE is broken\" >&2; exit 3; }\necho second >> \"$HOME/ran\"\n```\n\n```bash\necho \"done on $WHERE in rack {{ host.rack }}\"\n```\n";
+    let t = Test::new().site("x: 1\n").page(page);
+    let names = ["slave01", "slave02", "slave03"];
+    let servers: Vec<Sshd> = names
+        .iter()
+        .enumerate()
+        .map(|(k, n)| Sshd::start(t.path(), n, first + k as u8))
+        .collect();
+    let mut inv = String::from("[slaves]\n");
+    for (k, n) in names.iter().enumerate() {
+        inv.push_str(&format!("{n} rack=r{}\n", k + 1));
+    }
+    std::fs::write(t.path().join("inv.ini"), inv).unwrap();
+    (t, servers)
+}
+
+fn lines_of(path: &std::path::Path) -> Vec<String> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(String::from)
+        .collect()
+}
+
+#[test]
+fn a_fleet_runs_on_every_host_a_failed_host_does_not_stop_the_others_and_resume_finishes_it() {
+    let (t, mut servers) = fleet(40);
+    let root = t.path().to_path_buf();
+    let cfg = config(&t);
+    std::fs::write(servers[1].dir.join("home/broken"), "").unwrap();
+    let args = [
+        "run",
+        "page.md",
+        "--on",
+        "slaves",
+        "--inventory",
+        "inv.ini",
+        "--ssh-config",
+        &cfg,
+        "--yes",
+        "--parallel",
+        "2",
+    ];
+    let out = test::runbook_in(&root, &args).output().unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    // hosts that run at once do not interleave their output on the screen: it is in their
+    // transcripts, each host with its own state and its own host.*
+    assert_eq!(stdout, "");
+    let run = test::the_run(&root);
+    let host_transcript =
+        |h: &str| std::fs::read_to_string(run.join("hosts").join(h).join("transcript.md")).unwrap();
+    assert!(host_transcript("slave01").contains("done on slave01 in rack r1\n"));
+    assert!(host_transcript("slave03").contains("done on slave03 in rack r3\n"));
+    assert!(!host_transcript("slave02").contains("done on slave02"));
+    // the failing host's output in full, under its name; a table at the end
+    assert!(stderr.contains("slave02 | slave02 is broken"), "{stderr}");
+    let table: Vec<&str> = stderr
+        .lines()
+        .skip_while(|l| !l.starts_with("HOST"))
+        .collect();
+    assert!(
+        table[0].contains("STEPS") && table[0].contains("FAILED STEP"),
+        "{stderr}"
+    );
+    let row = |name: &str| {
+        table
+            .iter()
+            .find(|l| l.starts_with(name))
+            .map(|l| l.split_whitespace().collect::<Vec<_>>())
+            .unwrap_or_else(|| panic!("no row for {name}: {stderr}"))
+    };
+    assert_eq!(row("slave01")[1..4], ["3/3", "-", "0"]);
+    assert_eq!(row("slave02")[1..4], ["1/3", "slaves-2", "3"]);
+    assert_eq!(row("slave03")[1..4], ["3/3", "-", "0"]);
+    // the run's journal: its start names the hosts, every host's lines are tagged
+    let journal = std::fs::read_to_string(run.join("journal.jsonl")).unwrap();
+    let first: serde_json::Value = serde_json::from_str(journal.lines().next().unwrap()).unwrap();
+    assert_eq!(
+        first["hosts"],
+        serde_json::json!(["slave01", "slave02", "slave03"])
+    );
+    for host in ["slave01", "slave02", "slave03"] {
+        let tagged = journal
+            .lines()
+            .filter(|l| l.contains(&format!("\"host\":\"{host}\"")) && l.contains("step-end"))
+            .count();
+        assert!(tagged >= 2, "{host}: {journal}");
+    }
+    let transcript = std::fs::read_to_string(run.join("transcript.md")).unwrap();
+    for host in ["slave01", "slave02", "slave03"] {
+        assert!(
+            transcript.contains(&format!("# Host `{host}`")),
+            "{transcript}"
+        );
+    }
+    // mended, the resume goes on with slave02 alone, from its failed step; the hosts that
+    // finished are not contacted (their servers are gone)
+    std::fs::remove_file(servers[1].dir.join("home/broken")).unwrap();
+    servers[0].stop();
+    servers[2].stop();
+    let out = test::runbook_in(&root, &["run", "--resume", "--yes"])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
+    assert!(stderr.contains("ok (finished before)"), "{stderr}");
+    assert!(host_transcript("slave02").contains("done on slave02 in rack r2\n"));
+    let transcript = std::fs::read_to_string(run.join("transcript.md")).unwrap();
+    assert!(
+        transcript.contains("done on slave02 in rack r2\n"),
+        "{transcript}"
+    );
+    assert_eq!(
+        lines_of(&servers[1].dir.join("home/ran")),
+        ["first", "second"]
+    );
+    for k in [0, 2] {
+        assert_eq!(
+            lines_of(&servers[k].dir.join("home/ran")),
+            ["first", "second"]
+        );
+    }
+    drop(t);
+}
+
+#[test]
+fn an_unreachable_host_is_named_and_the_others_go_on() {
+    let (t, servers) = fleet(44);
+    let root = t.path().to_path_buf();
+    // slave04: an address where nothing listens
+    let closed = std::net::TcpListener::bind("127.0.0.47:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let mut inv = std::fs::read_to_string(root.join("inv.ini")).unwrap();
+    inv.push_str(&format!(
+        "slave04 ansible_host=127.0.0.47 ansible_port={port} rack=r4\n"
+    ));
+    std::fs::write(root.join("inv.ini"), inv).unwrap();
+    let cfg = config(&t);
+    let out = test::runbook_in(
+        &root,
+        &[
+            "run",
+            "page.md",
+            "--on",
+            "slaves",
+            "--inventory",
+            "inv.ini",
+            "--ssh-config",
+            &cfg,
+            "--yes",
+            "--parallel",
+            "4",
+        ],
+    )
+    .output()
+    .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    let table: Vec<&str> = stderr
+        .lines()
+        .skip_while(|l| !l.starts_with("HOST"))
+        .collect();
+    for k in 1..=3 {
+        assert!(
+            table.iter().any(|l| l.starts_with(&format!("slave0{k} "))
+                && l.contains(" 3/3 ")
+                && l.ends_with(" ok")),
+            "{stderr}"
+        );
+    }
+    // named, with ssh's own reason, in its line and under the table
+    assert!(
+        stderr
+            .lines()
+            .any(|l| l.starts_with("slave04") && l.contains("Connection refused")),
+        "{stderr}"
+    );
+    drop(servers);
+}
+
+#[test]
+fn a_fleet_dry_run_lists_the_hosts_and_connects_to_nothing() {
+    let (t, mut servers) = fleet(50);
+    for s in &mut servers {
+        s.stop();
+    }
+    let cfg = config(&t);
+    let out = test::runbook_in(
+        t.path(),
+        &[
+            "run",
+            "page.md",
+            "--on",
+            "slaves",
+            "--inventory",
+            "inv.ini",
+            "--ssh-config",
+            &cfg,
+            "--dry-run",
+            "--parallel",
+            "2",
+        ],
+    )
+    .output()
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains(
+            "The steps would run on 3 hosts, 2 at a time; the dry run connects to nothing:"
+        ),
+        "{stdout}"
+    );
+    for n in ["slave01", "slave02", "slave03"] {
+        assert!(
+            stdout.contains(&format!("  {n}  ssh -F {cfg} -- {n}\n")),
+            "{stdout}"
+        );
+    }
+    assert!(stdout.contains("in rack r1"), "{stdout}");
+    // no journal: nothing ran
+    assert!(!t.path().join("runs").exists());
+}
+
+#[test]
+fn max_fail_stops_starting_hosts() {
+    let (t, servers) = fleet(54);
+    std::fs::write(servers[0].dir.join("home/broken"), "").unwrap();
+    std::fs::write(servers[1].dir.join("home/broken"), "").unwrap();
+    let cfg = config(&t);
+    let out = test::runbook_in(
+        t.path(),
+        &[
+            "run",
+            "page.md",
+            "--on",
+            "slaves",
+            "--inventory",
+            "inv.ini",
+            "--ssh-config",
+            &cfg,
+            "--yes",
+            "--max-fail",
+            "1",
+        ],
+    )
+    .output()
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("2 hosts were not started: --max-fail 1: 1 host failed"),
+        "{stderr}"
+    );
+    assert!(!servers[1].dir.join("home/ran").exists());
+    assert!(!servers[2].dir.join("home/ran").exists());
+}
