@@ -9,8 +9,8 @@
 //! the top holds a section per host.
 //!
 //! The screen: hosts that run at once share no terminal, so each one's progress is a line per
-//! event, prefixed with the host (a failing step's output follows in full); one host at a
-//! time (`--parallel 1`) streams its steps' output as a one-host run does. A question before
+//! event, prefixed with the host (a failing step's output follows in full, and with `-v`
+//! every step's); one host at a time (`--parallel 1`) streams its steps' output as a one-host run does. A question before
 //! a step is answered once for every host (`--confirm all-hosts`) or on each host
 //! (`--confirm per-host`), one question on the screen at a time. At the end, a table of each
 //! host's steps done, failed step, exit status and time.
@@ -347,9 +347,9 @@ impl Reporter for HostScreen<'_> {
                 });
                 if loud {
                     self.line(&format!(
-                        "{} step{}",
+                        "{} step{} to run",
                         s.steps.len(),
-                        if s.steps.len() == 1 { "" } else { "s" }
+                        plural(s.steps.len())
                     ));
                 }
             }
@@ -394,8 +394,10 @@ impl Reporter for HostScreen<'_> {
                         self.at(&e.id),
                         self.fleet.paint("2", &format!("{:.1}s", e.elapsed))
                     );
-                    if e.status != 0 && !self.streams() {
-                        // the failing step's output, whole, each line under the host's name
+                    let shown = e.status != 0 || self.fleet.verbosity > 0;
+                    if shown && !self.streams() && e.output_bytes > 0 {
+                        // the failing step's output (with -v every step's), whole, each line
+                        // under the host's name
                         let text = self.output.text();
                         for line in text.trim_end_matches('\n').split('\n') {
                             o.push_str(&format!(
@@ -446,7 +448,15 @@ impl Reporter for HostScreen<'_> {
                         self.fleet.paint("31;1", r.as_str()),
                         display(e)
                     )),
-                    (r, None) => self.line(&self.fleet.paint("31;1", r.as_str())),
+                    (r, None) => {
+                        let at = self.fleet.rows()[self.index]
+                            .failed_step
+                            .clone()
+                            .filter(|_| *r == Outcome::Failed)
+                            .map(|s| format!(" at step {s}"))
+                            .unwrap_or_default();
+                        self.line(&self.fleet.paint("31;1", &format!("{}{at}", r.as_str())))
+                    }
                 }
             }
         }

@@ -452,7 +452,13 @@ fn a_refused_key_and_a_changed_host_key_are_named_with_sshs_reason() {
 /// with a `rack` each, and a page: a step that records where it ran, one that fails where the
 /// remote home holds `broken`, one that reads the first step's variable and `host.rack`.
 fn fleet(first: u8) -> (Test, Vec<Sshd>) {
-    let page = "# Slaves\n\n```bash\nexport WHERE=$RUNBOOK_TEST_HOST\necho first >> \"$HOME/ran\"\n```\n\n```bash\ntest ! -e \"$HOME/broken\" || { echo \"$WHERE is broken\" >&2; exit 3; }\necho second >> \"$HOME/ran\"\n```\n\n```bash\necho \"done on $WHERE in rack {{ host.rack }}\"\n```\n";
+    fleet_with(first, SLAVES)
+}
+
+const SLAVES: &str = "# Slaves\n\n```bash\nexport WHERE=$RUNBOOK_TEST_HOST\necho first >> \"$HOME/ran\"\n```\n\n```bash\ntest ! -e \"$HOME/broken\" || { echo \"$WHERE is broken\" >&2; exit 3; }\necho second >> \"$HOME/ran\"\n```\n\n```bash\necho \"done on $WHERE in rack {{ host.rack }}\"\n```\n";
+
+/// Three slaves as [`fleet`] makes them, with `page`.
+fn fleet_with(first: u8, page: &str) -> (Test, Vec<Sshd>) {
     let t = Test::new().site("x: 1\n").page(page);
     let names = ["slave01", "slave02", "slave03"];
     let servers: Vec<Sshd> = names
@@ -719,4 +725,129 @@ fn max_fail_stops_starting_hosts() {
     );
     assert!(!servers[1].dir.join("home/ran").exists());
     assert!(!servers[2].dir.join("home/ran").exists());
+}
+
+const TWO_STEPS: &str = "# Two\n\n```bash\necho \"one-$RUNBOOK_TEST_HOST\" >> \"$HOME/log\"\n```\n\n```bash\necho two >> \"$HOME/log\"\n```\n";
+
+#[test]
+fn on_a_terminal_one_answer_per_step_holds_for_every_host() {
+    let (t, servers) = fleet_with(60, TWO_STEPS);
+    let cfg = config(&t);
+    let shown = on_a_terminal(
+        t.path(),
+        &format!(
+            "{} run page.md --on slaves --inventory inv.ini --ssh-config {cfg} --parallel 2",
+            env!("CARGO_BIN_EXE_runbook")
+        ),
+        &[b"y\n", b"s\n"],
+    );
+    assert_eq!(shown.matches("Run this step?").count(), 2, "{shown}");
+    assert!(shown.contains("on every host (3;"), "{shown}");
+    for (k, s) in servers.iter().enumerate() {
+        assert_eq!(
+            lines_of(&s.dir.join("home/log")),
+            [format!("one-slave0{}", k + 1)],
+            "{shown}"
+        );
+    }
+}
+
+#[test]
+fn on_a_terminal_per_host_asks_on_each_host_and_quit_starts_no_other() {
+    let (t, servers) = fleet_with(64, TWO_STEPS);
+    let cfg = config(&t);
+    let shown = on_a_terminal(
+        t.path(),
+        &format!(
+            "{} run page.md --on slaves --inventory inv.ini --ssh-config {cfg} --confirm per-host",
+            env!("CARGO_BIN_EXE_runbook")
+        ),
+        &[b"y\n", b"s\n", b"s\n", b"y\n", b"q\n"],
+    );
+    assert_eq!(shown.matches("Run this step?").count(), 5, "{shown}");
+    assert!(shown.contains("on slave02"), "{shown}");
+    assert_eq!(lines_of(&servers[0].dir.join("home/log")), ["one-slave01"]);
+    assert_eq!(lines_of(&servers[1].dir.join("home/log")), ["two"]);
+    assert!(!servers[2].dir.join("home/log").exists(), "{shown}");
+    let table: Vec<&str> = shown
+        .lines()
+        .skip_while(|l| !l.starts_with("HOST"))
+        .collect();
+    assert!(
+        table
+            .iter()
+            .any(|l| l.starts_with("slave03") && l.ends_with("quit")),
+        "{shown}"
+    );
+}
+
+#[test]
+fn ctrl_c_stops_every_hosts_step_and_leaves_nothing_running() {
+    let (t, servers) = fleet_with(
+        68,
+        "# S\n\n```bash\nsleep 81 &\nsleep 82\n```\n\n```bash\necho never\n```\n",
+    );
+    let cfg = config(&t);
+    let mut child = test::runbook_in(
+        t.path(),
+        &[
+            "run",
+            "page.md",
+            "--on",
+            "slaves",
+            "--inventory",
+            "inv.ini",
+            "--ssh-config",
+            &cfg,
+            "--yes",
+            "--parallel",
+            "3",
+        ],
+    )
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::piped())
+    .spawn()
+    .unwrap();
+    let sleeping = |host: &str| {
+        processes_with_env(&format!("RUNBOOK_TEST_HOST={host}"))
+            .into_iter()
+            .filter(|p| {
+                let c = std::fs::read_to_string(format!("/proc/{p}/cmdline")).unwrap_or_default();
+                c.contains("sleep\u{0}81") || c.contains("sleep\u{0}82")
+            })
+            .count()
+    };
+    let hosts = ["slave01", "slave02", "slave03"];
+    let until = Instant::now() + Duration::from_secs(20);
+    while hosts.iter().any(|h| sleeping(h) < 2) {
+        assert!(
+            Instant::now() < until,
+            "the steps did not start on every host"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let pid = rustix::process::Pid::from_raw(child.id() as i32).unwrap();
+    rustix::process::kill_process(pid, rustix::process::Signal::INT).unwrap();
+    let until = Instant::now() + Duration::from_secs(20);
+    while child.try_wait().unwrap().is_none() {
+        assert!(Instant::now() < until, "runbook did not stop");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    for h in hosts {
+        assert_eq!(sleeping(h), 0, "left running on {h}: {stderr}");
+    }
+    assert!(!stderr.contains("never"), "{stderr}");
+    let table: Vec<&str> = stderr
+        .lines()
+        .skip_while(|l| !l.starts_with("HOST"))
+        .collect();
+    assert_eq!(
+        table.iter().filter(|l| l.ends_with("interrupted")).count(),
+        3,
+        "{stderr}"
+    );
+    drop(servers);
 }
