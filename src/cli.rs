@@ -67,8 +67,11 @@ pub enum Command {
     /// Show a page's sections and steps with their ids, placeholders and site variables
     List {
         page: PathBuf,
-        /// JSON instead of text
-        #[arg(long)]
+        /// Text, or JSON (the page's model: sections, steps, placeholders)
+        #[arg(long, value_enum, default_value_t = ListFormat::Text)]
+        format: ListFormat,
+        /// The same as --format json
+        #[arg(long, conflicts_with = "format")]
         json: bool,
         #[command(flatten)]
         site: SiteArgs,
@@ -78,9 +81,21 @@ pub enum Command {
         /// Pages or directories
         #[arg(required = true)]
         paths: Vec<PathBuf>,
-        /// JSON instead of text
-        #[arg(long)]
+        /// How to write the problems: human (on stderr), or json, github (Actions workflow
+        /// commands), sarif (2.1.0, for code scanning), junit (XML) on stdout
+        #[arg(long, value_enum, default_value_t = crate::formats::Format::Human)]
+        format: crate::formats::Format,
+        /// The same as --format json
+        #[arg(long, conflicts_with = "format")]
         json: bool,
+        /// Problems of this rule fail the check, whatever their severity (repeatable; e.g.
+        /// placeholder-unfilled)
+        #[arg(long, value_name = "RULE")]
+        deny: Vec<String>,
+        /// Problems of this rule do not fail the check; they are still reported (repeatable;
+        /// e.g. undefined-variable)
+        #[arg(long, value_name = "RULE")]
+        allow: Vec<String>,
         #[command(flatten)]
         site: SiteArgs,
     },
@@ -175,6 +190,14 @@ pub struct RunArgs {
     pub ssh_config: Option<PathBuf>,
     #[command(flatten)]
     pub site: SiteArgs,
+}
+
+/// How `list` writes a page's sections and steps.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ListFormat {
+    #[default]
+    Text,
+    Json,
 }
 
 /// How a run on several hosts asks before each step.

@@ -103,10 +103,12 @@ impl Diagnostic {
             Severity::Warning => ("warning", yellow),
             Severity::Note => ("note", blue),
         };
+        // the rule id last: a stable name for the kind of problem (`check --allow RULE`)
         let _ = writeln!(
             out,
-            "{bold}{c}{label}{reset}{bold}: {}{reset}",
-            crate::shell::display(&self.message)
+            "{bold}{c}{label}{reset}{bold}: {}{reset} {blue}[{}]{reset}",
+            crate::shell::display(&self.message),
+            self.code
         );
         if let Some(loc) = &self.location {
             let (line, col) = loc.line_col();

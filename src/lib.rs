@@ -40,6 +40,7 @@ pub mod cli;
 pub mod commands;
 pub mod document;
 pub mod error;
+pub mod formats;
 pub mod exec;
 #[doc(hidden)]
 pub mod fuzzing;
@@ -50,6 +51,7 @@ pub mod liquid;
 pub mod markdown;
 pub mod page;
 pub mod plan;
+pub mod rules;
 pub mod runbook;
 pub mod shell;
 pub mod site;
@@ -99,8 +101,23 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
             },
             &site,
         ),
-        Command::Check { paths, json, site } => commands::check::run(&paths, json, &site),
-        Command::List { page, json, site } => commands::list::run(&page, json, &site),
+        Command::Check {
+            paths,
+            format,
+            json,
+            deny,
+            allow,
+            site,
+        } => {
+            let format = if json { formats::Format::Json } else { format };
+            commands::check::run(&paths, format, &deny, &allow, &site)
+        }
+        Command::List {
+            page,
+            format,
+            json,
+            site,
+        } => commands::list::run(&page, json || format == cli::ListFormat::Json, &site),
         Command::Run(args) => commands::run::run(&args),
         Command::Completions { shell } => {
             clap_complete::generate(

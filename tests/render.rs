@@ -128,7 +128,10 @@ fn list_json_has_stable_ids_and_source_lines() {
     );
     let master = &sections[1]["steps"];
     assert_eq!(master[1]["id"], "create-a-master-2");
-    assert_eq!(master[1]["first_line"], "MACHINE_NAME=<alimesosXX>");
+    assert_eq!(
+        master[1]["code"].as_str().unwrap().lines().next(),
+        Some("MACHINE_NAME=<alimesosXX>")
+    );
     assert_eq!(master[1]["placeholders"][0]["name"], "alimesosXX");
     assert_eq!(master[1]["placeholders"][0]["assigned_to"], "MACHINE_NAME");
     // lines are in the source file (front matter included)

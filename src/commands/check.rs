@@ -1,6 +1,7 @@
 //! `runbook check`: every problem in every page, strict, with file:line:column.
 
-use super::{markdown_files, report, site_vars};
+use super::{markdown_files, report as report_diags, site_vars};
+use crate::formats::{Format, Policy, Problem, Report};
 use crate::cli::SiteArgs;
 use crate::error::{Diagnostic, EXIT_OK, EXIT_PROBLEMS, Error, Result, Severity};
 use crate::liquid::{Engine, Mode};
@@ -80,7 +81,7 @@ pub fn check_page(engine: &Engine, site: &Site, path: &Path) -> Vec<Diagnostic> 
                 )
             };
             out.push(
-                Diagnostic::note("placeholder", message)
+                Diagnostic::note("placeholder-unfilled", message)
                     .at(file, file.line_start(p.line) + col)
                     .width(placeholder_width(&line[col..], &p.name))
                     .hint(hint),
@@ -90,7 +91,14 @@ pub fn check_page(engine: &Engine, site: &Site, path: &Path) -> Vec<Diagnostic> 
     out
 }
 
-pub fn run(paths: &[PathBuf], json: bool, site_args: &SiteArgs) -> Result<i32> {
+pub fn run(
+    paths: &[PathBuf],
+    format: Format,
+    deny: &[String],
+    allow: &[String],
+    site_args: &SiteArgs,
+) -> Result<i32> {
+    let policy = Policy::new(deny, allow).map_err(Error::Usage)?;
     let vars = site_vars(site_args)?;
     // (file, named on the command line rather than found in a folder)
     let mut files: Vec<(PathBuf, bool)> = Vec::new();
@@ -109,7 +117,7 @@ pub fn run(paths: &[PathBuf], json: bool, site_args: &SiteArgs) -> Result<i32> {
     // one site (and engine) per config
     let mut engines: HashMap<Option<PathBuf>, (Site, Engine)> = HashMap::new();
     let mut all = Vec::new();
-    let mut checked = 0;
+    let mut checked: Vec<PathBuf> = Vec::new();
     for (f, named) in &files {
         let key = match &site_args.site {
             Some(s) => Some(s.clone()),
@@ -138,48 +146,68 @@ pub fn run(paths: &[PathBuf], json: bool, site_args: &SiteArgs) -> Result<i32> {
         if !named && site.excludes(f) {
             continue;
         }
-        checked += 1;
+        checked.push(std::path::absolute(f).unwrap_or(f.clone()));
         all.extend(check_page(engine, site, f));
     }
     // a broken `_data` file is found by the check of the site and again by each page that
     // reads it: one message is enough
     let mut seen = std::collections::HashSet::new();
     all.retain(|d| seen.insert((d.message.clone(), d.position())));
-    if json {
-        let items: Vec<serde_json::Value> = all.iter().map(Diagnostic::to_json).collect();
-        outln!(
-            "{}",
-            serde_json::to_string_pretty(&serde_json::json!({
-                "pages": checked,
-                "problems": items,
-            }))
-            .unwrap_or_default()
-        );
+    let report = Report {
+        pages: checked,
+        problems: all
+            .iter()
+            .map(|d| Problem {
+                diag: d,
+                fails: policy.fails(d),
+            })
+            .collect(),
+    };
+    if format == Format::Human {
+        report_human(&report);
     } else {
-        report(&all);
-        let n = all.iter().filter(|d| d.severity != Severity::Note).count();
-        let notes = all.iter().filter(|d| d.code == "placeholder").count();
-        errln!(
-            "{} page{} checked, {n} problem{}{}",
-            checked,
-            if checked == 1 { "" } else { "s" },
-            if n == 1 { "" } else { "s" },
-            if notes > 0 {
-                format!(
-                    ", {notes} placeholder{} to fill at run time",
-                    if notes == 1 { "" } else { "s" }
-                )
-            } else {
-                String::new()
-            }
-        );
+        out!("{}", crate::formats::write(format, &report));
     }
-    let problems = all.iter().filter(|d| d.severity != Severity::Note).count();
-    Ok(if problems == 0 {
+    Ok(if report.failing() == 0 {
         EXIT_OK
     } else {
         EXIT_PROBLEMS
     })
+}
+
+/// The problems as `check` shows them to a person, then a count: those that fail the check,
+/// those that are allowed (`--allow`), the placeholders to fill at run time.
+fn report_human(report: &Report) {
+    let diags: Vec<Diagnostic> = report.problems.iter().map(|p| p.diag.clone()).collect();
+    report_diags(&diags);
+    let checked = report.pages.len();
+    let n = report.failing();
+    let allowed = report
+        .problems
+        .iter()
+        .filter(|p| !p.fails && p.diag.severity != Severity::Note)
+        .count();
+    let notes = report
+        .problems
+        .iter()
+        .filter(|p| !p.fails && p.diag.code == "placeholder-unfilled")
+        .count();
+    let mut tail = String::new();
+    if allowed > 0 {
+        tail.push_str(&format!(", {allowed} allowed"));
+    }
+    if notes > 0 {
+        tail.push_str(&format!(
+            ", {notes} placeholder{} to fill at run time",
+            if notes == 1 { "" } else { "s" }
+        ));
+    }
+    errln!(
+        "{} page{} checked, {n} problem{}{tail}",
+        checked,
+        if checked == 1 { "" } else { "s" },
+        if n == 1 { "" } else { "s" },
+    );
 }
 
 /// Characters from `<` to its `>` in the source (which may hold Liquid, e.g.

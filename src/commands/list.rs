@@ -35,45 +35,23 @@ pub fn run(path: &Path, json: bool, site_args: &SiteArgs) -> Result<i32> {
     Ok(EXIT_OK)
 }
 
+/// The page's model as JSON: its sections, each with its steps (serialised as the model
+/// holds them), and the site variables it reads.
 pub fn to_json(doc: &Document) -> String {
-    let sections: Vec<serde_json::Value> = doc
-        .runbook
-        .sections
-        .iter()
-        .map(|s| {
-            serde_json::json!({
-                "id": s.id,
-                "title": s.title,
-                "level": s.level,
-                "line": s.line,
-                "parent": s.parent,
-                "quote_depth": s.quote_depth,
-                "asks_host": s.asks_host,
-                "steps": s.steps.iter().map(|st| serde_json::json!({
-                    "id": st.id,
-                    "index": st.index,
-                    "kind": st.kind,
-                    "lang": st.lang,
-                    "runnable": st.runnable,
-                    "why": st.why,
-                    "prose": st.prose,
-                    "first_line": st.code.lines().next().unwrap_or(""),
-                    "code": st.code,
-                    "lines": [st.lines.0, st.lines.1],
-                    "placeholders": st.placeholders,
-                    "inline": st.inline,
-                })).collect::<Vec<_>>(),
-            })
-        })
-        .collect();
-    let title = doc.page.front_str(&["title"]);
-    let v = serde_json::json!({
-        "page": doc.page.file.display_path(),
-        "title": title,
-        "site_variables": doc.site_variables,
-        "sections": sections,
-    });
-    serde_json::to_string_pretty(&v).unwrap_or_default() + "\n"
+    #[derive(serde::Serialize)]
+    struct Listing<'a> {
+        page: String,
+        title: Option<String>,
+        site_variables: &'a [String],
+        sections: &'a [crate::runbook::Section],
+    }
+    let listing = Listing {
+        page: doc.page.file.display_path(),
+        title: doc.page.front_str(&["title"]),
+        site_variables: &doc.site_variables,
+        sections: &doc.runbook.sections,
+    };
+    serde_json::to_string_pretty(&listing).unwrap_or_default() + "\n"
 }
 
 pub fn to_text(doc: &Document, color: bool) -> String {
