@@ -40,8 +40,8 @@ pub mod cli;
 pub mod commands;
 pub mod document;
 pub mod error;
-pub mod formats;
 pub mod exec;
+pub mod formats;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod inventory;

@@ -237,7 +237,11 @@ mod tests {
                     let text = std::fs::read_to_string(&p).unwrap();
                     for c in re.captures_iter(&text) {
                         let id = c.get(1).or(c.get(2)).unwrap().as_str();
-                        assert!(find(id).is_some(), "{}: `{id}` is not in RULES", p.display());
+                        assert!(
+                            find(id).is_some(),
+                            "{}: `{id}` is not in RULES",
+                            p.display()
+                        );
                         seen += 1;
                     }
                 }
@@ -245,11 +249,7 @@ mod tests {
         }
         assert!(seen > 30, "the scan found only {seen} ids");
         for (k, r) in RULES.iter().enumerate() {
-            assert!(
-                !RULES[..k].iter().any(|o| o.id == r.id),
-                "{} twice",
-                r.id
-            );
+            assert!(!RULES[..k].iter().any(|o| o.id == r.id), "{} twice", r.id);
         }
     }
 }

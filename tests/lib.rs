@@ -4,6 +4,7 @@ mod check;
 mod cli;
 mod faults;
 mod filters;
+mod formats;
 mod fuzz;
 mod hosts;
 mod interactive;

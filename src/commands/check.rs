@@ -1,9 +1,9 @@
 //! `runbook check`: every problem in every page, strict, with file:line:column.
 
 use super::{markdown_files, report as report_diags, site_vars};
-use crate::formats::{Format, Policy, Problem, Report};
 use crate::cli::SiteArgs;
 use crate::error::{Diagnostic, EXIT_OK, EXIT_PROBLEMS, Error, Result, Severity};
+use crate::formats::{Format, Policy, Problem, Report};
 use crate::liquid::{Engine, Mode};
 use crate::site::Site;
 use std::collections::HashMap;

@@ -33,6 +33,19 @@ pub fn host() -> String {
 /// The commit of the repository holding `page`, and whether the page differs from it (or is
 /// not in it). None outside a git repository, or without git.
 pub fn revision(page: &Path) -> Option<Revision> {
+    // asked once per page in a run: a run on many hosts records the same revision for each
+    static KNOWN: std::sync::Mutex<Vec<(std::path::PathBuf, Option<Revision>)>> =
+        std::sync::Mutex::new(Vec::new());
+    let mut known = KNOWN.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, r)) = known.iter().find(|(p, _)| p == page) {
+        return r.clone();
+    }
+    let r = read_revision(page);
+    known.push((page.to_path_buf(), r.clone()));
+    r
+}
+
+fn read_revision(page: &Path) -> Option<Revision> {
     let abs = std::path::absolute(page).ok()?;
     let dir = abs.parent()?;
     let git = |args: &[&str]| -> Option<String> {

@@ -5,14 +5,19 @@
 //! Problems of files that are not pages (the site config, `_data`) get a case of their own.
 
 use super::{Problem, Report};
-use quick_junit::{NonSuccessKind, Property, Report as JReport, TestCase, TestCaseStatus, TestSuite};
+use quick_junit::{
+    NonSuccessKind, Property, Report as JReport, TestCase, TestCaseStatus, TestSuite,
+};
 use std::path::{Path, PathBuf};
 
 pub fn write(report: &Report) -> String {
     let cwd = std::env::current_dir().unwrap_or_default();
     // each page's problems, in page order, then the other files'
-    let mut cases: Vec<(PathBuf, Vec<&Problem>)> =
-        report.pages.iter().map(|p| (p.clone(), Vec::new())).collect();
+    let mut cases: Vec<(PathBuf, Vec<&Problem>)> = report
+        .pages
+        .iter()
+        .map(|p| (p.clone(), Vec::new()))
+        .collect();
     for p in &report.problems {
         let file = p
             .span()
@@ -35,7 +40,8 @@ pub fn write(report: &Report) -> String {
                 .unwrap_or_else(|| ".".into()),
         );
         for p in problems {
-            case.properties.push(Property::new(p.diag.code, line(p, &cwd)));
+            case.properties
+                .push(Property::new(p.diag.code, line(p, &cwd)));
         }
         suite.add_test_case(case);
     }

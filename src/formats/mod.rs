@@ -210,7 +210,11 @@ mod tests {
 
     #[test]
     fn deny_and_allow_name_rules() {
-        assert!(Policy::new(&["nope".into()], &[]).unwrap_err().contains("liquid-syntax"));
+        assert!(
+            Policy::new(&["nope".into()], &[])
+                .unwrap_err()
+                .contains("liquid-syntax")
+        );
         assert!(Policy::new(&["shell-syntax".into()], &["shell-syntax".into()]).is_err());
         let p = Policy::new(
             &["placeholder-unfilled".into()],
