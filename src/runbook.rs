@@ -877,13 +877,14 @@ pub fn build(markdown: &str, opts: &ModelOptions) -> Runbook {
         };
         let mut pending = Vec::new();
         let mut codes = 0;
-        let mut prose = String::new();
+        // the text of the last prose block, collapsed when a code block follows it
+        let mut prose: &str = "";
         let mut texts = Vec::new();
         let mut ran = false;
         for (at, entry) in group.entries {
             match entry {
                 Entry::Block(bi, Block::Prose { text: t, span }) => {
-                    prose = collapse(t);
+                    prose = t;
                     if !ran {
                         texts.push(text(bi, span));
                     }
@@ -891,7 +892,8 @@ pub fn build(markdown: &str, opts: &ModelOptions) -> Runbook {
                 Entry::Block(bi, Block::Code(code)) => {
                     codes += 1;
                     let id = format!("{}-{codes}", section.id);
-                    let (step, commands) = make_step(markdown, &index, code, opts, id, &prose);
+                    let (step, commands) =
+                        make_step(markdown, &index, code, opts, id, &collapse(prose));
                     runnable_block[bi] = step.runnable;
                     ran |= step.runnable;
                     pending.push((at, Pending::Code(Box::new(step), commands)));
