@@ -35,6 +35,8 @@ pub struct RenderedPage {
     pub output: String,
     /// Front matter warnings, then what rendering reported.
     pub diagnostics: Vec<Diagnostic>,
+    /// The page's Liquid, parsed.
+    pub nodes: Vec<crate::liquid::ast::Node>,
 }
 
 /// Read a page and render it (in `mode`) with its site's engine. Err holds fatal problems.
@@ -68,6 +70,7 @@ pub fn render(
         page,
         output: rendered.output,
         diagnostics,
+        nodes: rendered.nodes,
     })
 }
 
@@ -82,6 +85,7 @@ pub fn load(
         page,
         output,
         mut diagnostics,
+        nodes,
     } = render(engine, site, path, mode)?;
     let mut rb = runbook::build(&output, &model_options(&page));
     let map = LineMap::new(page.body(), &output);
@@ -141,7 +145,8 @@ pub fn load(
         }
     }
     diagnostics.extend(unclosed_fences(&page, &output, &map, first));
-    let site_variables = crate::liquid::site_variables(page.body());
+    // (the body rendered is the page's body: its Liquid is parsed once)
+    let site_variables = crate::liquid::site_variables_in(&nodes);
     Ok(Document {
         page,
         rendered: output,

@@ -819,7 +819,8 @@ pub fn build(markdown: &str, opts: &ModelOptions) -> Runbook {
     // First the code steps (their ids count code blocks only), then which lists hold a
     // runnable one, then the manual steps, then every step's place on the page.
     enum Pending {
-        Code(Box<Step>),
+        /// A code step, and the command names it runs.
+        Code(Box<Step>, Vec<String>),
         Item(usize),
     }
     let mut taken = HashSet::new();
@@ -876,13 +877,14 @@ pub fn build(markdown: &str, opts: &ModelOptions) -> Runbook {
         };
         let mut pending = Vec::new();
         let mut codes = 0;
-        let mut prose = String::new();
+        // the text of the last prose block, collapsed when a code block follows it
+        let mut prose: &str = "";
         let mut texts = Vec::new();
         let mut ran = false;
         for (at, entry) in group.entries {
             match entry {
                 Entry::Block(bi, Block::Prose { text: t, span }) => {
-                    prose = collapse(t);
+                    prose = t;
                     if !ran {
                         texts.push(text(bi, span));
                     }
@@ -890,10 +892,11 @@ pub fn build(markdown: &str, opts: &ModelOptions) -> Runbook {
                 Entry::Block(bi, Block::Code(code)) => {
                     codes += 1;
                     let id = format!("{}-{codes}", section.id);
-                    let step = make_step(markdown, &index, code, opts, id, &prose);
+                    let (step, commands) =
+                        make_step(markdown, &index, code, opts, id, &collapse(prose));
                     runnable_block[bi] = step.runnable;
                     ran |= step.runnable;
-                    pending.push((at, Pending::Code(Box::new(step))));
+                    pending.push((at, Pending::Code(Box::new(step), commands)));
                 }
                 Entry::Block(_, Block::Heading { .. }) => unreachable!("headings start groups"),
                 Entry::Item(ii) => pending.push((at, Pending::Item(ii))),
@@ -924,13 +927,13 @@ pub fn build(markdown: &str, opts: &ModelOptions) -> Runbook {
     let mut page_commands: HashMap<String, String> = HashMap::new();
     for (_, pending) in &sections {
         for (_, p) in pending {
-            if let Pending::Code(step) = p
+            if let Pending::Code(step, commands) = p
                 && step.runnable
             {
-                for name in shell::lex(&step.code).command_names() {
-                    page_commands
-                        .entry(name.to_string())
-                        .or_insert_with(|| step.id.clone());
+                for name in commands {
+                    if !page_commands.contains_key(name) {
+                        page_commands.insert(name.clone(), step.id.clone());
+                    }
                 }
             }
         }
@@ -956,7 +959,7 @@ pub fn build(markdown: &str, opts: &ModelOptions) -> Runbook {
         let mut manual = 0;
         for (at, p) in pending {
             let step = match p {
-                Pending::Code(step) => *step,
+                Pending::Code(step, _) => *step,
                 Pending::Item(ii) => {
                     let item = &items[ii];
                     if !runnable_list[item.list] || item.has_code {
@@ -1060,11 +1063,11 @@ fn make_manual(
     let mut inline = None;
     let mut placeholders = Vec::new();
     for span in spans {
-        let Some((because, reason)) = inline_command(&span.text, page_commands) else {
+        let lexed = shell::lex(&span.text);
+        let Some((because, reason)) = inline_command(&lexed, page_commands) else {
             continue;
         };
         let (line, column) = index.line_col(input, span.start);
-        let lexed = shell::lex(&span.text);
         for p in &lexed.placeholders {
             // a span that is not the input byte for byte keeps its start only
             let off = if span.exact {
@@ -1107,14 +1110,13 @@ fn make_manual(
     }
 }
 
-/// Whether inline code is a command, and why: its first word (in command position, as the
-/// lexer reads it) is a plausible command name and the code holds a placeholder, or that
-/// name is run by a runnable step of the page, or it is on PATH.
+/// Whether inline code (`lexed`) is a command, and why: its first word (in command
+/// position, as the lexer reads it) is a plausible command name and the code holds a
+/// placeholder, or that name is run by a runnable step of the page, or it is on PATH.
 fn inline_command(
-    code: &str,
+    lexed: &shell::Lexed,
     page_commands: &HashMap<String, String>,
 ) -> Option<(InlineBecause, String)> {
-    let lexed = shell::lex(code);
     let name = lexed.commands.first()?.name.as_deref()?;
     if name.is_empty() {
         return None;
@@ -1146,7 +1148,7 @@ fn make_step(
     opts: &ModelOptions,
     id: String,
     prose: &str,
-) -> Step {
+) -> (Step, Vec<String>) {
     let lang = block.lang.clone();
     let lang_str = lang.as_deref().unwrap_or("");
     let console = CONSOLE_LANGS.contains(&lang_str);
@@ -1185,6 +1187,16 @@ fn make_step(
         .collect::<Vec<_>>()
         .join("\n");
     let lexed = lexer.finish(&joined);
+    // the commands it runs, as `shell::lex(&code)` reads them: it feeds the lexer the same
+    // lines, unless a `\r` was cut from their ends
+    let commands = if code.contains('\r') {
+        shell::lex(&code)
+            .command_names()
+            .map(String::from)
+            .collect()
+    } else {
+        lexed.command_names().map(String::from).collect()
+    };
     let (runnable, why) = decide(block, transcript, &code_lines, &infos, opts, index, prose);
 
     let mut placeholders = Vec::new();
@@ -1207,7 +1219,7 @@ fn make_step(
         }
     }
 
-    Step {
+    let step = Step {
         id,
         index: 0,
         kind: StepKind::Code,
@@ -1224,7 +1236,8 @@ fn make_step(
             .iter()
             .map(|l| index.line(block.source_offset(l.raw_off)))
             .collect(),
-    }
+    };
+    (step, commands)
 }
 
 fn split_lines(text: &str) -> Vec<CodeLine<'_>> {

@@ -16,10 +16,16 @@ use ast::{Expr, Filtered, Key, Node, Root};
 /// The `site.*` variables a page's Liquid refers to, in order of first use (`site.a.b`).
 /// A page that does not parse refers to nothing.
 pub fn site_variables(src: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    if let Ok(p) = parse::parse(src) {
-        walk_nodes(&p.nodes, &mut out);
+    match parse::parse(src) {
+        Ok(p) => site_variables_in(&p.nodes),
+        Err(_) => Vec::new(),
     }
+}
+
+/// [`site_variables`] of a template already parsed.
+pub fn site_variables_in(nodes: &[Node]) -> Vec<String> {
+    let mut out = Vec::new();
+    walk_nodes(nodes, &mut out);
     out
 }
 

@@ -93,6 +93,8 @@ pub struct Engine {
 pub struct Rendered {
     pub output: String,
     pub diagnostics: Vec<Diagnostic>,
+    /// The template's Liquid, parsed (what [`super::site_variables_in`] reads).
+    pub nodes: Vec<Node>,
 }
 
 /// The template of one page, to render with a given `page` value.
@@ -302,6 +304,7 @@ impl Engine {
             Ok(output) => Ok(Rendered {
                 output,
                 diagnostics: diags,
+                nodes: parsed.nodes,
             }),
             Err(e) => Err(vec![
                 Diagnostic::error(
