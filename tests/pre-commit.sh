@@ -4,7 +4,8 @@
 # HEAD as it would from GitHub (`cargo install --bins --path .`, no --locked), a good page
 # commits, a broken one fails the commit naming file:line:column and the rule, and
 # `pre-commit try-repo` runs the hook too. The build shares a target folder between runs
-# (PRECOMMIT_TARGET, default target/pre-commit) and skips release LTO, which only slows it.
+# (PRECOMMIT_TARGET, default target/pre-commit) and skips release optimisation, which only
+# slows it here.
 # usage: bash tests/pre-commit.sh   (needs python3 with venv, git, cargo)
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -21,7 +22,7 @@ pc=$venv/bin/pre-commit
 echo "pre-commit $("$pc" --version | cut -d' ' -f2)"
 export PRE_COMMIT_HOME=$work/cache
 export CARGO_TARGET_DIR=${PRECOMMIT_TARGET:-$here/target/pre-commit}
-export CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16
+export CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 CARGO_PROFILE_RELEASE_OPT_LEVEL=0
 
 # the hook's repository: this one at HEAD (pre-commit clones it, as it would a release)
 rev=$(git -C "$here" rev-parse HEAD)
