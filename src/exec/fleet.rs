@@ -19,7 +19,7 @@ use super::config::{RemoteHost, RunConfig};
 use super::engine::Engine;
 use super::event::{Decision, Event, Outcome, Reporter};
 use super::prompt::{Choice, ManualChoice, Term};
-use super::report::{Capture, JournalReporter, Reporters, StepText, TranscriptReporter};
+use super::report::{Capture, JournalReporter, Reporters};
 use super::resume::{self, Prepared, Resumable};
 use super::secrets::Secrets;
 use super::shell::Stream;
@@ -224,48 +224,29 @@ impl HostCtl<'_> {
         p: &Planned,
         command: &str,
     ) -> Result<Choice> {
-        let _one = self.lock();
         if self.fleet.all.load(Ordering::SeqCst) {
             return Ok(Choice::Run);
         }
-        let per_host = self.fleet.confirm == Confirm::PerHost;
-        if !per_host && let Some(c) = self.answer(&p.step.id) {
-            return Ok(c);
-        }
-        term.show_step(k, n, Duration::ZERO, p, command);
-        errln!("{}", term.dim(&self.who()));
-        let choice = loop {
-            match term.choose()? {
-                Choice::Edit => errln!(
-                    "on several hosts each runs the page's command: skip the step, or run this host alone (`--on {}`) to edit it",
-                    self.fleet.names[self.index]
-                ),
-                c => break c,
+        let choice = self.ask(&p.step.id, &self.fleet.answers, Choice::Quit, || {
+            if self.fleet.all.load(Ordering::SeqCst) {
+                return Ok(Choice::Run);
             }
-        };
-        if !per_host {
-            self.fleet
-                .answers
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .insert(p.step.id.clone(), choice);
-            if choice == Choice::All {
-                self.fleet.all.store(true, Ordering::SeqCst);
+            term.show_step(k, n, Duration::ZERO, p, command);
+            errln!("{}", term.dim(&self.who()));
+            loop {
+                match term.choose()? {
+                    Choice::Edit => errln!(
+                        "on several hosts each runs the page's command: skip the step, or run this host alone (`--on {}`) to edit it",
+                        self.fleet.names[self.index]
+                    ),
+                    c => return Ok(c),
+                }
             }
-        }
-        if choice == Choice::Quit {
-            self.fleet.quit.store(true, Ordering::SeqCst);
+        })?;
+        if choice == Choice::All && self.fleet.confirm == Confirm::AllHosts {
+            self.fleet.all.store(true, Ordering::SeqCst);
         }
         Ok(choice)
-    }
-
-    fn answer(&self, id: &str) -> Option<Choice> {
-        self.fleet
-            .answers
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(id)
-            .copied()
     }
 
     /// A step done by hand: done, skipped or quit, for every host or on each.
@@ -276,32 +257,42 @@ impl HostCtl<'_> {
         n: usize,
         p: &Planned,
     ) -> Result<ManualChoice> {
+        self.ask(
+            &p.step.id,
+            &self.fleet.manual_answers,
+            ManualChoice::Quit,
+            || {
+                term.show_manual(k, n, Duration::ZERO, p, None);
+                errln!("{}", term.dim(&self.who()));
+                term.choose_manual(false)
+            },
+        )
+    }
+
+    /// The answer about step `id`: with `--confirm all-hosts` the one given on the host that
+    /// asked first (kept in `answers`), else asked now; one question on the screen at a time.
+    /// `quit` (the answer that ends the run) also keeps new hosts from starting.
+    fn ask<T: Copy + PartialEq>(
+        &self,
+        id: &str,
+        answers: &Mutex<HashMap<String, T>>,
+        quit: T,
+        question: impl FnOnce() -> Result<T>,
+    ) -> Result<T> {
         let _one = self.lock();
-        let per_host = self.fleet.confirm == Confirm::PerHost;
-        if !per_host
-            && let Some(c) = self
-                .fleet
-                .manual_answers
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .get(&p.step.id)
-        {
-            return Ok(*c);
+        let once = self.fleet.confirm == Confirm::AllHosts;
+        let known = || answers.lock().unwrap_or_else(|e| e.into_inner());
+        if once && let Some(a) = known().get(id) {
+            return Ok(*a);
         }
-        term.show_manual(k, n, Duration::ZERO, p, None);
-        errln!("{}", term.dim(&self.who()));
-        let choice = term.choose_manual(false)?;
-        if !per_host {
-            self.fleet
-                .manual_answers
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .insert(p.step.id.clone(), choice);
+        let answer = question()?;
+        if once {
+            known().insert(id.to_string(), answer);
         }
-        if choice == ManualChoice::Quit {
+        if answer == quit {
             self.fleet.quit.store(true, Ordering::SeqCst);
         }
-        Ok(choice)
+        Ok(answer)
     }
 }
 
@@ -514,28 +505,11 @@ impl Ctx<'_> {
         done_before: usize,
     ) -> Reporters<'b> {
         let name = &self.fleet.names[i];
-        let texts = items
-            .iter()
-            .map(|p| {
-                (
-                    p.step.id.clone(),
-                    StepText {
-                        section: p.section_title.clone(),
-                        prose: p.step.prose.clone(),
-                    },
-                )
-            })
-            .collect();
         self.fleet.rows()[i].done = done_before;
         let mut r = Reporters::default();
         r.add(JournalReporter::new(journal).tagged(name));
         r.add(JournalReporter::shared(self.journal.clone(), Some(name)));
-        r.add(TranscriptReporter::new(
-            transcript,
-            &super::page_title(doc),
-            &doc.page.file.display_path(),
-            texts,
-        ));
+        r.add(super::transcript_reporter(doc, transcript, items));
         r.add(HostScreen {
             fleet: self.fleet,
             index: i,

@@ -265,26 +265,9 @@ fn reporters<'a>(
     items: &[Planned],
     from: usize,
 ) -> Reporters<'a> {
-    let texts = items
-        .iter()
-        .map(|p| {
-            (
-                p.step.id.clone(),
-                StepText {
-                    section: p.section_title.clone(),
-                    prose: p.step.prose.clone(),
-                },
-            )
-        })
-        .collect();
     let mut r = Reporters::default();
     r.add(JournalReporter::new(journal));
-    r.add(TranscriptReporter::new(
-        transcript,
-        &page_title(doc),
-        &doc.page.file.display_path(),
-        texts,
-    ));
+    r.add(transcript_reporter(doc, transcript, items));
     // the hosts the page asks to run these steps on: said once when the run stays here
     let planned: Vec<&Planned> = items.iter().collect();
     let page = doc.page.file.display_path();
@@ -309,6 +292,32 @@ fn reporters<'a>(
         .with_notices(notices),
     );
     r
+}
+
+/// The transcript of a run of `items`: each step with its section and prose.
+fn transcript_reporter(
+    doc: &Document,
+    transcript: journal::Transcript,
+    items: &[Planned],
+) -> TranscriptReporter {
+    let texts = items
+        .iter()
+        .map(|p| {
+            (
+                p.step.id.clone(),
+                StepText {
+                    section: p.section_title.clone(),
+                    prose: p.step.prose.clone(),
+                },
+            )
+        })
+        .collect();
+    TranscriptReporter::new(
+        transcript,
+        &page_title(doc),
+        &doc.page.file.display_path(),
+        texts,
+    )
 }
 
 /// A new run of a plan.

@@ -474,6 +474,29 @@ fn fleet_with(first: u8, page: &str) -> (Test, Vec<Sshd>) {
     (t, servers)
 }
 
+/// `runbook run page.md --on slaves --inventory inv.ini --ssh-config CFG EXTRA...` in the
+/// test's folder: exit status, stdout, stderr.
+fn on_slaves(t: &Test, extra: &[&str]) -> (Option<i32>, String, String) {
+    let cfg = config(t);
+    let mut args = vec![
+        "run",
+        "page.md",
+        "--on",
+        "slaves",
+        "--inventory",
+        "inv.ini",
+        "--ssh-config",
+        &cfg,
+    ];
+    args.extend_from_slice(extra);
+    let out = test::runbook_in(t.path(), &args).output().unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 fn lines_of(path: &std::path::Path) -> Vec<String> {
     std::fs::read_to_string(path)
         .unwrap_or_default()
@@ -486,27 +509,9 @@ fn lines_of(path: &std::path::Path) -> Vec<String> {
 fn a_fleet_runs_on_every_host_a_failed_host_does_not_stop_the_others_and_resume_finishes_it() {
     let (t, mut servers) = fleet(40);
     let root = t.path().to_path_buf();
-    let cfg = config(&t);
     std::fs::write(servers[1].dir.join("home/broken"), "").unwrap();
-    let args = [
-        "run",
-        "page.md",
-        "--on",
-        "slaves",
-        "--inventory",
-        "inv.ini",
-        "--ssh-config",
-        &cfg,
-        "--yes",
-        "--parallel",
-        "2",
-    ];
-    let out = test::runbook_in(&root, &args).output().unwrap();
-    let (stdout, stderr) = (
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr),
-    );
-    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    let (code, stdout, stderr) = on_slaves(&t, &["--yes", "--parallel", "2"]);
+    assert_eq!(code, Some(1), "{stdout}{stderr}");
     // hosts that run at once do not interleave their output on the screen: it is in their
     // transcripts, each host with its own state and its own host.*
     assert_eq!(stdout, "");
@@ -603,30 +608,8 @@ fn an_unreachable_host_is_named_and_the_others_go_on() {
         "slave04 ansible_host=127.0.0.47 ansible_port={port} rack=r4\n"
     ));
     std::fs::write(root.join("inv.ini"), inv).unwrap();
-    let cfg = config(&t);
-    let out = test::runbook_in(
-        &root,
-        &[
-            "run",
-            "page.md",
-            "--on",
-            "slaves",
-            "--inventory",
-            "inv.ini",
-            "--ssh-config",
-            &cfg,
-            "--yes",
-            "--parallel",
-            "4",
-        ],
-    )
-    .output()
-    .unwrap();
-    let (stdout, stderr) = (
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr),
-    );
-    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    let (code, stdout, stderr) = on_slaves(&t, &["--yes", "--parallel", "4"]);
+    assert_eq!(code, Some(1), "{stdout}{stderr}");
     let table: Vec<&str> = stderr
         .lines()
         .skip_while(|l| !l.starts_with("HOST"))
@@ -656,26 +639,8 @@ fn a_fleet_dry_run_lists_the_hosts_and_connects_to_nothing() {
         s.stop();
     }
     let cfg = config(&t);
-    let out = test::runbook_in(
-        t.path(),
-        &[
-            "run",
-            "page.md",
-            "--on",
-            "slaves",
-            "--inventory",
-            "inv.ini",
-            "--ssh-config",
-            &cfg,
-            "--dry-run",
-            "--parallel",
-            "2",
-        ],
-    )
-    .output()
-    .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    let (code, stdout, _) = on_slaves(&t, &["--dry-run", "--parallel", "2"]);
+    assert_eq!(code, Some(0), "{stdout}");
     assert!(
         stdout.contains(
             "The steps would run on 3 hosts, 2 at a time; the dry run connects to nothing:"
@@ -689,8 +654,8 @@ fn a_fleet_dry_run_lists_the_hosts_and_connects_to_nothing() {
         );
     }
     assert!(stdout.contains("in rack r1"), "{stdout}");
-    // no journal: nothing ran
-    assert!(!t.path().join("runs").exists());
+    // no run directory: nothing ran
+    assert!(!t.path().join("state").exists());
 }
 
 #[test]
@@ -698,27 +663,8 @@ fn max_fail_stops_starting_hosts() {
     let (t, servers) = fleet(54);
     std::fs::write(servers[0].dir.join("home/broken"), "").unwrap();
     std::fs::write(servers[1].dir.join("home/broken"), "").unwrap();
-    let cfg = config(&t);
-    let out = test::runbook_in(
-        t.path(),
-        &[
-            "run",
-            "page.md",
-            "--on",
-            "slaves",
-            "--inventory",
-            "inv.ini",
-            "--ssh-config",
-            &cfg,
-            "--yes",
-            "--max-fail",
-            "1",
-        ],
-    )
-    .output()
-    .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let (code, _, stderr) = on_slaves(&t, &["--yes", "--max-fail", "1"]);
+    assert_eq!(code, Some(1), "{stderr}");
     assert!(
         stderr.contains("2 hosts were not started: --max-fail 1: 1 host failed"),
         "{stderr}"
