@@ -47,6 +47,7 @@ pub mod inventory;
 pub mod journal;
 pub mod linemap;
 pub mod liquid;
+pub mod lsp;
 pub mod markdown;
 pub mod page;
 pub mod plan;
@@ -102,6 +103,7 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
         Command::Check { paths, json, site } => commands::check::run(&paths, json, &site),
         Command::List { page, json, site } => commands::list::run(&page, json, &site),
         Command::Run(args) => commands::run::run(&args),
+        Command::Lsp { site } => commands::lsp::run(&site),
         Command::Completions { shell } => {
             clap_complete::generate(
                 shell,
