@@ -393,6 +393,18 @@ fn site_files_are_watched() {
     )
     .unwrap();
     s.diagnostics_until(&u, |d| !missing(d) && !d.is_empty());
+    // a broken data file: shown at the top of the page, naming the file; fixed, it goes
+    let yaml = |d: &[Value]| d.iter().any(|x| x["code"] == "invalid-yaml");
+    std::fs::write(t.path().join("_data/hosts.yml"), "master: [\n").unwrap();
+    let d = s.diagnostics_until(&u, yaml);
+    let bad = d.iter().find(|x| x["code"] == "invalid-yaml").unwrap();
+    assert_eq!(bad["range"]["start"], json!({"line": 0, "character": 0}));
+    assert!(
+        bad["message"].as_str().unwrap().contains("hosts.yml:"),
+        "{bad}"
+    );
+    std::fs::write(t.path().join("_data/hosts.yml"), "master: m\n").unwrap();
+    s.diagnostics_until(&u, |d| !yaml(d) && !d.is_empty());
     // a new include is seen too (hover names it)
     std::fs::write(t.path().join("_includes/later.md"), "x\n").unwrap();
     let fresh = PAGE.replace("note.md", "later.md");

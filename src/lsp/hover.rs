@@ -44,7 +44,7 @@ pub fn hover(ws: &mut Workspace, uri: &str, offset: usize) -> Option<String> {
         .steps()
         .filter(|s| (s.lines.0..=s.lines.1).contains(&line))
         .min_by_key(|s| s.lines.1 - s.lines.0)?;
-    Some(step_hover(&doc, step))
+    Some(step_hover(step))
 }
 
 fn variable(ws: &Workspace, uri: &str, path: &[String]) -> Option<String> {
@@ -122,7 +122,7 @@ fn placeholder(doc: &Document, line: usize, col: usize) -> Option<String> {
     None
 }
 
-fn step_hover(doc: &Document, step: &Step) -> String {
+fn step_hover(step: &Step) -> String {
     let mut o = String::new();
     if step.is_manual() {
         let _ = write!(
@@ -167,6 +167,5 @@ fn step_hover(doc: &Document, step: &Step) -> String {
                 .unwrap_or_default()
         );
     }
-    let _ = doc;
     o
 }

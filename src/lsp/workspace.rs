@@ -19,7 +19,7 @@ pub struct SiteState {
     pub config: Option<PathBuf>,
     pub loaded: Result<(Site, Engine), Vec<Diagnostic>>,
     /// The watched files and folders and their modification times when the site was read.
-    stamps: Vec<(PathBuf, Option<SystemTime>)>,
+    stamps: Vec<(PathBuf, Stamp)>,
 }
 
 impl SiteState {
@@ -72,11 +72,15 @@ impl SiteState {
         }
     }
 
-    /// Every watched path with its mtime: the config, and each file and folder under the
+    /// Every watched path with its mtime and size: the config, and each file and folder under the
     /// watched folders (a folder's mtime changes when a file is added or removed).
-    fn watched_stamps(&self) -> Vec<(PathBuf, Option<SystemTime>)> {
+    fn watched_stamps(&self) -> Vec<(PathBuf, Stamp)> {
         let mut out = Vec::new();
-        let stamp = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+        let stamp = |p: &Path| {
+            std::fs::metadata(p)
+                .ok()
+                .map(|m| (m.modified().ok(), m.len()))
+        };
         if let Some(c) = &self.config {
             out.push((c.clone(), stamp(c)));
         }
@@ -107,6 +111,10 @@ impl SiteState {
         self.watched_stamps() != self.stamps
     }
 }
+
+/// A file's modification time and size (two writes within the clock's tick still differ
+/// when their sizes do); None when it does not exist.
+type Stamp = Option<(Option<SystemTime>, u64)>;
 
 /// An open page: the editor's text, and its model computed when first asked for.
 pub struct OpenPage {
@@ -221,7 +229,19 @@ impl Workspace {
         };
         match self.site_of(page).map(|s| &s.loaded) {
             Some(Ok((site, engine))) => {
-                crate::commands::check::check_text(engine, site, page.file.clone())
+                // as `check PAGE` reports them: the site's own problems first (its config's
+                // warnings, its data's), then the page's
+                let mut all = site.warnings.clone();
+                match site.data.load() {
+                    Ok((_, warnings)) => all.extend(warnings.iter().cloned()),
+                    Err(d) => all.extend(d.iter().cloned()),
+                }
+                all.extend(crate::commands::check::check_text(
+                    engine,
+                    site,
+                    page.file.clone(),
+                ));
+                all
             }
             Some(Err(d)) => d.clone(),
             None => Vec::new(),
