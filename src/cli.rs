@@ -101,6 +101,12 @@ pub enum Command {
     },
     /// Run a page's steps one by one: show, confirm, run, log (or --dry-run to only show them)
     Run(Box<RunArgs>),
+    /// Serve the Language Server Protocol on stdin/stdout for an editor: check's diagnostics
+    /// as you type, hover, go to definition, completion, sections and steps as symbols
+    Lsp {
+        #[command(flatten)]
+        site: SiteArgs,
+    },
     /// Print a shell completion script
     Completions {
         #[arg(value_enum)]

@@ -7,7 +7,9 @@ use crate::liquid::{Engine, Mode, PageTemplate};
 use crate::page::{self, Page};
 use crate::runbook::{self, ModelOptions, Runbook};
 use crate::site::Site;
+use crate::source::SourceFile;
 use std::path::Path;
+use std::sync::Arc;
 
 pub struct Document {
     pub page: Page,
@@ -58,6 +60,31 @@ pub fn render(
             (page, value)
         }
     };
+    render_page(engine, page, page_value, mode)
+}
+
+/// A page whose text is given (an editor's buffer), rendered as [`render`] renders the file
+/// at its path: the file on disk, and the site's index of it, are not read.
+pub fn render_text(
+    engine: &Engine,
+    site: &Site,
+    file: Arc<SourceFile>,
+    mode: Mode,
+) -> Result<RenderedPage, Vec<Diagnostic>> {
+    let page = page::parse(file).map_err(|e| match e {
+        Error::Input(d) => d,
+        other => vec![Diagnostic::error("unreadable", other.to_string())],
+    })?;
+    let value = site.page_value(&page);
+    render_page(engine, page, value, mode)
+}
+
+fn render_page(
+    engine: &Engine,
+    page: Page,
+    page_value: minijinja::Value,
+    mode: Mode,
+) -> Result<RenderedPage, Vec<Diagnostic>> {
     let tmpl = PageTemplate {
         file: &page.file,
         base: page.body_start,
@@ -81,12 +108,28 @@ pub fn load(
     path: &Path,
     mode: Mode,
 ) -> Result<Document, Vec<Diagnostic>> {
+    Ok(model(render(engine, site, path, mode)?))
+}
+
+/// [`load`] for a page whose text is given (an editor's buffer) rather than read from its
+/// path.
+pub fn load_text(
+    engine: &Engine,
+    site: &Site,
+    file: Arc<SourceFile>,
+    mode: Mode,
+) -> Result<Document, Vec<Diagnostic>> {
+    Ok(model(render_text(engine, site, file, mode)?))
+}
+
+/// A rendered page cut into sections and steps, located in its source.
+fn model(rendered: RenderedPage) -> Document {
     let RenderedPage {
         page,
         output,
         mut diagnostics,
         nodes,
-    } = render(engine, site, path, mode)?;
+    } = rendered;
     let mut rb = runbook::build(&output, &model_options(&page));
     let map = LineMap::new(page.body(), &output);
     let first = page.file.line_col(page.body_start).0 - 1;
@@ -147,13 +190,13 @@ pub fn load(
     diagnostics.extend(unclosed_fences(&page, &output, &map, first));
     // (the body rendered is the page's body: its Liquid is parsed once)
     let site_variables = crate::liquid::site_variables_in(&nodes);
-    Ok(Document {
+    Document {
         page,
         rendered: output,
         runbook: rb,
         site_variables,
         diagnostics,
-    })
+    }
 }
 
 /// A fence that is never closed swallows the rest of the page (CommonMark); say so.

@@ -48,6 +48,7 @@ pub mod inventory;
 pub mod journal;
 pub mod linemap;
 pub mod liquid;
+pub mod lsp;
 pub mod markdown;
 pub mod page;
 pub mod plan;
@@ -119,6 +120,7 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
             site,
         } => commands::list::run(&page, json || format == cli::ListFormat::Json, &site),
         Command::Run(args) => commands::run::run(&args),
+        Command::Lsp { site } => commands::lsp::run(&site),
         Command::Completions { shell } => {
             clap_complete::generate(
                 shell,

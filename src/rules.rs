@@ -84,6 +84,11 @@ pub const RULES: &[Rule] = &[
         "End the front matter with a line `---`; Jekyll reads the page as having none.",
     ),
     rule(
+        "invalid-site",
+        "The site cannot be loaded",
+        "The site's config or folders cannot be read (the message says which and why): until they can, its pages cannot be checked.",
+    ),
+    rule(
         "invalid-yaml",
         "A site config or data file that is not valid YAML",
         "Fix the YAML as the message says (indentation, a tab, an unclosed quote).",

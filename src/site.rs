@@ -30,6 +30,11 @@ pub struct LazyData {
 pub type DataResult = Result<(Value, Vec<Diagnostic>), Vec<Diagnostic>>;
 
 impl LazyData {
+    /// The folder the data is read from (`_data/`, or the config's `data_dir`).
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
     /// The data, or the problems that prevent reading it.
     pub fn load(&self) -> &DataResult {
         self.cell.get_or_init(|| {
@@ -553,6 +558,13 @@ pub struct SiteIndex {
     /// Markdown pages read while building the index, and their `page` values, by absolute
     /// path
     loaded: HashMap<PathBuf, (Page, Value)>,
+}
+
+impl SiteIndex {
+    /// The Markdown pages (and documents) read to build the index, front matter included.
+    pub fn pages_read(&self) -> impl Iterator<Item = &Page> {
+        self.loaded.values().map(|(p, _)| p)
+    }
 }
 
 impl crate::liquid::Pages for LazyIndex {

@@ -9,6 +9,7 @@ mod fuzz;
 mod hosts;
 mod interactive;
 mod liquid;
+mod lsp;
 mod markdown;
 mod pty;
 mod quoting;

@@ -15,7 +15,20 @@ use std::path::{Path, PathBuf};
 /// steps' inline commands (asked only if the operator chooses to run that command, so never
 /// more than a note either).
 pub fn check_page(engine: &Engine, site: &Site, path: &Path) -> Vec<Diagnostic> {
-    let doc = match crate::document::load(engine, site, path, Mode::Strict) {
+    check_loaded(crate::document::load(engine, site, path, Mode::Strict))
+}
+
+/// [`check_page`] on a page whose text is given (an editor's buffer: `runbook lsp`).
+pub fn check_text(
+    engine: &Engine,
+    site: &Site,
+    file: std::sync::Arc<crate::source::SourceFile>,
+) -> Vec<Diagnostic> {
+    check_loaded(crate::document::load_text(engine, site, file, Mode::Strict))
+}
+
+fn check_loaded(doc: Result<crate::document::Document, Vec<Diagnostic>>) -> Vec<Diagnostic> {
+    let doc = match doc {
         Ok(d) => d,
         Err(diags) => return diags,
     };
@@ -212,7 +225,7 @@ fn report_human(report: &Report) {
 
 /// Characters from `<` to its `>` in the source (which may hold Liquid, e.g.
 /// `<{{site.exp_prefix}}mesosXX>`), else the placeholder's own length.
-fn placeholder_width(from_lt: &str, name: &str) -> usize {
+pub(crate) fn placeholder_width(from_lt: &str, name: &str) -> usize {
     let mut depth = 0usize;
     for (n, c) in from_lt.chars().enumerate() {
         match c {

@@ -1,6 +1,7 @@
 //! One module per subcommand; each returns an exit code or an error printed by `lib::run`.
 pub mod check;
 pub mod list;
+pub mod lsp;
 pub mod render;
 pub mod run;
 
