@@ -968,7 +968,12 @@ pub fn resume(args: &RunArgs, run_dir: &Path, color: bool) -> Result<i32> {
     let mut fresh = Vec::new();
     for (i, dir) in dirs.iter().enumerate() {
         let sub = hosts_dir.join(dir);
-        if !sub.join("journal.jsonl").is_file() {
+        if resume::first_start(&sub).is_none() {
+            // never started, or runbook was killed before the host's run-start was recorded
+            // (nothing ran there): it starts now, in a folder of its own again
+            if sub.exists() {
+                std::fs::remove_dir_all(&sub).map_err(|e| Error::io(&sub, e))?;
+            }
             fresh.push(i);
             continue;
         }
