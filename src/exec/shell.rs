@@ -419,6 +419,10 @@ impl Shell {
         // poll for a moment, so that the rest comes in a few reads rather than one wakeup per
         // line (the pipe holds 64 KiB: bash waits at most that moment when it is full)
         let mut snap_quiet_until: Option<Instant> = None;
+        // the state's channel ends when the step has exited, but its process may take longer
+        // to be seen gone (over ssh, the session's end comes after): an ended channel is
+        // left out of poll, which would otherwise wake at once, again and again
+        let mut dump_open = true;
         let stdin = io::stdin();
         let status = loop {
             let quiet = snap_quiet_until.and_then(|t| t.checked_duration_since(Instant::now()));
@@ -452,7 +456,7 @@ impl Shell {
                 if let Some(fd) = &exit_fd {
                     fds.push(PollFd::new(fd, PollFlags::IN));
                 }
-                if quiet.is_none() {
+                if quiet.is_none() && dump_open {
                     fds.push(PollFd::new(&running.dump, PollFlags::IN));
                 }
                 if reader.streams[0].3 {
@@ -487,9 +491,9 @@ impl Shell {
                 }
             }
             reader.read(&running, sink, false)?;
-            if quiet.is_none() {
+            if quiet.is_none() && dump_open {
                 let before = snapshot.len();
-                drain(&running.dump, &mut |d| snapshot.extend_from_slice(d))?;
+                dump_open = drain(&running.dump, &mut |d| snapshot.extend_from_slice(d))?;
                 if snapshot.len() > before {
                     snap_quiet_until = Some(Instant::now() + Duration::from_millis(1));
                 }

@@ -3,36 +3,58 @@
 //!
 //! One master connection per host for the whole run (`ControlMaster`, its socket in a
 //! private local folder of a short path: a Unix socket path longer than about 100 bytes
-//! is refused), and a private remote folder (`mktemp -d`, mode 0700) for the step's
-//! channels. Each step then opens sessions over the master, which cost no new handshake:
+//! is refused), and a private remote folder (`mktemp -d`, mode 0700) for the steps' FIFOs.
+//! Each step then runs in sessions over the master, which cost no new handshake:
 //!
 //! - the step itself: `ssh -T` on pipes, or `ssh -tt` on a local pty when the step gets a
 //!   terminal (the keyboard, window sizes and Ctrl-C reach the remote pty). Its remote
-//!   command is a one-line `sh` wrapper: it makes the step's FIFOs, holds the state and
-//!   watch FIFOs open for writing (so their readers are connected before the step starts
-//!   and see the end only when it has exited), enters the state's directory, marks the
-//!   step's processes with `RUNBOOK_STEP` in their environment, and starts a login bash
+//!   command is a short `sh` wrapper holding nothing of the step: it makes the state FIFO
+//!   and holds it open for writing (so its reader is connected before the step starts and
+//!   sees the end only when it has exited), removes its name, then reads the rest of itself,
+//!   the *header*, as one line from the script's channel (its stdin, or on a terminal a
+//!   FIFO of its own) and runs it: the secret watch's FIFO held open likewise, the state's
+//!   directory, the step's variables with its `RUNBOOK_STEP` marker, and a login bash
 //!   (`/etc/profile`, then `~/.bash_profile` or `~/.profile`, as the operator's own `ssh
-//!   HOST` session has them) that sources the step's script from its FIFO;
-//! - the script's writer (`cat > FIFO`, fed from runbook's pipe), the state dump's reader
-//!   (`cat FIFO`), and the secret watch's reader when one is wanted.
+//!   HOST` session has them) that sources the script following the header on that channel.
+//!   The step's shell writes its state, and the watched values, to its parent's fds
+//!   (`/proc/$PPID/fd/4` and `5`);
+//! - the state dump's reader (`cat FIFO`), the secret watch's reader when one is wanted, and
+//!   on a terminal the script's writer (`cat > FIFO`, fed from runbook's pipe).
+//!
+//! Opening a session costs about 15 ms (ssh's start, the master's round trip, sshd's fork of
+//! a shell), twice a step: so a step on pipes takes *spares* opened ahead, [`SPARES`] of them,
+//! each a step's session waiting for its header and its state's reader (see [`Spare`]); the
+//! first when the connection is up, the next as soon as one is taken, so they connect while
+//! the steps before run. A terminal step opens its own, as a step wanting a secret watch
+//! opens that reader. `bench/remote.sh` measures the cost of a step over the connection.
 //!
 //! Values travel only in these sessions: nothing the step knows is on a command line or in
 //! a file on the remote host (FIFOs hold nothing on disk). ssh joins its arguments with
-//! spaces for the remote shell: every path and value in a remote command is quoted for it.
-//! ssh's own failures exit 255, as a step may: a step's 255 is its own only while the
-//! master still stands; otherwise the connection was lost, and the step's end is unknown.
+//! spaces for the remote shell: every path in a remote command is quoted for it, and every
+//! value in a header. ssh's own failures exit 255, as a step may: a step's 255 is its own
+//! only while the master still stands; otherwise the connection was lost, and the step's
+//! end is unknown (a spare found gone is replaced before a step is given to it, so that a
+//! lost connection shows so).
 
-use super::transport::{Control, Running, Spawn, Transport, attach, before_exec};
+use super::transport::{Attached, Control, Running, Spawn, Transport, attach, before_exec};
 use crate::shell::shell_quote;
 use rustix::process::{Pid, Signal};
+use std::collections::VecDeque;
 use std::ffi::OsString;
-use std::io::{self, Read};
+use std::io::{self, Read, Write};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
-use std::os::unix::process::ExitStatusExt;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
+
+/// How many steps' sessions are opened ahead: a step shorter than opening a session (about
+/// 15 ms) would otherwise wait for the rest of its spare's. Each holds two sessions of the
+/// master, whose host allows 10 at once by default (sshd's `MaxSessions`): with a step's
+/// own two, its secret watch, and those of the step before still closing, 2 leave room.
+const SPARES: usize = 2;
 
 /// How long connecting may take before the host counts as unreachable.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(20);
@@ -40,8 +62,6 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(20);
 /// A connection to one host: the transport of its steps.
 pub struct Ssh {
     conn: std::sync::Arc<Conn>,
-    /// Steps started so far (each gets FIFOs of its own).
-    seq: std::cell::Cell<u64>,
 }
 
 /// The master connection and the two private folders.
@@ -56,6 +76,10 @@ struct Conn {
     remote_dir: String,
     /// ssh can ask for a password or a key's passphrase on the operator's terminal.
     interactive: bool,
+    /// FIFOs made so far (each gets a name of its own).
+    seq: AtomicU64,
+    /// The next steps' sessions, being opened ahead (or open), the oldest first.
+    spares: Mutex<VecDeque<Opening>>,
 }
 
 /// Why a host could not be reached: ssh's own words.
@@ -86,6 +110,8 @@ impl Ssh {
             local_dir,
             remote_dir: String::new(),
             interactive,
+            seq: AtomicU64::new(0),
+            spares: Mutex::new(VecDeque::new()),
         };
         let log = ssh.local_dir.join("master.log");
         let mut master = Command::new("ssh");
@@ -130,9 +156,10 @@ impl Ssh {
             )));
         }
         ssh.remote_dir = dir;
+        // the first step's sessions connect while runbook gets ready to run it
+        ssh.refill();
         Ok(Ssh {
             conn: std::sync::Arc::new(ssh),
-            seq: std::cell::Cell::new(0),
         })
     }
 
@@ -175,10 +202,128 @@ impl Conn {
         c
     }
 
-    /// Close the master and remove both private folders.
+    /// A step's session: `ssh -T`, or `ssh -tt` for a terminal, running the `sh` `wrapper`
+    /// (which the remote login shell gets as one quoted argument).
+    fn session(&self, terminal: bool, wrapper: &str) -> Command {
+        let mut c = Command::new("ssh");
+        c.args(["-o", "ControlMaster=no"])
+            .args(self.common())
+            .arg(if terminal { "-tt" } else { "-T" })
+            .args(&self.args)
+            .arg(format!("exec /bin/sh -c {}", shell_quote(wrapper)));
+        c
+    }
+
+    /// A new FIFO's path in the remote folder: `{kind}.{n}`.
+    fn fifo_path(&self, kind: &str) -> String {
+        let n = self.seq.fetch_add(1, Ordering::Relaxed) + 1;
+        format!("{}/{kind}.{n}", self.remote_dir)
+    }
+
+    /// The secret watch's reader session (kept among the step's `helpers`): what it reads,
+    /// and its FIFO's path. Opened for the step that wants it (rare: a step that mentions a
+    /// secret variable).
+    fn watch_reader(&self, helpers: &mut Helpers) -> io::Result<(io::PipeReader, String)> {
+        let wf = self.fifo_path("w");
+        let mut r = self.fifo_session(&wf, false)?;
+        let fd = OwnedFd::from(r.stdout.take().expect("piped"));
+        helpers.0.push(r);
+        Ok((io::PipeReader::from(fd), wf))
+    }
+
+    /// The oldest spare whose sessions are both still there; otherwise (they went, or could
+    /// not be opened) a new one, whose failure is then the step's: a lost connection shows
+    /// as without spares, its ssh exiting 255 with the master gone.
+    fn take_spare(&self) -> io::Result<Spare> {
+        loop {
+            let oldest = self
+                .spares
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .pop_front();
+            let Some(opening) = oldest else { break };
+            if let Ok(mut s) = opening.join() {
+                if s.alive() {
+                    return Ok(s);
+                }
+                s.retire(Instant::now() + Duration::from_millis(500));
+            }
+        }
+        Opening::start(self).join()
+    }
+
+    /// Start opening spares up to [`SPARES`].
+    fn refill(&self) {
+        let mut spares = self.spares.lock().unwrap_or_else(|e| e.into_inner());
+        while spares.len() < SPARES {
+            spares.push_back(Opening::start(self));
+        }
+    }
+
+    /// Let the spares go (at the end of the run).
+    fn retire_spares(&self) {
+        let spares = std::mem::take(&mut *self.spares.lock().unwrap_or_else(|e| e.into_inner()));
+        let opened: Vec<Spare> = spares.into_iter().filter_map(|o| o.join().ok()).collect();
+        // their stdins closed first, so that they all end at once
+        let until = Instant::now() + Duration::from_secs(2);
+        let ending: Vec<(Child, Child)> = opened.into_iter().map(Spare::let_go).collect();
+        for (mut step, mut reader) in ending {
+            wait_until(&mut step, until);
+            wait_until(&mut reader, until);
+        }
+    }
+
+    /// The [`Running`] of a step whose session `child` has started.
+    #[allow(clippy::too_many_arguments)]
+    fn running(
+        self: &std::sync::Arc<Self>,
+        spec: &Spawn,
+        child: Child,
+        script: io::PipeWriter,
+        io: Attached,
+        dump: io::PipeReader,
+        watch: Option<(io::PipeReader, String)>,
+        helpers: Helpers,
+    ) -> Running {
+        let pid = child.id();
+        let pidfd = Pid::from_raw(pid as i32).and_then(|p| {
+            rustix::process::pidfd_open(p, rustix::process::PidfdFlags::empty()).ok()
+        });
+        let token = spec
+            .env
+            .iter()
+            .find(|(k, _)| *k == super::transport::STEP_ENV)
+            .map(|(_, v)| v.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        Running {
+            pid,
+            script: Some(script),
+            script_name: "/dev/fd/3".to_string(),
+            stdout: io.stdout,
+            stderr: io.stderr,
+            dump,
+            dump_target: DUMP_TARGET.to_string(),
+            watch: watch.map(|(r, _)| (r, WATCH_TARGET.to_string())),
+            pty: io.pty,
+            control: Box::new(SshControl {
+                ssh: self.clone(),
+                child,
+                pidfd,
+                helpers,
+                token,
+            }),
+        }
+    }
+
+    /// Let the spare go, remove both private folders, and close the master.
     fn close(&mut self) {
+        self.retire_spares();
         if !self.remote_dir.is_empty() {
-            let rm = format!("rm -rf {}", shell_quote(&self.remote_dir));
+            // a FIFO's open blocks until its other side comes: one that never will (its
+            // session went before it was there) is let through before the folder goes
+            let dir = shell_quote(&self.remote_dir);
+            let rm =
+                format!("for f in {dir}/*; do [ -p \"$f\" ] && : <>\"$f\"; done; rm -rf {dir}");
             let _ = self
                 .command(&rm)
                 .stdin(Stdio::null())
@@ -217,6 +362,11 @@ impl Conn {
 
     /// A helper session reading or writing one FIFO (made if it is not there yet).
     fn fifo_session(&self, fifo: &str, write: bool) -> io::Result<Child> {
+        self.fifo_command(fifo, write).spawn()
+    }
+
+    /// The command of [`Conn::fifo_session`].
+    fn fifo_command(&self, fifo: &str, write: bool) -> Command {
         let q = shell_quote(fifo);
         let open = if write {
             format!("exec cat > {q}")
@@ -224,11 +374,13 @@ impl Conn {
             format!("exec cat {q}")
         };
         let remote = format!("mkfifo {q} 2>/dev/null; [ -p {q} ] || exit 97; {open}",);
-        self.command(&remote)
-            .stdin(if write { Stdio::piped() } else { Stdio::null() })
+        let mut c = self.command(&remote);
+        c.stdin(if write { Stdio::piped() } else { Stdio::null() })
             .stdout(if write { Stdio::null() } else { Stdio::piped() })
             .stderr(Stdio::null())
-            .spawn()
+            // not stopped by a Ctrl-C on runbook's terminal: the step's end reaches it
+            .process_group(0);
+        c
     }
 
     /// Signal every remote process marked with `token`; with `grace`, SIGTERM first, then
@@ -263,126 +415,29 @@ impl Drop for Conn {
 
 impl Transport for Ssh {
     fn spawn(&self, spec: &Spawn) -> io::Result<Running> {
-        let n = self.seq.get() + 1;
-        self.seq.set(n);
+        if spec.terminal {
+            return self.spawn_on_terminal(spec);
+        }
         let conn = &self.conn;
-        let d = &conn.remote_dir;
-        // on pipes the script comes on the step's own session (its stdin, moved to fd 3; the
-        // step reads /dev/null): one session fewer; on a terminal, stdin is the keyboard
-        let script = if spec.terminal {
-            format!("{d}/s.{n}")
-        } else {
-            "/dev/fd/3".to_string()
-        };
-        let dump = format!("{d}/d.{n}");
-        let watch = spec.watch.then(|| format!("{d}/w.{n}"));
-        let q = |s: &str| shell_quote(s);
-        // the wrapper: FIFOs, the state and watch FIFOs held open for writing (which waits
-        // for their readers), the directory, the marker, the login bash, then the FIFOs
-        // removed; the step's status is the wrapper's
-        let script_fifo = spec.terminal.then_some(script.as_str());
-        let fifos: Vec<&str> = [script_fifo, Some(dump.as_str()), watch.as_deref()]
-            .into_iter()
-            .flatten()
-            .collect();
-        let mut w = String::new();
-        for f in &fifos {
-            w.push_str(&format!(
-                "mkfifo {0} 2>/dev/null; [ -p {0} ] || exit 97; ",
-                q(f)
-            ));
-        }
-        w.push_str(&format!("exec 4>{}; ", q(&dump)));
-        if let Some(wf) = &watch {
-            w.push_str(&format!("exec 5>{}; ", q(wf)));
-        }
-        if let Some(dir) = spec.dir {
-            let dir = dir.to_string_lossy();
-            w.push_str(&format!(
-                "cd -- {0} || exit {1}; PWD={0}; export PWD; ",
-                q(&dir),
-                super::state::EXIT_STATE_LOST
-            ));
-        }
-        for (k, v) in spec.env {
-            if *k != "PWD" {
-                w.push_str(&format!("{k}={}; export {k}; ", q(&v.to_string_lossy())));
-            }
-        }
-        let program = q(spec.program);
-        let redirect = if spec.terminal {
-            ""
-        } else {
-            " 3<&0 </dev/null"
-        };
-        w.push_str(&format!(
-            "{program} -l -c {}{redirect} 4>&- 5>&-; s=$?; exec 4>&- 5>&-; rm -f {}; exit $s",
-            q(&format!(". {}", q(&script))),
-            fifos.iter().map(|f| q(f)).collect::<Vec<_>>().join(" ")
-        ));
-        let remote = format!("exec /bin/sh -c {}", q(&w));
-
-        // the readers first: the wrapper waits for them before the step starts; if the step
-        // cannot be started, they are stopped (they would wait for it forever)
+        // the watch's reader first: the wrapper waits for it before the step starts
         let mut helpers = Helpers(Vec::new());
-        let mut dump_reader = conn.fifo_session(&dump, false)?;
-        let dump_r: OwnedFd = dump_reader.stdout.take().expect("piped").into();
-        helpers.0.push(dump_reader);
-        let watch = match &watch {
-            Some(wf) => {
-                let mut r = conn.fifo_session(wf, false)?;
-                let fd: OwnedFd = r.stdout.take().expect("piped").into();
-                helpers.0.push(r);
-                Some((io::PipeReader::from(fd), shell_quote(wf)))
-            }
-            None => None,
+        let watch = match spec.watch {
+            true => Some(conn.watch_reader(&mut helpers)?),
+            false => None,
         };
-        let mut cmd = Command::new("ssh");
-        cmd.args(["-o", "ControlMaster=no"]).args(conn.common());
-        cmd.arg(if spec.terminal { "-tt" } else { "-T" });
-        cmd.args(&conn.args).arg(&remote);
-        let io = attach(&mut cmd, spec.terminal)?;
-        let script_w: OwnedFd = if spec.terminal {
-            let mut writer = conn.fifo_session(&script, true)?;
-            let w = writer.stdin.take().expect("piped").into();
-            helpers.0.push(writer);
-            w
-        } else {
-            let (r, w) = io::pipe()?;
-            cmd.stdin(Stdio::from(r));
-            w.into()
+        let spare = conn.take_spare()?;
+        helpers.0.push(spare.reader);
+        let mut stdin = spare.stdin;
+        // a session that has gone says so by its exit status (255, the master gone)
+        let _ = stdin.write_all(header(spec, watch.as_ref().map(|w| w.1.as_str())).as_bytes());
+        // the next steps' sessions connect while this one runs
+        conn.refill();
+        let io = Attached {
+            stdout: spare.stdout,
+            stderr: Some(spare.stderr),
+            pty: None,
         };
-        before_exec(&mut cmd, io.pty.is_some(), None);
-        let child = cmd.spawn()?;
-        drop(cmd);
-        let pid = child.id();
-        let pidfd = Pid::from_raw(pid as i32).and_then(|p| {
-            rustix::process::pidfd_open(p, rustix::process::PidfdFlags::empty()).ok()
-        });
-        let token = spec
-            .env
-            .iter()
-            .find(|(k, _)| *k == super::transport::STEP_ENV)
-            .map(|(_, v)| v.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        Ok(Running {
-            pid,
-            script: Some(io::PipeWriter::from(script_w)),
-            script_name: script.clone(),
-            stdout: io.stdout,
-            stderr: io.stderr,
-            dump: io::PipeReader::from(dump_r),
-            dump_target: shell_quote(&dump),
-            watch,
-            pty: io.pty,
-            control: Box::new(SshControl {
-                ssh: conn.clone(),
-                child,
-                pidfd,
-                helpers,
-                token,
-            }),
-        })
+        Ok(conn.running(spec, spare.step, stdin, io, spare.dump, watch, helpers))
     }
 
     fn runs_here(&self) -> bool {
@@ -393,6 +448,191 @@ impl Transport for Ssh {
         self.conn
             .signal_marked(token, Signal::TERM, Some(grace))
             .unwrap_or(0)
+    }
+}
+
+impl Ssh {
+    /// A step on a terminal: `ssh -tt` on a local pty (its stdin is the keyboard), so its
+    /// header and script come through a FIFO of their own, written by one more session; no
+    /// spare is opened ahead for it (they are rare, and wait for the operator anyway).
+    fn spawn_on_terminal(&self, spec: &Spawn) -> io::Result<Running> {
+        let conn = &self.conn;
+        let script = conn.fifo_path("s");
+        let dump = conn.fifo_path("d");
+        // the readers first: the wrapper waits for them before the step starts; if the step
+        // cannot be started, they are stopped (they would wait for it forever)
+        let mut helpers = Helpers(Vec::new());
+        let mut dump_reader = conn.fifo_session(&dump, false)?;
+        let dump_r = io::PipeReader::from(OwnedFd::from(dump_reader.stdout.take().expect("piped")));
+        helpers.0.push(dump_reader);
+        let watch = match spec.watch {
+            true => Some(conn.watch_reader(&mut helpers)?),
+            false => None,
+        };
+        let wrapper = format!(
+            "{WRAPPER_START}d={}; s={}; for f in \"$s\" \"$d\"; do mkfifo \"$f\" 2>/dev/null; [ -p \"$f\" ] || exit 97; done; exec 4>\"$d\" 3<\"$s\"; rm -f \"$d\" \"$s\"; {READ_HEADER}",
+            shell_quote(&dump),
+            shell_quote(&script)
+        );
+        let mut cmd = conn.session(true, &wrapper);
+        let io = attach(&mut cmd, true)?;
+        let mut writer = conn.fifo_session(&script, true)?;
+        let mut script_w = io::PipeWriter::from(OwnedFd::from(writer.stdin.take().expect("piped")));
+        helpers.0.push(writer);
+        before_exec(&mut cmd, io.pty.is_some(), None);
+        let child = cmd.spawn()?;
+        drop(cmd);
+        let _ = script_w.write_all(header(spec, watch.as_ref().map(|w| w.1.as_str())).as_bytes());
+        Ok(conn.running(spec, child, script_w, io, dump_r, watch, helpers))
+    }
+}
+
+/// How every step's wrapper starts: `$nl` is a newline, for values that hold one in the
+/// header's single line.
+const WRAPPER_START: &str = "nl='\n'; ";
+
+/// How a step's wrapper reads the rest of itself from fd 3 (its script's channel): one line,
+/// run with `eval` (`read` takes a byte at a time from a pipe: what follows the line is the
+/// script). Without a header (runbook let the spare go) it ends there.
+const READ_HEADER: &str = r#"IFS= read -r h <&3 || exit 0; eval "$h""#;
+
+/// Where the step's shell writes its state: the wrapper's fd 4 (its parent's), the dump
+/// FIFO, open for writing since before the step (the FIFO's name is gone by then).
+const DUMP_TARGET: &str = "/proc/$PPID/fd/4";
+
+/// Where it sends the secret watch's values: the wrapper's fd 5.
+const WATCH_TARGET: &str = "/proc/$PPID/fd/5";
+
+/// A value quoted for the remote shell on the header's single line.
+fn quote_line(value: &str) -> String {
+    shell_quote(value).replace('\n', "'\"$nl\"'")
+}
+
+/// The rest of a step's wrapper, sent ahead of its script on the script's own channel (never
+/// on a command line: it holds the step's directory and variables), as one line: the watch
+/// FIFO held open for writing (which waits for its reader) and removed, the directory, the
+/// variables (the step's marker among them), then the login shell sourcing the script from
+/// fd 3; the step's status is the wrapper's.
+fn header(spec: &Spawn, watch: Option<&str>) -> String {
+    let q = |s: &str| quote_line(s);
+    let mut h = String::new();
+    if let Some(wf) = watch {
+        h.push_str(&format!(
+            "mkfifo {0} 2>/dev/null; [ -p {0} ] || exit 97; exec 5>{0}; rm -f {0}; ",
+            q(wf)
+        ));
+    }
+    if let Some(dir) = spec.dir {
+        let dir = dir.to_string_lossy();
+        h.push_str(&format!(
+            "cd -- {0} || exit {1}; PWD={0}; export PWD; ",
+            q(&dir),
+            super::state::EXIT_STATE_LOST
+        ));
+    }
+    for (k, v) in spec.env {
+        if *k != "PWD" {
+            h.push_str(&format!("{k}={}; export {k}; ", q(&v.to_string_lossy())));
+        }
+    }
+    let shell = format!("exec {} -l -c '. /dev/fd/3' 4>&- 5>&-", q(spec.program));
+    if spec.terminal {
+        // fd 3 is a FIFO there, which the shell's `. /dev/fd/3` would open anew: that open
+        // waits for a writer, and the script's may be gone by then; a pipe's does not wait
+        h.push_str(&format!(
+            "exec 7<&0; cat <&3 4>&- 5>&- 7<&- | {shell} 3<&0 <&7 7<&-; "
+        ));
+    } else {
+        // in a subshell of its own: `sh` would move its own fds 4 and 5 out of the way
+        // while the shell runs, and the shell's state goes to its parent's fd 4
+        h.push_str(&format!("({shell}); "));
+    }
+    h.push_str("st=$?; exec 3<&- 4>&- 5>&- 7<&-; exit $st\n");
+    h
+}
+
+/// A step's sessions opened before the step is known, so that their setup is off its
+/// critical path. Its remote wrapper makes its state FIFO and holds it open for writing
+/// (which waits for the reader, so the reader is connected before any step is given to
+/// it), removes the FIFO's name, then waits for the header on its stdin. A spare let go
+/// (its stdin closed) ends by itself: the wrapper reads no header and exits, and its reader
+/// sees the FIFO's end.
+struct Spare {
+    /// The step's session; runbook's end of its stdin, which brings the header, then the
+    /// script (the wrapper moves it to fd 3: the step reads /dev/null); its output.
+    step: Child,
+    stdin: io::PipeWriter,
+    stdout: OwnedFd,
+    stderr: OwnedFd,
+    /// The state dump's reader session, and what it reads.
+    reader: Child,
+    dump: io::PipeReader,
+}
+
+/// A spare being opened: spawning its two ssh processes takes a few milliseconds (more on a
+/// busy machine), which would hold back the script of the step just started; a thread of
+/// its own does it.
+struct Opening(std::thread::JoinHandle<io::Result<Spare>>);
+
+impl Opening {
+    fn start(conn: &Conn) -> Opening {
+        let fifo = conn.fifo_path("d");
+        let reader = conn.fifo_command(&fifo, false);
+        let wrapper = format!(
+            "{WRAPPER_START}d={}; mkfifo \"$d\" 2>/dev/null; [ -p \"$d\" ] || exit 97; exec 4>\"$d\" 3<&0 </dev/null; rm -f \"$d\"; {READ_HEADER}",
+            shell_quote(&fifo)
+        );
+        let step = conn.session(false, &wrapper);
+        Opening(std::thread::spawn(move || Spare::spawn(reader, step)))
+    }
+
+    fn join(self) -> io::Result<Spare> {
+        self.0
+            .join()
+            .unwrap_or_else(|_| Err(io::Error::other("a spare session's thread panicked")))
+    }
+}
+
+impl Spare {
+    fn spawn(mut reader: Command, mut cmd: Command) -> io::Result<Spare> {
+        let mut reader = reader.spawn()?;
+        let dump = io::PipeReader::from(OwnedFd::from(reader.stdout.take().expect("piped")));
+        // stopped if the step's session cannot be started
+        let mut pending = Helpers(vec![reader]);
+        let io = attach(&mut cmd, false)?;
+        let (stdin_r, stdin) = io::pipe()?;
+        cmd.stdin(Stdio::from(stdin_r));
+        let step = cmd.spawn()?;
+        drop(cmd);
+        Ok(Spare {
+            step,
+            stdin,
+            stdout: io.stdout,
+            stderr: io.stderr.expect("pipes"),
+            reader: pending.0.pop().expect("the reader"),
+            dump,
+        })
+    }
+
+    /// Both sessions are still there (the master may have gone since, or the host ended
+    /// idle sessions).
+    fn alive(&mut self) -> bool {
+        matches!(self.step.try_wait(), Ok(None)) && matches!(self.reader.try_wait(), Ok(None))
+    }
+
+    /// Let it go: without a header its wrapper exits, and its reader with it; those still
+    /// there at `until` are stopped.
+    fn retire(self, until: Instant) {
+        let (mut step, mut reader) = self.let_go();
+        wait_until(&mut step, until);
+        wait_until(&mut reader, until);
+    }
+
+    /// Close its stdin (its wrapper then reads no header, and exits); its two sessions,
+    /// ending.
+    fn let_go(self) -> (Child, Child) {
+        drop(self.stdin);
+        (self.step, self.reader)
     }
 }
 
@@ -468,12 +708,31 @@ fn wait_bounded(mut child: Child, limit: Duration) -> Option<ExitStatus> {
     wait_until(&mut child, Instant::now() + limit)
 }
 
-/// Wait for `child` until `until`; None (and the child killed) past it.
+/// Wait for `child` until `until`; None (and the child killed) past it. Its exit wakes the
+/// wait (a pidfd): a step's helper sessions end just after it, and are waited for on its
+/// way out.
 fn wait_until(child: &mut Child, until: Instant) -> Option<ExitStatus> {
+    let pidfd = Pid::from_raw(child.id() as i32)
+        .and_then(|p| rustix::process::pidfd_open(p, rustix::process::PidfdFlags::empty()).ok());
     loop {
+        let now = Instant::now();
         match child.try_wait() {
             Ok(Some(s)) => return Some(s),
-            Ok(None) if Instant::now() < until => std::thread::sleep(Duration::from_millis(5)),
+            Ok(None) if now < until => {
+                let left = (until - now).min(Duration::from_millis(5));
+                match &pidfd {
+                    Some(fd) => {
+                        let ts = rustix::event::Timespec {
+                            tv_sec: 0,
+                            tv_nsec: left.subsec_nanos() as _,
+                        };
+                        let mut fds =
+                            [rustix::event::PollFd::new(fd, rustix::event::PollFlags::IN)];
+                        let _ = rustix::event::poll(&mut fds, Some(&ts));
+                    }
+                    None => std::thread::sleep(left),
+                }
+            }
             _ => {
                 let _ = child.kill();
                 let _ = child.wait();
