@@ -46,7 +46,6 @@ PasswordAuthentication no
 KbdInteractiveAuthentication no
 PermitRootLogin prohibit-password
 AllowUsers $user
-MaxSessions 100
 MaxStartups 100
 SetEnv HOME=$d/home TMPDIR=$d/tmp
 LogLevel ERROR

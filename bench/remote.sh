@@ -35,7 +35,6 @@ PasswordAuthentication no
 KbdInteractiveAuthentication no
 PermitRootLogin prohibit-password
 AllowUsers $user
-MaxSessions 100
 SetEnv HOME=$work/home TMPDIR=$work/tmp
 LogLevel ERROR
 CFG

@@ -67,7 +67,7 @@ impl Sshd {
                 "ListenAddress {addr}\nHostKey {d}/host_key\nAuthorizedKeysFile {d}/authorized_keys\n\
                  PidFile {d}/sshd.pid\nStrictModes no\nUsePAM no\nPasswordAuthentication no\n\
                  KbdInteractiveAuthentication no\nPubkeyAuthentication yes\n\
-                 PermitRootLogin prohibit-password\nAllowUsers {user}\nMaxSessions 100\nMaxStartups 100\n\
+                 PermitRootLogin prohibit-password\nAllowUsers {user}\nMaxStartups 100\n\
                  SetEnv RUNBOOK_TEST_HOST={name} HOME={d}/home TMPDIR={d}/tmp\nLogLevel ERROR\n"
             ),
         )
