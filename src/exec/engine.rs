@@ -73,6 +73,10 @@ impl Engine<'_> {
         let mut edited: Option<String> = None;
         // the operator chose retry: run again without asking again
         let mut retry = false;
+        // (a remote host's sessions for the first steps connect while the first is shown)
+        self.shell
+            .transport
+            .steps_ahead(items[k..].iter().filter(|p| !p.is_manual()).count());
         while k < total {
             let p = &items[k];
             if self.fleet.is_some() && STOPPED.load(Ordering::SeqCst) {
@@ -155,6 +159,9 @@ impl Engine<'_> {
                 _ => {}
             }
             attempt += 1;
+            self.shell
+                .transport
+                .steps_ahead(items[k..].iter().filter(|p| !p.is_manual()).count());
             let ran = self.run_command(k, p, &command, attempt, &mut state, &mut snapshot)?;
             if let Some(stop) = self.after_interrupt(&ran)? {
                 (result, exit) = stop;

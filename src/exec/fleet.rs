@@ -23,6 +23,7 @@ use super::report::{Capture, JournalReporter, Reporters};
 use super::resume::{self, Prepared, Resumable};
 use super::secrets::Secrets;
 use super::shell::Stream;
+use super::ssh::Ssh;
 use super::state::State;
 use super::{
     EXIT_INTERRUPTED, EXIT_STEP_FAILED, STOPPED, complete_values, ended_by_error, inputs_state,
@@ -521,15 +522,15 @@ impl Ctx<'_> {
     }
 
     /// Run host `i`'s job to its end; what went wrong is in its journal and row.
-    fn run_host(&self, i: usize, job: Job) {
+    fn run_host(&self, i: usize, job: Job, ahead: Option<Result<Ssh>>) {
         let result = match job {
             Job::New {
                 hp,
                 values,
                 public,
                 secrets,
-            } => self.start_host(i, hp, values, public, secrets),
-            Job::Resume(r) => self.resume_host(i, *r),
+            } => self.start_host(i, hp, values, public, secrets, ahead),
+            Job::Resume(r) => self.resume_host(i, *r, ahead),
         };
         if let Err(e) = result {
             // runbook could not even record the host's start (a full disk, say)
@@ -548,11 +549,9 @@ impl Ctx<'_> {
         values: &HashMap<String, String>,
         public: &BTreeMap<String, String>,
         secrets: Secrets,
+        ahead: Option<Result<Ssh>>,
     ) -> Result<()> {
-        let cfg = RunConfig {
-            on: Some(hp.host.clone()),
-            ..self.cfg.clone()
-        };
+        let cfg = host_config(self.cfg, &hp.host);
         let items: Vec<Planned> = hp.plan.in_order().into_iter().cloned().collect();
         let (run, journal, transcript) = RunDir::create_named(&self.hosts_dir, &self.dirs[i])?;
         run.write_private(
@@ -576,10 +575,11 @@ impl Ctx<'_> {
             state,
             secrets,
             values.clone(),
+            ahead,
         )
     }
 
-    fn resume_host(&self, i: usize, r: Resumable) -> Result<()> {
+    fn resume_host(&self, i: usize, r: Resumable, ahead: Option<Result<Ssh>>) -> Result<()> {
         let done_before = r.steps[..r.from].len();
         let mut reporters =
             self.reporters(i, &r.doc, r.journal, r.transcript, &r.steps, done_before);
@@ -588,11 +588,13 @@ impl Ctx<'_> {
         })?;
         self.execute(
             i, &r.cfg, &r.run, reporters, &r.doc, &r.steps, r.from, r.state, r.secrets, r.values,
+            ahead,
         )
     }
 
-    /// Connect to the host and run its steps from `from`: a connection that fails ends the
-    /// host's run with ssh's reason, and the other hosts go on.
+    /// Connect to the host (or take the connection opened ahead) and run its steps from
+    /// `from`: a connection that fails ends the host's run with ssh's reason, and the other
+    /// hosts go on.
     #[allow(clippy::too_many_arguments)]
     fn execute(
         &self,
@@ -606,8 +608,13 @@ impl Ctx<'_> {
         state: State,
         secrets: Secrets,
         values: HashMap<String, String>,
+        ahead: Option<Result<Ssh>>,
     ) -> Result<()> {
-        let shell = match shell_for(cfg) {
+        let shell = match ahead {
+            Some(connected) => connected.map(|ssh| super::remote_shell(cfg, ssh)),
+            None => shell_for(cfg),
+        };
+        let shell = match shell {
             Ok(s) => s,
             Err(e) => {
                 tracing::warn!(host = %self.fleet.names[i], error = %e, "cannot connect");
@@ -636,9 +643,16 @@ impl Ctx<'_> {
     }
 
     /// Run the jobs, `--parallel` at a time, in order; no new host starts after a signal,
-    /// a quit, or `--max-fail` failures.
+    /// a quit, or `--max-fail` failures. Without a terminal (where ssh could ask for a
+    /// password), once a host is connected the host that takes its turn next connects while
+    /// it runs: a handshake is CPU time, which steps that wait leave idle.
     fn run_all(&self, jobs: Vec<(usize, Job)>) {
-        let queue = Mutex::new(jobs.into_iter());
+        let order: Vec<(usize, RunConfig)> = jobs
+            .iter()
+            .map(|(i, job)| (*i, job.config(self.cfg)))
+            .collect();
+        let queue = Mutex::new(jobs.into_iter().enumerate());
+        let ahead = Ahead::default();
         let stopped_by = Mutex::new(None::<String>);
         let workers = self.fleet.parallel.min(self.fleet.names.len()).max(1);
         let failures_before = self.fleet.failures();
@@ -662,12 +676,23 @@ impl Ctx<'_> {
                             return;
                         }
                         let next = queue.lock().unwrap_or_else(|e| e.into_inner()).next();
-                        let Some((i, job)) = next else { return };
-                        self.run_host(i, job);
+                        let Some((n, (i, job))) = next else { return };
+                        let cfg = &order[n].1;
+                        let connected = ahead
+                            .take(i)
+                            .or_else(|| cfg.on.as_ref().map(|host| super::connect(cfg, host)));
+                        // the host that takes this worker's turn next connects while this
+                        // one runs its steps
+                        if !self.cfg.interactive && n + workers < order.len() {
+                            ahead.open(&order[n + workers..=n + workers]);
+                        }
+                        self.run_host(i, job, connected);
                     }
                 });
             }
         });
+        // connections opened for hosts that did not start: closed
+        drop(ahead);
         if let Some(why) = stopped_by.into_inner().unwrap_or_else(|e| e.into_inner()) {
             let left = self.fleet.rows().iter().filter(|r| !r.started).count();
             if left > 0 {
@@ -676,6 +701,76 @@ impl Ctx<'_> {
                     if left == 1 { " was" } else { "s were" }
                 );
             }
+        }
+    }
+}
+
+/// Connections being opened ahead of their hosts' turn, by host; each host's once.
+#[derive(Default)]
+struct Ahead(Mutex<Opening>);
+
+#[derive(Default)]
+struct Opening {
+    connecting: HashMap<usize, std::thread::JoinHandle<Result<Ssh>>>,
+    /// Every host connected ahead so far (taken or not).
+    asked: Vec<usize>,
+}
+
+impl Ahead {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Opening> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Start connecting to these hosts (those not started on yet).
+    fn open(&self, hosts: &[(usize, RunConfig)]) {
+        let mut o = self.lock();
+        for (i, cfg) in hosts {
+            let Some(host) = cfg.on.clone() else { continue };
+            if o.asked.contains(i) {
+                continue;
+            }
+            o.asked.push(*i);
+            let cfg = cfg.clone();
+            o.connecting
+                .insert(*i, std::thread::spawn(move || super::connect(&cfg, &host)));
+        }
+    }
+
+    /// Host `i`'s connection, if it was opened ahead (waiting for it to be up).
+    fn take(&self, i: usize) -> Option<Result<Ssh>> {
+        let handle = self.lock().connecting.remove(&i)?;
+        Some(handle.join().unwrap_or_else(|_| {
+            Err(Error::Usage(
+                "connecting ahead failed (a thread panicked)".into(),
+            ))
+        }))
+    }
+}
+
+impl Drop for Ahead {
+    fn drop(&mut self) {
+        let connecting = std::mem::take(&mut self.lock().connecting);
+        for (_, h) in connecting {
+            // the connection closes when it is dropped
+            let _ = h.join();
+        }
+    }
+}
+
+/// A run's settings for one of its hosts.
+fn host_config(cfg: &RunConfig, host: &RemoteHost) -> RunConfig {
+    RunConfig {
+        on: Some(host.clone()),
+        ..cfg.clone()
+    }
+}
+
+impl Job<'_> {
+    /// The settings its host's steps run with.
+    fn config(&self, base: &RunConfig) -> RunConfig {
+        match self {
+            Job::New { hp, .. } => host_config(base, &hp.host),
+            Job::Resume(r) => r.cfg.clone(),
         }
     }
 }

@@ -411,23 +411,32 @@ fn run_start(
 /// The shell of a run: on this machine, or on the `--on` host over OpenSSH (connected
 /// here, once for the whole run).
 pub fn shell_for(cfg: &RunConfig) -> Result<Shell> {
-    let mut shell = Shell::new(&cfg.shell, &cfg.secret);
-    if let Some(host) = &cfg.on {
-        let mut args = Vec::new();
-        if let Some(f) = &cfg.ssh_config {
-            args.push("-F".to_string());
-            args.push(f.to_string_lossy().into_owned());
-        }
-        args.extend(host.ssh_args.iter().cloned());
-        tracing::info!(host = %host.name, "connecting");
-        let ssh = ssh::Ssh::connect(&host.name, args, cfg.interactive)
-            .map_err(|e| Error::Usage(e.to_string()))?;
-        shell.transport = Box::new(ssh);
-        // the remote host's environment is its own: every variable the steps leave is
-        // carried, none is taken as inherited from runbook's
-        shell.inherited = state::Inherited::default();
+    match &cfg.on {
+        Some(host) => Ok(remote_shell(cfg, connect(cfg, host)?)),
+        None => Ok(Shell::new(&cfg.shell, &cfg.secret)),
     }
-    Ok(shell)
+}
+
+/// The master connection to `host`, as the run's settings say to reach it.
+pub fn connect(cfg: &RunConfig, host: &config::RemoteHost) -> Result<ssh::Ssh> {
+    let mut args = Vec::new();
+    if let Some(f) = &cfg.ssh_config {
+        args.push("-F".to_string());
+        args.push(f.to_string_lossy().into_owned());
+    }
+    args.extend(host.ssh_args.iter().cloned());
+    tracing::info!(host = %host.name, "connecting");
+    ssh::Ssh::connect(&host.name, args, cfg.interactive).map_err(|e| Error::Usage(e.to_string()))
+}
+
+/// The shell of a run whose steps go over `ssh`.
+pub fn remote_shell(cfg: &RunConfig, ssh: ssh::Ssh) -> Shell {
+    let mut shell = Shell::new(&cfg.shell, &cfg.secret);
+    shell.transport = Box::new(ssh);
+    // the remote host's environment is its own: every variable the steps leave is carried,
+    // none is taken as inherited from runbook's
+    shell.inherited = state::Inherited::default();
+    shell
 }
 
 /// Record how the run starts (or resumes), then run `items[from..]` from `state`; an error

@@ -47,7 +47,7 @@ use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 /// How many steps' sessions are opened ahead: a step shorter than opening a session (about
@@ -78,6 +78,13 @@ struct Conn {
     interactive: bool,
     /// FIFOs made so far (each gets a name of its own).
     seq: AtomicU64,
+    /// A step has started on this connection: the operator has "logged in" (see
+    /// [`header`]).
+    logged_in: AtomicBool,
+    /// How many more steps may start (the step starting included), as the run said (see
+    /// [`Transport::steps_ahead`]); no more spares than that are opened, since each costs
+    /// the host CPU time (a fleet's hosts share the operator's machine).
+    ahead: AtomicUsize,
     /// The next steps' sessions, being opened ahead (or open), the oldest first.
     spares: Mutex<VecDeque<Opening>>,
 }
@@ -111,6 +118,8 @@ impl Ssh {
             remote_dir: String::new(),
             interactive,
             seq: AtomicU64::new(0),
+            logged_in: AtomicBool::new(false),
+            ahead: AtomicUsize::new(usize::MAX),
             spares: Mutex::new(VecDeque::new()),
         };
         let log = ssh.local_dir.join("master.log");
@@ -156,8 +165,6 @@ impl Ssh {
             )));
         }
         ssh.remote_dir = dir;
-        // the first step's sessions connect while runbook gets ready to run it
-        ssh.refill();
         Ok(Ssh {
             conn: std::sync::Arc::new(ssh),
         })
@@ -170,6 +177,11 @@ impl Ssh {
 }
 
 impl Conn {
+    /// Whether the step now starting is the connection's first (it logs in).
+    fn first_step(&self) -> bool {
+        !self.logged_in.swap(true, Ordering::SeqCst)
+    }
+
     /// Options every ssh of this connection takes: the master's socket, and never a prompt
     /// that cannot be shown.
     fn common(&self) -> Vec<OsString> {
@@ -252,10 +264,15 @@ impl Conn {
         Opening::start(self).join()
     }
 
-    /// Start opening spares up to [`SPARES`].
-    fn refill(&self) {
+    /// Start opening spares up to [`SPARES`], and no more than the steps after the one
+    /// starting (`after_this`: whether one is starting).
+    fn refill(&self, after_this: bool) {
+        let ahead = self
+            .ahead
+            .load(Ordering::SeqCst)
+            .saturating_sub(usize::from(after_this));
         let mut spares = self.spares.lock().unwrap_or_else(|e| e.into_inner());
-        while spares.len() < SPARES {
+        while spares.len() < SPARES.min(ahead) {
             spares.push_back(Opening::start(self));
         }
     }
@@ -429,9 +446,16 @@ impl Transport for Ssh {
         helpers.0.push(spare.reader);
         let mut stdin = spare.stdin;
         // a session that has gone says so by its exit status (255, the master gone)
-        let _ = stdin.write_all(header(spec, watch.as_ref().map(|w| w.1.as_str())).as_bytes());
+        let _ = stdin.write_all(
+            header(
+                spec,
+                watch.as_ref().map(|w| w.1.as_str()),
+                conn.first_step(),
+            )
+            .as_bytes(),
+        );
         // the next steps' sessions connect while this one runs
-        conn.refill();
+        conn.refill(true);
         let io = Attached {
             stdout: spare.stdout,
             stderr: Some(spare.stderr),
@@ -442,6 +466,12 @@ impl Transport for Ssh {
 
     fn runs_here(&self) -> bool {
         false
+    }
+
+    fn steps_ahead(&self, n: usize) {
+        self.conn.ahead.store(n, Ordering::SeqCst);
+        // their sessions connect while runbook gets ready to run the first
+        self.conn.refill(false);
     }
 
     fn stop_leftovers(&self, token: &str, grace: Duration) -> usize {
@@ -482,7 +512,14 @@ impl Ssh {
         before_exec(&mut cmd, io.pty.is_some(), None);
         let child = cmd.spawn()?;
         drop(cmd);
-        let _ = script_w.write_all(header(spec, watch.as_ref().map(|w| w.1.as_str())).as_bytes());
+        let _ = script_w.write_all(
+            header(
+                spec,
+                watch.as_ref().map(|w| w.1.as_str()),
+                conn.first_step(),
+            )
+            .as_bytes(),
+        );
         Ok(conn.running(spec, child, script_w, io, dump_r, watch, helpers))
     }
 }
@@ -511,9 +548,15 @@ fn quote_line(value: &str) -> String {
 /// The rest of a step's wrapper, sent ahead of its script on the script's own channel (never
 /// on a command line: it holds the step's directory and variables), as one line: the watch
 /// FIFO held open for writing (which waits for its reader) and removed, the directory, the
-/// variables (the step's marker among them), then the login shell sourcing the script from
-/// fd 3; the step's status is the wrapper's.
-fn header(spec: &Spawn, watch: Option<&str>) -> String {
+/// variables (the step's marker among them), then the shell sourcing the script from fd 3;
+/// the step's status is the wrapper's.
+///
+/// The connection's first step runs in a login shell (`-l`: `/etc/profile`, then
+/// `~/.bash_profile`, `~/.bash_login` or `~/.profile`), as the operator's `ssh HOST` logs in
+/// once; what it sets (PATH, exported variables, functions) is the state the next steps get,
+/// each in a plain shell, as the commands typed after logging in: the profile runs once (a
+/// banner it prints is seen once), and a step costs no login.
+fn header(spec: &Spawn, watch: Option<&str>, login: bool) -> String {
     let q = |s: &str| quote_line(s);
     let mut h = String::new();
     if let Some(wf) = watch {
@@ -535,7 +578,11 @@ fn header(spec: &Spawn, watch: Option<&str>) -> String {
             h.push_str(&format!("{k}={}; export {k}; ", q(&v.to_string_lossy())));
         }
     }
-    let shell = format!("exec {} -l -c '. /dev/fd/3' 4>&- 5>&-", q(spec.program));
+    let shell = format!(
+        "exec {}{} -c '. /dev/fd/3' 4>&- 5>&-",
+        q(spec.program),
+        if login { " -l" } else { "" }
+    );
     if spec.terminal {
         // fd 3 is a FIFO there, which the shell's `. /dev/fd/3` would open anew: that open
         // waits for a writer, and the script's may be gone by then; a pipe's does not wait

@@ -94,6 +94,9 @@ pub trait Transport {
     fn runs_here(&self) -> bool {
         true
     }
+    /// At most `n` more steps will start (the next one included): a transport may prepare
+    /// that many, and no more.
+    fn steps_ahead(&self, _n: usize) {}
 }
 
 /// This machine.

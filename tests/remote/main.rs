@@ -797,3 +797,34 @@ fn ctrl_c_stops_every_hosts_step_and_leaves_nothing_running() {
     );
     drop(servers);
 }
+
+#[test]
+fn the_login_profile_runs_once_and_the_later_steps_have_what_it_set() {
+    let (t, s) = with_host(
+        "# P\n\n```bash\necho \"one: $FROM_PROFILE\"\n```\n\n```bash\necho \"two: $FROM_PROFILE $(mytool)\"\n```\n",
+        24,
+    );
+    let home = s.dir.join("home");
+    std::fs::create_dir_all(home.join("bin")).unwrap();
+    std::fs::write(home.join("bin/mytool"), "#!/bin/sh\necho tool-on-path\n").unwrap();
+    std::process::Command::new("chmod")
+        .args(["+x"])
+        .arg(home.join("bin/mytool"))
+        .status()
+        .unwrap();
+    std::fs::write(
+        home.join(".bash_profile"),
+        "echo 'welcome to aiadm' >&2\nexport FROM_PROFILE=yes\nPATH=\"$HOME/bin:$PATH\"\n",
+    )
+    .unwrap();
+    let out = on_aiadm(t, &["--yes"])
+        .stdout_contains("one: yes\n")
+        .stdout_contains("two: yes tool-on-path\n")
+        .run();
+    assert_eq!(
+        out.stderr.matches("welcome to aiadm").count(),
+        1,
+        "{}",
+        out.stderr
+    );
+}
