@@ -121,6 +121,20 @@ struct Row {
     finished_before: bool,
 }
 
+impl Row {
+    /// A host whose run finished in an earlier runbook: it is not contacted again.
+    fn finished_before(h: &resume::History) -> Row {
+        Row {
+            started: true,
+            finished_before: true,
+            done: h.done.len(),
+            total: h.start.steps.len(),
+            result: Some(Outcome::Ok),
+            ..Row::default()
+        }
+    }
+}
+
 /// What the hosts of a run share.
 pub struct Fleet {
     names: Vec<String>,
@@ -554,12 +568,7 @@ impl Ctx<'_> {
         let cfg = host_config(self.cfg, &hp.host);
         let items: Vec<Planned> = hp.plan.in_order().into_iter().cloned().collect();
         let (run, journal, transcript) = RunDir::create_named(&self.hosts_dir, &self.dirs[i])?;
-        run.write_private(
-            "values.json",
-            serde_json::to_string_pretty(public)
-                .unwrap_or_default()
-                .as_bytes(),
-        )?;
+        super::write_values(&run, public)?;
         let mut reporters = self.reporters(i, &hp.doc, journal, transcript, &items, 0);
         let start = run_start(&cfg, &hp.doc, &run, &items, public.clone());
         reporters.event(&Event::RunStart(Box::new(start)))?;
@@ -818,12 +827,7 @@ pub fn run(hosts: Vec<HostPlan>, cfg: &RunConfig) -> Result<i32> {
     let names: Vec<String> = hosts.iter().map(|h| h.host.name.clone()).collect();
     tracing::info!(run = %run.id, hosts = names.len(), "run on several hosts started");
     let public = public_values(cfg, &first.plan, &values, &secrets);
-    run.write_private(
-        "values.json",
-        serde_json::to_string_pretty(&public)
-            .unwrap_or_default()
-            .as_bytes(),
-    )?;
+    super::write_values(&run, &public)?;
     let mut start = run_start(cfg, &first.doc, &run, &items, public.clone());
     // the run itself is on no one host: its hosts' runs are
     start.on = None;
@@ -1074,15 +1078,7 @@ pub fn resume(args: &RunArgs, run_dir: &Path, color: bool) -> Result<i32> {
         }
         let hh = resume::history(&sub)?;
         if hh.result == Some(Outcome::Ok) {
-            let mut rows = fleet.rows();
-            rows[i] = Row {
-                started: true,
-                finished_before: true,
-                done: hh.done.len(),
-                total: hh.start.steps.len(),
-                result: Some(Outcome::Ok),
-                ..Row::default()
-            };
+            fleet.rows()[i] = Row::finished_before(&hh);
             continue;
         }
         let mut host_args = args.clone();
@@ -1090,17 +1086,7 @@ pub fn resume(args: &RunArgs, run_dir: &Path, color: bool) -> Result<i32> {
         errln!("{}", fleet.paint("1", &format!("{}:", names[i])));
         match resume::prepare(&sub, &host_args, color)? {
             Prepared::Go(r) => resumable.push((i, r)),
-            Prepared::Exit(EXIT_OK) => {
-                let mut rows = fleet.rows();
-                rows[i] = Row {
-                    started: true,
-                    finished_before: true,
-                    done: hh.done.len(),
-                    total: hh.start.steps.len(),
-                    result: Some(Outcome::Ok),
-                    ..Row::default()
-                };
-            }
+            Prepared::Exit(EXIT_OK) => fleet.rows()[i] = Row::finished_before(&hh),
             Prepared::Exit(code) => return Ok(code),
         }
     }

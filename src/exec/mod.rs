@@ -245,6 +245,16 @@ fn public_values(
         .collect()
 }
 
+/// The run's `values.json`: the values a resume starts from (secret ones never written).
+fn write_values(run: &RunDir, public: &BTreeMap<String, String>) -> Result<()> {
+    run.write_private(
+        "values.json",
+        serde_json::to_string_pretty(public)
+            .unwrap_or_default()
+            .as_bytes(),
+    )
+}
+
 /// The state the first step starts from: the values given for the selection's inputs
 /// (variables that only unselected steps set), exported.
 fn inputs_state(cfg: &RunConfig, plan: &Plan) -> State {
@@ -334,12 +344,7 @@ pub fn run_plan(doc: &Document, plan: &Plan, cfg: &RunConfig) -> Result<i32> {
     install_signal_handlers();
     tracing::info!(run = %run.id, page = %doc.page.file.display_path(), steps = items.len(), "run started");
     let public = public_values(cfg, &plan, &values, &secrets);
-    run.write_private(
-        "values.json",
-        serde_json::to_string_pretty(&public)
-            .unwrap_or_default()
-            .as_bytes(),
-    )?;
+    write_values(&run, &public)?;
     let reporters = reporters(cfg, doc, &run, journal, transcript, &items, 0);
     let start = run_start(cfg, doc, &run, &items, public);
     let state = inputs_state(cfg, &plan);

@@ -673,20 +673,25 @@ fn max_fail_stops_starting_hosts() {
     assert!(!servers[2].dir.join("home/ran").exists());
 }
 
+/// runbook on a terminal of its own, `run page.md --on slaves ... EXTRA`, fed `keys`.
+fn on_slaves_terminal(t: &Test, extra: &str, keys: &[&[u8]]) -> String {
+    on_a_terminal(
+        t.path(),
+        &format!(
+            "{} run page.md --on slaves --inventory inv.ini --ssh-config {} {extra}",
+            env!("CARGO_BIN_EXE_runbook"),
+            config(t)
+        ),
+        keys,
+    )
+}
+
 const TWO_STEPS: &str = "# Two\n\n```bash\necho \"one-$RUNBOOK_TEST_HOST\" >> \"$HOME/log\"\n```\n\n```bash\necho two >> \"$HOME/log\"\n```\n";
 
 #[test]
 fn on_a_terminal_one_answer_per_step_holds_for_every_host() {
     let (t, servers) = fleet_with(60, TWO_STEPS);
-    let cfg = config(&t);
-    let shown = on_a_terminal(
-        t.path(),
-        &format!(
-            "{} run page.md --on slaves --inventory inv.ini --ssh-config {cfg} --parallel 2",
-            env!("CARGO_BIN_EXE_runbook")
-        ),
-        &[b"y\n", b"s\n"],
-    );
+    let shown = on_slaves_terminal(&t, "--parallel 2", &[b"y\n", b"s\n"]);
     assert_eq!(shown.matches("Run this step?").count(), 2, "{shown}");
     assert!(shown.contains("on every host (3;"), "{shown}");
     for (k, s) in servers.iter().enumerate() {
@@ -701,13 +706,9 @@ fn on_a_terminal_one_answer_per_step_holds_for_every_host() {
 #[test]
 fn on_a_terminal_per_host_asks_on_each_host_and_quit_starts_no_other() {
     let (t, servers) = fleet_with(64, TWO_STEPS);
-    let cfg = config(&t);
-    let shown = on_a_terminal(
-        t.path(),
-        &format!(
-            "{} run page.md --on slaves --inventory inv.ini --ssh-config {cfg} --confirm per-host",
-            env!("CARGO_BIN_EXE_runbook")
-        ),
+    let shown = on_slaves_terminal(
+        &t,
+        "--confirm per-host",
         &[b"y\n", b"s\n", b"s\n", b"y\n", b"q\n"],
     );
     assert_eq!(shown.matches("Run this step?").count(), 5, "{shown}");
