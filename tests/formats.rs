@@ -31,7 +31,7 @@ fn github_annotations_name_file_line_column_and_rule() {
     let lines: Vec<&str> = out.stdout.lines().collect();
     assert!(
         lines.contains(
-            &"::error file=docs/bad page.md,line=6,col=10,endLine=6,endColumn=18,title=undefined-variable::undefined variable `site.nope` in `site.nope`%0Ahelp: define it in the site config, or pass `--var site.KEY=VALUE`"
+            &"::error file=docs/bad page.md,line=6,col=10,endLine=6,endColumn=18,title=undefined-variable::undefined variable `site.nope`%0Ahelp: define it in the site config, or pass `--var site.KEY=VALUE`"
         ),
         "{}",
         out.stdout
@@ -171,7 +171,7 @@ fn deny_and_allow_change_what_fails_without_hiding_it() {
         .file("p.md", "# P\n\n{{ site.nope }}\n")
         .args(&["check", "p.md", "--allow", "undefined-variable"])
         .status(0)
-        .stderr_contains("undefined variable `site.nope` in `site.nope` [undefined-variable]")
+        .stderr_contains("undefined variable `site.nope` [undefined-variable]")
         .stderr_contains("1 page checked, 0 problems, 1 allowed")
         .run();
     let out = Test::new()

@@ -701,7 +701,11 @@ impl Runtime {
             "undefined-variable",
             pos,
             text.len(),
-            format!("undefined variable `{missing}` in `{text}`"),
+            if text.trim() == missing {
+                format!("undefined variable `{missing}`")
+            } else {
+                format!("undefined variable `{missing}` in `{text}`")
+            },
             hint,
         );
     }
