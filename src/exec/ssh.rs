@@ -50,11 +50,14 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-/// How many steps' sessions are opened ahead: a step shorter than opening a session (about
-/// 15 ms) would otherwise wait for the rest of its spare's. Each holds two sessions of the
-/// master, whose host allows 10 at once by default (sshd's `MaxSessions`): with a step's
-/// own two, its secret watch, and those of the step before still closing, 2 leave room.
-const SPARES: usize = 2;
+/// How many steps' sessions are opened ahead: a step shorter than opening a spare (from the
+/// ssh client to the remote wrapper waiting) would otherwise wait for the rest of its
+/// spare's (2 ahead: 17 ms a step more than locally; 3: 11 ms). Each holds two sessions of
+/// the master, whose host allows 10 at once by default (sshd's `MaxSessions`): a step on
+/// pipes has its own two and its secret watch's, 9 in all; a step on a terminal opens three
+/// or four of its own, so one spare is let go first. A spare the host refuses (a lower
+/// `MaxSessions`) is found gone and replaced when wanted: a run only slows.
+const SPARES: usize = 3;
 
 /// How long connecting may take before the host counts as unreachable.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(20);
@@ -279,7 +282,16 @@ impl Conn {
 
     /// Let the spares go (at the end of the run).
     fn retire_spares(&self) {
-        let spares = std::mem::take(&mut *self.spares.lock().unwrap_or_else(|e| e.into_inner()));
+        self.keep_spares(0);
+    }
+
+    /// Let go of the spares beyond the first `keep` (the newest go first).
+    fn keep_spares(&self, keep: usize) {
+        let spares: Vec<Opening> = {
+            let mut all = self.spares.lock().unwrap_or_else(|e| e.into_inner());
+            let n = all.len().saturating_sub(keep);
+            (0..n).filter_map(|_| all.pop_back()).collect()
+        };
         let opened: Vec<Spare> = spares.into_iter().filter_map(|o| o.join().ok()).collect();
         // their stdins closed first, so that they all end at once
         let until = Instant::now() + Duration::from_secs(2);
@@ -487,6 +499,9 @@ impl Ssh {
     /// spare is opened ahead for it (they are rare, and wait for the operator anyway).
     fn spawn_on_terminal(&self, spec: &Spawn) -> io::Result<Running> {
         let conn = &self.conn;
+        // a terminal step opens three or four sessions of its own: with the spares' two
+        // each, they stay within sshd's default 10
+        conn.keep_spares(SPARES - 1);
         let script = conn.fifo_path("s");
         let dump = conn.fifo_path("d");
         // the readers first: the wrapper waits for them before the step starts; if the step

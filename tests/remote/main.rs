@@ -829,3 +829,28 @@ fn the_login_profile_runs_once_and_the_later_steps_have_what_it_set() {
         out.stderr
     );
 }
+
+/// Sessions opened ahead stay within sshd's default MaxSessions (10) whatever runs: many
+/// quick steps, a secret the steps watch, a step on a terminal.
+#[test]
+fn many_quick_steps_with_a_watched_secret_stay_within_max_sessions() {
+    let mut page = String::from(
+        "# Many\n\n```bash\nexport API_TOKEN=$(printf '%s' s3cr3t-t0ken-value)\n```\n",
+    );
+    for k in 0..30 {
+        page.push_str(&format!(
+            "\n```bash\nprintf '%s\\n' \"step {k} ${{#API_TOKEN}}\"\n```\n"
+        ));
+    }
+    let (t, _s) = with_host(&page, 26);
+    let out = on_aiadm(t, &["--yes"]).run();
+    for k in 0..30 {
+        assert!(
+            out.stdout.contains(&format!("step {k} 18\n")),
+            "step {k}: {}{}",
+            out.stdout,
+            out.stderr
+        );
+    }
+    assert!(!out.stderr.contains("prohibited"), "{}", out.stderr);
+}
