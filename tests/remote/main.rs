@@ -475,8 +475,8 @@ fn fleet_with(first: u8, page: &str) -> (Test, Vec<Sshd>) {
 }
 
 /// `runbook run page.md --on slaves --inventory inv.ini --ssh-config CFG EXTRA...` in the
-/// test's folder: exit status, stdout, stderr.
-fn on_slaves(t: &Test, extra: &[&str]) -> (Option<i32>, String, String) {
+/// test's folder, as a command.
+fn slaves_command(t: &Test, extra: &[&str]) -> std::process::Command {
     let cfg = config(t);
     let mut args = vec![
         "run",
@@ -489,7 +489,12 @@ fn on_slaves(t: &Test, extra: &[&str]) -> (Option<i32>, String, String) {
         &cfg,
     ];
     args.extend_from_slice(extra);
-    let out = test::runbook_in(t.path(), &args).output().unwrap();
+    test::runbook_in(t.path(), &args)
+}
+
+/// [`slaves_command`] run: exit status, stdout, stderr.
+fn on_slaves(t: &Test, extra: &[&str]) -> (Option<i32>, String, String) {
+    let out = slaves_command(t, extra).output().unwrap();
     (
         out.status.code(),
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -734,27 +739,11 @@ fn ctrl_c_stops_every_hosts_step_and_leaves_nothing_running() {
         68,
         "# S\n\n```bash\nsleep 81 &\nsleep 82\n```\n\n```bash\necho never\n```\n",
     );
-    let cfg = config(&t);
-    let mut child = test::runbook_in(
-        t.path(),
-        &[
-            "run",
-            "page.md",
-            "--on",
-            "slaves",
-            "--inventory",
-            "inv.ini",
-            "--ssh-config",
-            &cfg,
-            "--yes",
-            "--parallel",
-            "3",
-        ],
-    )
-    .stdout(std::process::Stdio::piped())
-    .stderr(std::process::Stdio::piped())
-    .spawn()
-    .unwrap();
+    let mut child = slaves_command(&t, &["--yes", "--parallel", "3"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
     let sleeping = |host: &str| {
         processes_with_env(&format!("RUNBOOK_TEST_HOST={host}"))
             .into_iter()
