@@ -287,7 +287,7 @@ pub(super) fn before_exec(cmd: &mut Command, with_pty: bool, dup: Option<(i32, i
         return;
     }
     // SAFETY: between fork and exec only async-signal-safe system calls (setsid, ioctl,
-    // fcntl, dup2)
+    // fcntl, dup2, close); 3 and 4, named as OwnedFds for dup2, are never closed here
     unsafe {
         cmd.pre_exec(move || {
             if with_pty {
@@ -296,10 +296,14 @@ pub(super) fn before_exec(cmd: &mut Command, with_pty: bool, dup: Option<(i32, i
             }
             if let Some((rfd, wfd)) = dup {
                 // move both ends out of the way first, so 3 and 4 can't clobber each other
-                let r = libc::fcntl(rfd, libc::F_DUPFD_CLOEXEC, 10);
-                let w = libc::fcntl(wfd, libc::F_DUPFD_CLOEXEC, 10);
-                if r < 0 || w < 0 || libc::dup2(r, 3) < 0 || libc::dup2(w, 4) < 0 {
-                    return Err(io::Error::last_os_error());
+                let r = rustix::io::fcntl_dupfd_cloexec(BorrowedFd::borrow_raw(rfd), 10)?;
+                let w = rustix::io::fcntl_dupfd_cloexec(BorrowedFd::borrow_raw(wfd), 10)?;
+                for (from, to) in [(&r, 3), (&w, 4)] {
+                    // 3 and 4 are the program's from here on: never closed on this side
+                    let mut target = std::mem::ManuallyDrop::new(
+                        <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(to),
+                    );
+                    rustix::io::dup2(from, &mut target)?;
                 }
             }
             Ok(())
