@@ -177,7 +177,8 @@ pub fn run(
             .collect(),
     };
     if format == Format::Human {
-        report_human(&report);
+        report_diags(&all);
+        summary(&report);
     } else {
         out!("{}", crate::formats::write(format, &report));
     }
@@ -188,11 +189,9 @@ pub fn run(
     })
 }
 
-/// The problems as `check` shows them to a person, then a count: those that fail the check,
-/// those that are allowed (`--allow`), the placeholders to fill at run time.
-fn report_human(report: &Report) {
-    let diags: Vec<Diagnostic> = report.problems.iter().map(|p| p.diag.clone()).collect();
-    report_diags(&diags);
+/// After the problems, as `check` shows them to a person, a count: those that fail the
+/// check, those that are allowed (`--allow`), the placeholders to fill at run time.
+fn summary(report: &Report) {
     let checked = report.pages.len();
     let n = report.failing();
     let allowed = report

@@ -192,8 +192,8 @@ pub fn run(args: &RunArgs) -> Result<i32> {
             color,
         )?;
         return match crate::exec::fleet::host_plans(
+            (&site, &engine),
             page,
-            &args.site,
             hosts,
             &cfg.selection,
             &values,
@@ -211,13 +211,12 @@ pub fn run(args: &RunArgs) -> Result<i32> {
 /// that would reach it (nothing connects).
 fn hosts_text(hosts: &[config::RemoteHost], args: &RunArgs) -> String {
     let ssh = |host: &config::RemoteHost| {
-        let mut ssh = vec!["ssh".to_string()];
-        if let Some(f) = &args.ssh_config {
-            ssh.push("-F".into());
-            ssh.push(f.to_string_lossy().into_owned());
-        }
-        ssh.extend(host.ssh_args.iter().cloned());
-        let shown: Vec<String> = ssh.iter().map(|a| crate::shell::shell_quote(a)).collect();
+        let mut shown = vec!["ssh".to_string()];
+        shown.extend(
+            host.ssh_command(args.ssh_config.as_deref())
+                .iter()
+                .map(|a| crate::shell::shell_quote(a)),
+        );
         shown.join(" ")
     };
     match hosts {

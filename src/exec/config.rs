@@ -58,6 +58,20 @@ pub struct RemoteHost {
     pub vars: Option<minijinja::Value>,
 }
 
+impl RemoteHost {
+    /// ssh's arguments to reach it: `-F FILE` when the run names an ssh configuration, then
+    /// its own options and destination.
+    pub fn ssh_command(&self, ssh_config: Option<&std::path::Path>) -> Vec<String> {
+        let mut args = Vec::new();
+        if let Some(f) = ssh_config {
+            args.push("-F".to_string());
+            args.push(f.to_string_lossy().into_owned());
+        }
+        args.extend(self.ssh_args.iter().cloned());
+        args
+    }
+}
+
 /// The hosts of a run: `--on` (repeatable, or a comma-separated list), else the page's
 /// `runbook: {on: ...}`: hosts and groups of the inventory, else ssh destinations; in the
 /// inventory's order, each once.

@@ -52,14 +52,13 @@ pub struct HostPlan {
 /// The page as each host sees it: rendered with the host's inventory variables, and
 /// planned. Errors are reported; Err holds runbook's exit status.
 pub fn host_plans(
+    (site, engine): (&crate::site::Site, &crate::liquid::Engine),
     page: &Path,
-    site_args: &crate::cli::SiteArgs,
     hosts: Vec<RemoteHost>,
     selection: &plan::Selection,
     values: &HashMap<String, String>,
     mode: crate::liquid::Mode,
 ) -> Result<std::result::Result<Vec<HostPlan>, i32>> {
-    let (site, engine) = crate::commands::open_site(page, site_args)?;
     let mut out = Vec::new();
     for host in hosts {
         let (site, engine) = crate::commands::with_host(site.clone(), engine.clone(), Some(&host));
@@ -517,10 +516,8 @@ impl Ctx<'_> {
         journal: Journal,
         transcript: Transcript,
         items: &[Planned],
-        done_before: usize,
     ) -> Reporters<'b> {
         let name = &self.fleet.names[i];
-        self.fleet.rows()[i].done = done_before;
         let mut r = Reporters::default();
         r.add(JournalReporter::new(journal).tagged(name));
         r.add(JournalReporter::shared(self.journal.clone(), Some(name)));
@@ -569,7 +566,7 @@ impl Ctx<'_> {
         let items: Vec<Planned> = hp.plan.in_order().into_iter().cloned().collect();
         let (run, journal, transcript) = RunDir::create_named(&self.hosts_dir, &self.dirs[i])?;
         super::write_values(&run, public)?;
-        let mut reporters = self.reporters(i, &hp.doc, journal, transcript, &items, 0);
+        let mut reporters = self.reporters(i, &hp.doc, journal, transcript, &items);
         let start = run_start(&cfg, &hp.doc, &run, &items, public.clone());
         reporters.event(&Event::RunStart(Box::new(start)))?;
         let state = inputs_state(&cfg, &hp.plan);
@@ -589,9 +586,9 @@ impl Ctx<'_> {
     }
 
     fn resume_host(&self, i: usize, r: Resumable, ahead: Option<Result<Ssh>>) -> Result<()> {
-        let done_before = r.steps[..r.from].len();
-        let mut reporters =
-            self.reporters(i, &r.doc, r.journal, r.transcript, &r.steps, done_before);
+        // the steps before `from` are done: the host's row counts them
+        self.fleet.rows()[i].done = r.from;
+        let mut reporters = self.reporters(i, &r.doc, r.journal, r.transcript, &r.steps);
         reporters.event(&Event::RunResume {
             from: r.steps[r.from].step.id.clone(),
         })?;
@@ -1108,14 +1105,9 @@ pub fn resume(args: &RunArgs, run_dir: &Path, color: bool) -> Result<i32> {
         } else {
             crate::liquid::Mode::Strict
         };
-        match host_plans(
-            Path::new(&start.page),
-            &cfg.site,
-            hosts,
-            &cfg.selection,
-            &values,
-            mode,
-        )? {
+        let page = Path::new(&start.page);
+        let (site, engine) = crate::commands::open_site(page, &cfg.site)?;
+        match host_plans((&site, &engine), page, hosts, &cfg.selection, &values, mode)? {
             Ok(p) => p,
             Err(code) => return Ok(code),
         }

@@ -424,13 +424,8 @@ pub fn shell_for(cfg: &RunConfig) -> Result<Shell> {
 
 /// The master connection to `host`, as the run's settings say to reach it.
 pub fn connect(cfg: &RunConfig, host: &config::RemoteHost) -> Result<ssh::Ssh> {
-    let mut args = Vec::new();
-    if let Some(f) = &cfg.ssh_config {
-        args.push("-F".to_string());
-        args.push(f.to_string_lossy().into_owned());
-    }
-    args.extend(host.ssh_args.iter().cloned());
     tracing::info!(host = %host.name, "connecting");
+    let args = host.ssh_command(cfg.ssh_config.as_deref());
     ssh::Ssh::connect(&host.name, args, cfg.interactive).map_err(|e| Error::Usage(e.to_string()))
 }
 

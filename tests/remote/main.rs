@@ -203,14 +203,7 @@ fn an_inventory_host_is_reached_with_its_connection_variables() {
         s.dir.display()
     );
     std::fs::write(root.join("inv.ini"), inventory).unwrap();
-    let run = |args: &[&str]| {
-        let out = test::runbook_in(&root, args).output().unwrap();
-        (
-            out.status.code(),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
-    };
+    let run = |args: &[&str]| outcome(test::runbook_in(&root, args));
     // the dry run shows how it would connect, and connects to nothing
     let (code, out, err) = run(&[
         "run",
@@ -494,7 +487,12 @@ fn slaves_command(t: &Test, extra: &[&str]) -> std::process::Command {
 
 /// [`slaves_command`] run: exit status, stdout, stderr.
 fn on_slaves(t: &Test, extra: &[&str]) -> (Option<i32>, String, String) {
-    let out = slaves_command(t, extra).output().unwrap();
+    outcome(slaves_command(t, extra))
+}
+
+/// Run `cmd` to its end: exit status, stdout, stderr.
+fn outcome(mut cmd: std::process::Command) -> (Option<i32>, String, String) {
+    let out = cmd.output().unwrap();
     (
         out.status.code(),
         String::from_utf8_lossy(&out.stdout).into_owned(),
