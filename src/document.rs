@@ -133,7 +133,7 @@ fn model(rendered: RenderedPage) -> Document {
     let mut rb = runbook::build(&output, &model_options(&page));
     let map = LineMap::new(page.body(), &output);
     let first = page.file.line_col(page.body_start).0 - 1;
-    let rendered_lines: Vec<&str> = output.lines().collect();
+    let rendered_lines = crate::source::lines(&output);
     for section in &mut rb.sections {
         if section.level > 0 {
             section.line = map.source_line(section.line) + first;

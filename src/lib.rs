@@ -60,14 +60,15 @@ pub mod source;
 pub mod syntax;
 pub mod yaml;
 
-use clap::{CommandFactory, Parser};
+use clap::CommandFactory;
 use cli::{Cli, Command};
 use std::ffi::OsString;
 
 /// Parse arguments, run the command, print errors in one place; returns the exit code.
 pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
     keep_std_fds_open();
-    let cli = match Cli::try_parse_from(args) {
+    ignore_sigpipe();
+    let cli = match parse_cli(args) {
         Ok(c) => c,
         Err(e) => {
             let code = if e.use_stderr() {
@@ -79,7 +80,11 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
             return code;
         }
     };
-    init_tracing(cli.verbose, cli.quiet);
+    init_tracing(
+        cli.verbose,
+        cli.quiet,
+        matches!(cli.command, Command::Run(_)),
+    );
     commands::set_quiet(cli.quiet);
     commands::set_verbose(cli.verbose);
     let result = match cli.command {
@@ -172,7 +177,24 @@ fn man_page(subcommand: Option<&str>) -> error::Result<i32> {
     Ok(error::EXIT_OK)
 }
 
-fn init_tracing(verbose: u8, quiet: bool) {
+/// [`Cli::try_parse_from`], without freeing clap's description of the command line at the
+/// end (dropping it is as much work as a page's Markdown parse; the process ends soon).
+fn parse_cli<I: IntoIterator<Item = OsString>>(args: I) -> Result<Cli, clap::Error> {
+    use clap::FromArgMatches;
+    let mut cmd = std::mem::ManuallyDrop::new(Cli::command());
+    let mut matches = std::mem::ManuallyDrop::new(cmd.try_get_matches_from_mut(args)?);
+    Cli::from_arg_matches_mut(&mut matches).map_err(|e| e.format(&mut cmd))
+}
+
+/// Writing to a closed pipe (`runbook list | head -1`) is an error runbook ignores, as Rust's
+/// own start-up arranges (see main.rs); a handler rather than SIG_IGN, so that the commands
+/// runbook starts get SIGPIPE's default back at exec, as they would from a shell.
+fn ignore_sigpipe() {
+    let seen = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let _ = signal_hook::flag::register(signal_hook::consts::SIGPIPE, seen);
+}
+
+fn init_tracing(verbose: u8, quiet: bool, run_log: bool) {
     use tracing_subscriber::{EnvFilter, Layer, layer::SubscriberExt, util::SubscriberInitExt};
     let level = match (quiet, verbose) {
         (true, _) => "error",
@@ -189,10 +211,12 @@ fn init_tracing(verbose: u8, quiet: bool) {
         .without_time()
         .with_filter(filter);
     // a run's own log (runbook.log in its directory) always gets runbook's info events
-    let run_log = tracing_subscriber::fmt::layer()
-        .with_writer(|| journal::RunLogWriter)
-        .with_ansi(false)
-        .with_filter(EnvFilter::new("runbook=info"));
+    let run_log = run_log.then(|| {
+        tracing_subscriber::fmt::layer()
+            .with_writer(|| journal::RunLogWriter)
+            .with_ansi(false)
+            .with_filter(EnvFilter::new("runbook=info"))
+    });
     let _ = tracing_subscriber::registry()
         .with(stderr)
         .with(run_log)

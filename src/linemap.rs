@@ -39,8 +39,8 @@ pub struct LineMap {
 
 impl LineMap {
     pub fn new(source_body: &str, rendered: &str) -> Self {
-        let src: Vec<&str> = source_body.lines().collect();
-        let out: Vec<&str> = rendered.lines().collect();
+        let src = crate::source::lines(source_body);
+        let out = crate::source::lines(rendered);
         // Without tags, Liquid changes lines but never their number: line i is line i.
         if src.len() == out.len() && !source_body.contains("{%") {
             let map = src

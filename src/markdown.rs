@@ -100,10 +100,8 @@ pub struct LineIndex {
 
 impl LineIndex {
     pub fn new(text: &str) -> Self {
-        let mut starts = vec![0];
-        starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
         LineIndex {
-            starts,
+            starts: crate::source::line_starts(text),
             len: text.len(),
         }
     }

@@ -22,11 +22,7 @@ impl SourceFile {
     }
 
     fn starts(&self) -> &[usize] {
-        self.line_starts.get_or_init(|| {
-            let mut v = vec![0];
-            v.extend(memchr_iter(b'\n', self.text.as_bytes()).map(|i| i + 1));
-            v
-        })
+        self.line_starts.get_or_init(|| line_starts(&self.text))
     }
 
     /// 1-based line and column (in characters) of a byte offset.
@@ -89,11 +85,28 @@ fn floor_char_boundary(s: &str, mut i: usize) -> usize {
     i
 }
 
-fn memchr_iter(needle: u8, hay: &[u8]) -> impl Iterator<Item = usize> + '_ {
-    hay.iter()
-        .enumerate()
-        .filter(move |(_, b)| **b == needle)
-        .map(|(i, _)| i)
+/// The byte offset where each line of `text` starts (the first is 0).
+pub fn line_starts(text: &str) -> Vec<usize> {
+    let mut v = vec![0];
+    v.extend(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| i + 1));
+    v
+}
+
+/// `text.lines().collect()`, with the newlines found by `memchr` (a page's lines are split
+/// several times on the way to its model; `str::lines` costs per line what this costs per
+/// 32 bytes).
+pub fn lines(text: &str) -> Vec<&str> {
+    let mut out = Vec::with_capacity(text.len() / 32 + 1);
+    let mut start = 0;
+    for nl in memchr::memchr_iter(b'\n', text.as_bytes()) {
+        let line = &text[start..nl];
+        out.push(line.strip_suffix('\r').unwrap_or(line));
+        start = nl + 1;
+    }
+    if start < text.len() {
+        out.push(&text[start..]);
+    }
+    out
 }
 
 /// A position in a source file.
@@ -112,5 +125,35 @@ impl Location {
     }
     pub fn line_col(&self) -> (usize, usize) {
         self.file.line_col(self.offset)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `lines` is `str::lines` on every text of up to 7 characters drawn from `a`, `\r`,
+    /// `\n` and `é` (line ends of both kinds, a lone `\r` inside and at the end, a multi-byte
+    /// character next to them, an empty text).
+    #[test]
+    fn lines_are_str_lines() {
+        let alphabet = ["a", "\r", "\n", "é"];
+        let mut texts = vec![String::new()];
+        for _ in 0..7 {
+            let longer: Vec<String> = texts
+                .iter()
+                .filter(|t| t.chars().count() == texts.last().map_or(0, |l| l.chars().count()))
+                .flat_map(|t| alphabet.iter().map(move |c| format!("{t}{c}")))
+                .collect();
+            texts.extend(longer);
+        }
+        assert!(texts.len() > 20_000);
+        for t in &texts {
+            assert_eq!(lines(t), t.lines().collect::<Vec<_>>(), "{t:?}");
+            let starts: Vec<usize> = std::iter::once(0)
+                .chain(t.match_indices('\n').map(|(i, _)| i + 1))
+                .collect();
+            assert_eq!(line_starts(t), starts, "{t:?}");
+        }
     }
 }
