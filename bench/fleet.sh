@@ -3,7 +3,8 @@
 # addresses (127.0.0.101 .. 127.0.0.120, a free port each, a host key each, one shared user
 # key, homes without startup files), a page of 5 steps (trivial, then each taking 0.5 s),
 # timed on the group of one host against the group of all 20 with --parallel 10. Target: the 20 hosts within 2.5x the
-# time of one. Prints both means and the ratio; a miss is reported, not an error.
+# time of one. Prints both means and the ratio; a miss is reported, not an error. Then the same
+# ratio for bare `ssh HOST true` connections: the floor that any tool driving OpenSSH has here.
 # Needs openssh-server and hyperfine (installed with apt when missing).
 # usage: bench/fleet.sh [RUNS]
 set -euo pipefail
@@ -109,3 +110,22 @@ PY
 echo "$(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 measure page.md "5 trivial steps"
 measure slow.md "5 steps of 0.5 s"
+# The floor under the first figure: OpenSSH alone, `ssh HOST true` to one host against the 20
+# hosts 10 at a time, with the default key exchange (Debian 12's OpenSSH 9.2:
+# sntrup761x25519) and with curve25519-sha256 for comparison. Here the servers' CPU is this
+# machine's too; on a real fleet each host pays its own.
+printf '%s\n' $(seq -f 'node%02g' "$hosts") > "$work/hosts"
+for kex in default curve25519-sha256; do
+  opts="-F $work/ssh_config -o BatchMode=yes"
+  [ $kex = default ] || opts="$opts -o KexAlgorithms=$kex"
+  hyperfine -N --warmup 1 --runs "$runs" --export-json "$work/s.json" \
+    -n one "ssh $opts node01 true" \
+    -n fleet "xargs -a $work/hosts -P $parallel -I{} ssh $opts {} true" >/dev/null
+  python3 - "$work/s.json" "$hosts" "$parallel" "$kex" <<'PY'
+import json, sys
+r = {x["command"]: x["mean"] for x in json.load(open(sys.argv[1]))["results"]}
+print(f"ssh alone ({sys.argv[4]} key exchange): 1 host {r['one']*1000:.0f} ms, "
+      f"{sys.argv[2]} hosts {sys.argv[3]} at a time {r['fleet']*1000:.0f} ms; "
+      f"ratio {r['fleet']/r['one']:.2f}x")
+PY
+done
