@@ -4,6 +4,7 @@
 
 use super::ast::*;
 use regex_lite::Regex;
+use std::ops::Range;
 use std::sync::LazyLock;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -439,7 +440,6 @@ fn literal_or_var(name: &str, root: Root, keys: Vec<Key>, pos: usize, text: Stri
 // ---- lax reading (Liquid's regular expressions) ----
 
 pub const QF: &str = r#""[^"]*"|'[^']*'|(?:[^\s,|'"]|"[^"]*"|'[^']*')+"#;
-static QUOTED_FRAGMENT: LazyLock<Regex> = LazyLock::new(|| Regex::new(QF).unwrap());
 static FILTER_PARSER: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(&format!(r#"(?:\s+|{QF}|,)+"#)).unwrap());
 static FILTER_ARGS: LazyLock<Regex> =
@@ -447,11 +447,83 @@ static FILTER_ARGS: LazyLock<Regex> =
 static KEYWORD_ARG: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(&format!(r#"\A(\w[\w-]*)\s*:\s*((?:{QF}))\z"#)).unwrap());
 static WORD: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\w+").unwrap());
-static VAR_PARTS: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\[[^\]]+\]|[\w-]+\??").unwrap());
 static CONDITION: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(&format!(r#"({QF})\s*([=!<>a-z_]+)?\s*({QF})?"#)).unwrap());
 static RANGE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\A\(\s*(\S+)\s*\.\.\s*(\S+)\s*\)\z").unwrap());
+
+// The two expressions every lax page reads are matched by hand: compiling their regular
+// expressions was a twentieth of a one-page render. Tests hold them to the regexes.
+
+/// Where the first match of [`QF`] (Liquid's `QuotedFragment`) in `s` is: a quoted string,
+/// or a run of characters other than whitespace, `,`, `|` and quotes, with quoted strings in
+/// it.
+pub fn quoted_fragment(s: &str) -> Option<Range<usize>> {
+    let b = s.as_bytes();
+    // the end of the quoted string that starts at `i`, if it is closed
+    let quoted = |i: usize| memchr::memchr(b[i], &b[i + 1..]).map(|k| i + 1 + k + 1);
+    let plain = |c: u8| !(matches!(c, b',' | b'|' | b'\'' | b'"') || is_regex_space(c));
+    for i in 0..b.len() {
+        if !s.is_char_boundary(i) {
+            continue;
+        }
+        if matches!(b[i], b'"' | b'\'') {
+            if let Some(end) = quoted(i) {
+                return Some(i..end);
+            }
+            continue;
+        }
+        let mut j = i;
+        while j < b.len() {
+            if plain(b[j]) {
+                j += 1;
+            } else if let Some(end) = matches!(b[j], b'"' | b'\'').then(|| quoted(j)).flatten() {
+                j = end;
+            } else {
+                break;
+            }
+        }
+        if j > i {
+            return Some(i..j);
+        }
+    }
+    None
+}
+
+/// `\s` of the regex crates: ASCII whitespace and vertical tab.
+fn is_regex_space(c: u8) -> bool {
+    matches!(c, b' ' | b'\t' | b'\n' | b'\r' | b'\x0b' | b'\x0c')
+}
+
+/// The parts of a variable (`\[[^\]]+\]|[\w-]+\??`, Liquid's `VariableParser`): each
+/// `[...]` holding something, and each run of word characters and `-` with an optional `?`.
+fn variable_parts(s: &str) -> Vec<&str> {
+    let b = s.as_bytes();
+    let word = |c: u8| c.is_ascii_alphanumeric() || c == b'_' || c == b'-';
+    let mut parts = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'[' && b.get(i + 1).is_some_and(|&c| c != b']') {
+            if let Some(k) = memchr::memchr(b']', &b[i + 2..]) {
+                let end = i + 2 + k + 1;
+                parts.push(&s[i..end]);
+                i = end;
+                continue;
+            }
+        }
+        if word(b[i]) {
+            let mut end = i + b[i..].iter().take_while(|&&c| word(c)).count();
+            if b.get(end) == Some(&b'?') {
+                end += 1;
+            }
+            parts.push(&s[i..end]);
+            i = end;
+            continue;
+        }
+        i += 1;
+    }
+    parts
+}
 
 /// Liquid's `Expression.parse` of a markup fragment.
 pub fn parse_expression_lax(markup: &str, pos: usize) -> Expr {
@@ -489,7 +561,10 @@ pub fn parse_expression_lax(markup: &str, pos: usize) -> Expr {
             .map(Expr::Int)
             .unwrap_or(Expr::Float(m.parse().unwrap_or(0.0)));
     }
-    if let Some(c) = RANGE.captures(m) {
+    if let Some(c) = (m.starts_with('(') && m.ends_with(')'))
+        .then(|| RANGE.captures(m))
+        .flatten()
+    {
         return Expr::Range(
             Box::new(parse_expression_lax(&c[1], pos)),
             Box::new(parse_expression_lax(&c[2], pos)),
@@ -519,7 +594,7 @@ pub fn parse_expression_lax(markup: &str, pos: usize) -> Expr {
             .unwrap_or(m.len());
         return Expr::Float(m[..end].trim_end_matches('.').parse().unwrap_or(0.0));
     }
-    let parts: Vec<&str> = VAR_PARTS.find_iter(m).map(|x| x.as_str()).collect();
+    let parts = variable_parts(m);
     let Some((first, rest)) = parts.split_first() else {
         return Expr::Nil;
     };
@@ -551,18 +626,18 @@ pub fn parse_expression_lax(markup: &str, pos: usize) -> Expr {
 
 /// Liquid's lax `Variable` parse: first fragment is the value, filters after the first `|`.
 pub fn filtered_lax(markup: &str, base: usize) -> Filtered {
-    let Some(m) = QUOTED_FRAGMENT.find(markup) else {
+    let Some(m) = quoted_fragment(markup) else {
         return Filtered {
             expr: None,
             filters: vec![],
         };
     };
-    let expr = parse_expression_lax(m.as_str(), base + m.start());
-    let rest = &markup[m.end()..];
+    let expr = parse_expression_lax(&markup[m.clone()], base + m.start);
+    let rest = &markup[m.end..];
     let mut filters = Vec::new();
     if let Some(bar) = rest.find('|') {
         let after = &rest[bar + 1..];
-        let after_start = m.end() + bar + 1;
+        let after_start = m.end + bar + 1;
         for f in FILTER_PARSER.find_iter(after) {
             let chunk = f.as_str();
             let Some(name) = WORD.find(chunk) else {
@@ -664,4 +739,43 @@ fn split_keep_quotes(s: &str) -> Vec<&str> {
         out.push(&s[start..i.min(b.len())]);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every text of up to `n` characters drawn from `alphabet`.
+    fn texts(alphabet: &[char], n: usize) -> Vec<String> {
+        let mut all = vec![String::new()];
+        let mut last = vec![String::new()];
+        for _ in 0..n {
+            last = last
+                .iter()
+                .flat_map(|t| alphabet.iter().map(move |c| format!("{t}{c}")))
+                .collect();
+            all.extend(last.iter().cloned());
+        }
+        all
+    }
+
+    #[test]
+    fn quoted_fragment_is_liquids_regex() {
+        let re = Regex::new(QF).unwrap();
+        let all = texts(&['"', '\'', ' ', ',', '|', 'a', 'é', '\u{b}'], 6);
+        assert!(all.len() > 250_000);
+        for t in &all {
+            assert_eq!(quoted_fragment(t), re.find(t).map(|m| m.range()), "{t:?}");
+        }
+    }
+
+    #[test]
+    fn variable_parts_are_liquids_regex() {
+        let re = Regex::new(r"\[[^\]]+\]|[\w-]+\??").unwrap();
+        let all = texts(&['[', ']', 'a', '-', '?', '.', 'é', ' '], 6);
+        for t in &all {
+            let want: Vec<&str> = re.find_iter(t).map(|m| m.as_str()).collect();
+            assert_eq!(variable_parts(t), want, "{t:?}");
+        }
+    }
 }

@@ -849,8 +849,8 @@ impl<'a> TemplateParser<'a> {
         let mut values = Vec::new();
         let mut at = mstart + values_start;
         for piece in values_src.split(',') {
-            if let Some(f) = QUOTED_FRAGMENT.find(piece) {
-                values.push(expr::parse_expression_lax(f.as_str(), at + f.start()));
+            if let Some(f) = expr::quoted_fragment(piece) {
+                values.push(expr::parse_expression_lax(&piece[f.clone()], at + f.start));
             }
             at += piece.len() + 1;
         }
@@ -1104,7 +1104,6 @@ fn line_tag(line: &str, start: usize) -> Option<(&str, &str, usize)> {
     ))
 }
 
-static QUOTED_FRAGMENT: LazyLock<Regex> = LazyLock::new(|| Regex::new(expr::QF).unwrap());
 static TABLEROW: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(&format!(r"(\w+)\s+in\s+((?:{})+)", expr::QF)).unwrap());
 static TAG_ATTRIBUTES: LazyLock<Regex> =
