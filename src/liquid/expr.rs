@@ -503,13 +503,14 @@ fn variable_parts(s: &str) -> Vec<&str> {
     let mut parts = Vec::new();
     let mut i = 0;
     while i < b.len() {
-        if b[i] == b'[' && b.get(i + 1).is_some_and(|&c| c != b']') {
-            if let Some(k) = memchr::memchr(b']', &b[i + 2..]) {
-                let end = i + 2 + k + 1;
-                parts.push(&s[i..end]);
-                i = end;
-                continue;
-            }
+        if b[i] == b'['
+            && b.get(i + 1).is_some_and(|&c| c != b']')
+            && let Some(k) = memchr::memchr(b']', &b[i + 2..])
+        {
+            let end = i + 2 + k + 1;
+            parts.push(&s[i..end]);
+            i = end;
+            continue;
         }
         if word(b[i]) {
             let mut end = i + b[i..].iter().take_while(|&&c| word(c)).count();
