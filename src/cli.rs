@@ -1,6 +1,6 @@
 //! Command-line definitions (clap) only; meaning lives in `commands`.
 
-use clap::{Args, Parser, Subcommand};
+use clap::{ArgMatches, Args, FromArgMatches, Parser, Subcommand};
 use std::path::PathBuf;
 
 const EXAMPLES: &str = "\
@@ -49,64 +49,16 @@ pub struct SiteArgs {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Print a page's body with every Liquid construct resolved, as Jekyll does
-    Render {
-        /// A page, or a directory (then -o is required)
-        path: PathBuf,
-        /// Output directory when rendering a directory (or output file for a page)
-        #[arg(short, long, value_name = "OUT")]
-        output: Option<PathBuf>,
-        /// HTML (pulldown-cmark) instead of Markdown
-        #[arg(long)]
-        html: bool,
-        /// Treat undefined variables, malformed tags and unknown filters as errors
-        #[arg(long)]
-        strict: bool,
-        #[command(flatten)]
-        site: SiteArgs,
-    },
+    Render(Deferred<RenderArgs>),
     /// Show a page's sections and steps with their ids, placeholders and site variables
-    List {
-        page: PathBuf,
-        /// Text, or JSON (the page's model: sections, steps, placeholders)
-        #[arg(long, value_enum, default_value_t = ListFormat::Text)]
-        format: ListFormat,
-        /// The same as --format json
-        #[arg(long, conflicts_with = "format")]
-        json: bool,
-        #[command(flatten)]
-        site: SiteArgs,
-    },
+    List(Deferred<ListArgs>),
     /// Report every problem in pages: broken Liquid, undefined variables, placeholders
-    Check {
-        /// Pages or directories
-        #[arg(required = true)]
-        paths: Vec<PathBuf>,
-        /// How to write the problems: human (on stderr), or json, github (Actions workflow
-        /// commands), sarif (2.1.0, for code scanning), junit (XML) on stdout
-        #[arg(long, value_enum, default_value_t = crate::formats::Format::Human)]
-        format: crate::formats::Format,
-        /// The same as --format json
-        #[arg(long, conflicts_with = "format")]
-        json: bool,
-        /// Problems of this rule fail the check, whatever their severity (repeatable; e.g.
-        /// placeholder-unfilled)
-        #[arg(long, value_name = "RULE")]
-        deny: Vec<String>,
-        /// Problems of this rule do not fail the check; they are still reported (repeatable;
-        /// e.g. undefined-variable)
-        #[arg(long, value_name = "RULE")]
-        allow: Vec<String>,
-        #[command(flatten)]
-        site: SiteArgs,
-    },
+    Check(Deferred<CheckArgs>),
     /// Run a page's steps one by one: show, confirm, run, log (or --dry-run to only show them)
-    Run(Box<RunArgs>),
+    Run(Deferred<Box<RunArgs>>),
     /// Serve the Language Server Protocol on stdin/stdout for an editor: check's diagnostics
     /// as you type, hover, go to definition, completion, sections and steps as symbols
-    Lsp {
-        #[command(flatten)]
-        site: SiteArgs,
-    },
+    Lsp(Deferred<LspArgs>),
     /// Print a shell completion script
     Completions {
         #[arg(value_enum)]
@@ -118,6 +70,66 @@ pub enum Command {
         /// The subcommand whose page to print (render, list, check, run, completions, man)
         subcommand: Option<String>,
     },
+}
+
+#[derive(Args, Debug)]
+pub struct RenderArgs {
+    /// A page, or a directory (then -o is required)
+    pub path: PathBuf,
+    /// Output directory when rendering a directory (or output file for a page)
+    #[arg(short, long, value_name = "OUT")]
+    pub output: Option<PathBuf>,
+    /// HTML (pulldown-cmark) instead of Markdown
+    #[arg(long)]
+    pub html: bool,
+    /// Treat undefined variables, malformed tags and unknown filters as errors
+    #[arg(long)]
+    pub strict: bool,
+    #[command(flatten)]
+    pub site: SiteArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct ListArgs {
+    pub page: PathBuf,
+    /// Text, or JSON (the page's model: sections, steps, placeholders)
+    #[arg(long, value_enum, default_value_t = ListFormat::Text)]
+    pub format: ListFormat,
+    /// The same as --format json
+    #[arg(long, conflicts_with = "format")]
+    pub json: bool,
+    #[command(flatten)]
+    pub site: SiteArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct CheckArgs {
+    /// Pages or directories
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// How to write the problems: human (on stderr), or json, github (Actions workflow
+    /// commands), sarif (2.1.0, for code scanning), junit (XML) on stdout
+    #[arg(long, value_enum, default_value_t = crate::formats::Format::Human)]
+    pub format: crate::formats::Format,
+    /// The same as --format json
+    #[arg(long, conflicts_with = "format")]
+    pub json: bool,
+    /// Problems of this rule fail the check, whatever their severity (repeatable; e.g.
+    /// placeholder-unfilled)
+    #[arg(long, value_name = "RULE")]
+    pub deny: Vec<String>,
+    /// Problems of this rule do not fail the check; they are still reported (repeatable;
+    /// e.g. undefined-variable)
+    #[arg(long, value_name = "RULE")]
+    pub allow: Vec<String>,
+    #[command(flatten)]
+    pub site: SiteArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct LspArgs {
+    #[command(flatten)]
+    pub site: SiteArgs,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -238,4 +250,44 @@ pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
         return Err(format!("`{text}`: a timeout must be more than zero"));
     }
     Ok(std::time::Duration::from_secs_f64(secs))
+}
+
+/// A subcommand's arguments, added to clap's description of the command line only when that
+/// subcommand is the one given (or help, completions or a man page need them all): building
+/// every subcommand's arguments was a tenth of a one-page `render`.
+#[derive(Debug)]
+pub struct Deferred<T>(pub T);
+
+impl<T> std::ops::Deref for Deferred<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T: Args> Args for Deferred<T> {
+    fn augment_args(cmd: clap::Command) -> clap::Command {
+        cmd.defer(T::augment_args)
+    }
+    fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
+        cmd.defer(T::augment_args_for_update)
+    }
+    fn group_id() -> Option<clap::Id> {
+        T::group_id()
+    }
+}
+
+impl<T: FromArgMatches> FromArgMatches for Deferred<T> {
+    fn from_arg_matches(matches: &ArgMatches) -> Result<Self, clap::Error> {
+        T::from_arg_matches(matches).map(Deferred)
+    }
+    fn from_arg_matches_mut(matches: &mut ArgMatches) -> Result<Self, clap::Error> {
+        T::from_arg_matches_mut(matches).map(Deferred)
+    }
+    fn update_from_arg_matches(&mut self, matches: &ArgMatches) -> Result<(), clap::Error> {
+        self.0.update_from_arg_matches(matches)
+    }
+    fn update_from_arg_matches_mut(&mut self, matches: &mut ArgMatches) -> Result<(), clap::Error> {
+        self.0.update_from_arg_matches_mut(matches)
+    }
 }

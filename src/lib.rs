@@ -88,44 +88,34 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
     commands::set_quiet(cli.quiet);
     commands::set_verbose(cli.verbose);
     let result = match cli.command {
-        Command::Render {
-            path,
-            output,
-            html,
-            strict,
-            site,
-        } => commands::render::run(
-            &path,
-            output.as_deref(),
+        Command::Render(a) => commands::render::run(
+            &a.path,
+            a.output.as_deref(),
             commands::render::RenderOpts {
-                html,
-                mode: if strict {
+                html: a.html,
+                mode: if a.strict {
                     liquid::Mode::Strict
                 } else {
                     liquid::Mode::Lax
                 },
             },
-            &site,
+            &a.site,
         ),
-        Command::Check {
-            paths,
-            format,
-            json,
-            deny,
-            allow,
-            site,
-        } => {
-            let format = if json { formats::Format::Json } else { format };
-            commands::check::run(&paths, format, &deny, &allow, &site)
+        Command::Check(a) => {
+            let format = if a.json {
+                formats::Format::Json
+            } else {
+                a.format
+            };
+            commands::check::run(&a.paths, format, &a.deny, &a.allow, &a.site)
         }
-        Command::List {
-            page,
-            format,
-            json,
-            site,
-        } => commands::list::run(&page, json || format == cli::ListFormat::Json, &site),
+        Command::List(a) => commands::list::run(
+            &a.page,
+            a.json || a.format == cli::ListFormat::Json,
+            &a.site,
+        ),
         Command::Run(args) => commands::run::run(&args),
-        Command::Lsp { site } => commands::lsp::run(&site),
+        Command::Lsp(a) => commands::lsp::run(&a.site),
         Command::Completions { shell } => {
             clap_complete::generate(
                 shell,
