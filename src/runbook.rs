@@ -694,10 +694,10 @@ const NO_PLACEHOLDER_LANGS: &[&str] = &[
 
 /// Build the runbook of a rendered page.
 pub fn build(markdown: &str, opts: &ModelOptions) -> Runbook {
-    let parsed = markdown::parse_page(markdown);
+    let index = LineIndex::new(markdown);
+    let parsed = markdown::parse_page_indexed(markdown, &index);
     let blocks = &parsed.blocks;
     let items = &parsed.items;
-    let index = LineIndex::new(markdown);
 
     // Group blocks (and the list items that start among them) by section first: whether
     // `top` exists decides which ids are taken. Each entry keeps its place on the page
