@@ -36,7 +36,11 @@ pub(super) struct PageNames<'a> {
 /// The host names the page writes after `http://` or `https://`, lowercased.
 pub(super) fn web_hosts(input: &str) -> HashSet<String> {
     let mut out = HashSet::new();
-    for (i, _) in input.match_indices("://") {
+    // (`://` cannot overlap itself: finding each `:` finds every one, and faster)
+    for (i, _) in input
+        .match_indices(':')
+        .filter(|(i, _)| input[*i..].starts_with("://"))
+    {
         let before = input.as_bytes()[i.saturating_sub(5)..i].to_ascii_lowercase();
         if !before.ends_with(b"http") && !before.ends_with(b"https") {
             continue;
