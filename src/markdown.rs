@@ -471,7 +471,13 @@ pub fn parse(input: &str) -> Vec<Block> {
 
 /// Parse a rendered Markdown page into blocks, lists and list items.
 pub fn parse_page(input: &str) -> Parsed {
-    let mut b = Builder::new(input);
+    parse_page_indexed(input, &LineIndex::new(input))
+}
+
+/// [`parse_page`] with the page's line index already built (`lines` must be
+/// `LineIndex::new(input)`), for a caller that needs it too.
+pub fn parse_page_indexed(input: &str, lines: &LineIndex) -> Parsed {
+    let mut b = Builder::new(input, lines);
     let parser = Parser::new_ext(
         input,
         Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH,
@@ -674,7 +680,7 @@ enum Attach {
 
 struct Builder<'a> {
     src: &'a str,
-    lines: LineIndex,
+    lines: &'a LineIndex,
     blocks: Vec<Block>,
     /// Custom ids of headings by block index (resolved in `finish`).
     custom_ids: HashMap<usize, String>,
@@ -700,10 +706,10 @@ struct Builder<'a> {
 }
 
 impl<'a> Builder<'a> {
-    fn new(src: &'a str) -> Self {
+    fn new(src: &'a str, lines: &'a LineIndex) -> Self {
         Builder {
             src,
-            lines: LineIndex::new(src),
+            lines,
             blocks: Vec::new(),
             custom_ids: HashMap::new(),
             hidden: Vec::new(),

@@ -694,10 +694,10 @@ const NO_PLACEHOLDER_LANGS: &[&str] = &[
 
 /// Build the runbook of a rendered page.
 pub fn build(markdown: &str, opts: &ModelOptions) -> Runbook {
-    let parsed = markdown::parse_page(markdown);
+    let index = LineIndex::new(markdown);
+    let parsed = markdown::parse_page_indexed(markdown, &index);
     let blocks = &parsed.blocks;
     let items = &parsed.items;
-    let index = LineIndex::new(markdown);
 
     // Group blocks (and the list items that start among them) by section first: whether
     // `top` exists decides which ids are taken. Each entry keeps its place on the page
@@ -1044,7 +1044,14 @@ pub fn build(markdown: &str, opts: &ModelOptions) -> Runbook {
 
 /// Whitespace collapsed to single spaces.
 fn collapse(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
+    let mut out = String::with_capacity(text.len());
+    for word in text.split_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    out
 }
 
 /// A manual step from a list item: its text, and its inline command if it has one.
@@ -1830,7 +1837,7 @@ const JOB_DIRECTIVES: &[&str] = &[
 /// why: it starts with `#!` and holds scheduler directives (a job script), or the prose
 /// before it asks to save it as a file (see [`saved_file_name`]) that the block itself does
 /// not name (a block naming it, `nano job.sh`, `sbatch job.sh`, is what to do with it).
-fn file_contents(lines: &[CodeLine<'_>], prose: &str, code: &str) -> Option<String> {
+fn file_contents(lines: &[CodeLine<'_>], prose: &str) -> Option<String> {
     let first = lines.iter().find(|l| !l.text.trim().is_empty())?;
     if first.text.starts_with("#!")
         && let Some(d) = lines.iter().find_map(|l| {
@@ -1847,6 +1854,8 @@ fn file_contents(lines: &[CodeLine<'_>], prose: &str, code: &str) -> Option<Stri
     }
     let name = saved_file_name(prose)?;
     let base = name.rsplit('/').next().unwrap_or(&name);
+    // (the code is joined only here: most prose names no file)
+    let code = lines.iter().map(|l| l.text).collect::<Vec<_>>().join("\n");
     if code.contains(base) {
         return None;
     }
@@ -1855,15 +1864,29 @@ fn file_contents(lines: &[CodeLine<'_>], prose: &str, code: &str) -> Option<Stri
     ))
 }
 
+/// Whether `c` is a quote, a bracket or punctuation around a word of prose.
+fn around_word(c: char) -> bool {
+    matches!(
+        c,
+        '"' | '\'' | '`' | '(' | ')' | '[' | ']' | '{' | '}' | ',' | ':' | ';' | '!' | '?' | '*'
+    )
+}
+
 /// The file the prose before a block asks to save it as: a file name (`job.sh`, `~/x.py`,
 /// `.bashrc`) in a text that says to save, paste, or write contents, or to create, write,
 /// open or edit a file or script ("Save this as job.sh:", "Create a file called run.sh
 /// containing:").
 fn saved_file_name(prose: &str) -> Option<String> {
     let lower = prose.to_lowercase();
+    // every word `asks` looks for below holds one of these: most prose holds none, and is
+    // not cut into words
+    const CUES: &[&str] = &["sav", "paste", "cont", "file", "script"];
+    if !CUES.iter().any(|c| lower.contains(c)) {
+        return None;
+    }
     let words: Vec<&str> = lower
         .split_whitespace()
-        .map(|w| w.trim_matches(|c: char| "\"'`()[]{},:;!?*".contains(c)))
+        .map(|w| w.trim_matches(around_word))
         .collect();
     let has = |set: &[&str]| words.iter().any(|w| set.contains(&w.trim_end_matches('.')));
     let asks = has(&[
@@ -1934,13 +1957,12 @@ fn decide(
             "a transcript without a command after its prompts (a bare `$`)".into(),
         );
     }
-    let code = || lines.iter().map(|l| l.text).collect::<Vec<_>>().join("\n");
     let prefix = match block.lang.as_deref() {
         Some(l) if SHELL_LANGS.contains(&l) => {
             if transcript {
                 return (true, format!("language `{l}`"));
             }
-            if let Some(reason) = file_contents(lines, prose, &code()) {
+            if let Some(reason) = file_contents(lines, prose) {
                 return (false, format!("language `{l}`, but {reason}"));
             }
             let t = tally(block, lines, scanned, index, true);
@@ -1977,7 +1999,7 @@ fn decide(
             format!("{prefix}starts with `#!`: a script file's content"),
         );
     }
-    if !transcript && let Some(reason) = file_contents(lines, prose, &code()) {
+    if !transcript && let Some(reason) = file_contents(lines, prose) {
         return (false, format!("{prefix}{reason}"));
     }
     let what = if transcript {

@@ -2,6 +2,7 @@
 //! the module documentation of [`crate::runbook`] ("Where to run"); this file follows them
 //! word for word.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 
@@ -35,7 +36,11 @@ pub(super) struct PageNames<'a> {
 /// The host names the page writes after `http://` or `https://`, lowercased.
 pub(super) fn web_hosts(input: &str) -> HashSet<String> {
     let mut out = HashSet::new();
-    for (i, _) in input.match_indices("://") {
+    // (`://` cannot overlap itself: finding each `:` finds every one, and faster)
+    for (i, _) in input
+        .match_indices(':')
+        .filter(|(i, _)| input[*i..].starts_with("://"))
+    {
         let before = input.as_bytes()[i.saturating_sub(5)..i].to_ascii_lowercase();
         if !before.ends_with(b"http") && !before.ends_with(b"https") {
             continue;
@@ -91,56 +96,109 @@ pub(super) fn scan(input: &str, texts: &[Text], names: &PageNames) -> Ask {
 fn may_ask(text: &str) -> bool {
     const STARTS: &[&[u8]] = &[b"log", b"ssh", b"connect"];
     const WORDS: &[&[u8]] = &[b"on", b"from"];
-    let b = text.as_bytes();
-    let has =
-        |i: usize, w: &[u8]| b.len() - i >= w.len() && b[i..i + w.len()].eq_ignore_ascii_case(w);
-    let boundary = |i: usize| b.get(i).is_none_or(|c| !c.is_ascii_alphanumeric());
-    (0..b.len()).any(|i| {
-        (i == 0 || boundary(i - 1))
-            && (STARTS.iter().any(|w| has(i, w))
-                || WORDS.iter().any(|w| has(i, w) && boundary(i + w.len())))
-    })
+    text.as_bytes()
+        .split(|c| !c.is_ascii_alphanumeric())
+        .any(|w| {
+            STARTS
+                .iter()
+                .any(|s| w.len() >= s.len() && w[..s.len()].eq_ignore_ascii_case(s))
+                || WORDS.iter().any(|s| w.eq_ignore_ascii_case(s))
+        })
+}
+
+/// Where the characters of a token's text are in the input.
+#[derive(Debug, Clone)]
+enum Offsets {
+    /// The text is the input from this offset on, byte for byte.
+    From(usize),
+    /// The input offset of each character (an escape or a line break made the text differ
+    /// from the input).
+    Each(Vec<usize>),
 }
 
 /// A word of prose (markup around it removed) or a code span (its content).
 #[derive(Debug, Clone)]
-struct Tok {
+struct Tok<'a> {
     code: bool,
     /// Word: the word without the emphasis, brackets, quotes and punctuation around it.
-    /// Code: the span's content, line breaks as spaces, trimmed.
-    text: String,
-    /// The input offset of each character of `text`.
-    offs: Vec<usize>,
+    /// Code: the span's content, line breaks as spaces, trimmed. Borrowed from the input
+    /// when it is the input byte for byte (most tokens), so reading one allocates nothing.
+    text: Cow<'a, str>,
+    offs: Offsets,
     /// Link text (`[name](url)`): a web address, never a host.
     link: bool,
-    /// The token read as a plain word, lowercased: a prose word, or a code span that is only
-    /// `ssh`.
-    word: Option<String>,
+    /// The token reads as a plain word: a prose word, or a code span that is only `ssh`.
+    plain: bool,
+    /// That word lowercased, when lowercasing changes `text` (most words are lowercase
+    /// already, and are not copied).
+    lower: Option<String>,
 }
 
-impl Tok {
-    fn new(code: bool, text: String, offs: Vec<usize>, link: bool) -> Tok {
-        let word = if code {
-            (text == "ssh").then(|| text.clone())
+impl<'a> Tok<'a> {
+    /// The token of the characters `cs` (as [`chars`] gives them) of `input`.
+    fn new(input: &'a str, cs: &[(usize, char)], code: bool, link: bool) -> Tok<'a> {
+        let (text, offs) = token_text(input, cs, code);
+        let plain = !code || text == "ssh";
+        let lower = if code {
+            None
+        } else if text.is_ascii() {
+            text.bytes()
+                .any(|b| b.is_ascii_uppercase())
+                .then(|| text.to_ascii_lowercase())
         } else {
-            Some(if text.is_ascii() {
-                text.to_ascii_lowercase()
-            } else {
-                text.to_lowercase().replace(['\u{2019}', '\u{2018}'], "'")
-            })
+            Some(text.to_lowercase().replace(['\u{2019}', '\u{2018}'], "'")).filter(|l| *l != text)
         };
         Tok {
             code,
             text,
             offs,
             link,
-            word,
+            plain,
+            lower,
         }
     }
 
+    /// The token read as a plain word, lowercased: a prose word, or a code span that is only
+    /// `ssh`.
     fn word(&self) -> Option<&str> {
-        self.word.as_deref()
+        self.plain
+            .then(|| self.lower.as_deref().unwrap_or(&self.text))
     }
+
+    /// The input offset of character `idx` of `text`.
+    fn offset(&self, idx: usize) -> Option<usize> {
+        match &self.offs {
+            Offsets::From(at) => self.text.char_indices().nth(idx).map(|(i, _)| at + i),
+            Offsets::Each(offs) => offs.get(idx).copied(),
+        }
+    }
+}
+
+/// The text of the characters `cs` of `input` (a code span's line breaks as spaces), and
+/// where they are: a slice of the input when nothing between them was left out or changed.
+fn token_text<'a>(input: &'a str, cs: &[(usize, char)], code: bool) -> (Cow<'a, str>, Offsets) {
+    let Some((&(start, _), &(last, c))) = cs.first().zip(cs.last()) else {
+        return (Cow::Borrowed(""), Offsets::Each(Vec::new()));
+    };
+    let end = last + c.len_utf8();
+    let changed = |c: char| c == BREAK || (code && matches!(c, '\n' | '\r'));
+    // the offsets only grow, so the characters fill `start..end` when their lengths do
+    let len: usize = cs.iter().map(|&(_, c)| c.len_utf8()).sum();
+    if len == end - start && !cs.iter().any(|&(_, c)| changed(c)) {
+        return (Cow::Borrowed(&input[start..end]), Offsets::From(start));
+    }
+    let text = cs
+        .iter()
+        .map(|&(_, c)| {
+            if code && matches!(c, '\n' | '\r') {
+                ' '
+            } else {
+                c
+            }
+        })
+        .collect();
+    let offs = cs.iter().map(|&(o, _)| o).collect();
+    (Cow::Owned(text), Offsets::Each(offs))
 }
 
 /// Marks what ends a clause whatever the words: an HTML comment or tag.
@@ -223,22 +281,26 @@ fn markup_end(cs: &[(usize, char)], i: usize) -> Option<usize> {
 /// The clauses of a text, each its tokens: a clause ends after a word that ends with `.`,
 /// `,`, `;`, `:`, `!`, `?` or `)`, before a word that starts with `(`, at a dash standing
 /// alone (`-`, `--`, `–`, `—`), at an HTML tag or comment, and with the text.
-fn clauses(input: &str, range: Range<usize>) -> Vec<Vec<Tok>> {
+fn clauses(input: &str, range: Range<usize>) -> Vec<Vec<Tok<'_>>> {
     let cs = chars(input, range);
     let mut out: Vec<Vec<Tok>> = vec![Vec::new()];
-    let mut word: Vec<(usize, char)> = Vec::new();
+    // the word being read is `cs[word..i]`: what goes into a word is always the characters
+    // that follow it, and what is left out ends it
+    let mut word = 0;
     let mut i = 0;
     while i < cs.len() {
         let (_, c) = cs[i];
         if c == BREAK {
-            flush(&mut word, &mut out);
+            flush_word(input, &cs[word..i], &mut out);
             out.push(Vec::new());
             i += 1;
+            word = i;
             continue;
         }
         if c.is_whitespace() {
-            flush(&mut word, &mut out);
+            flush_word(input, &cs[word..i], &mut out);
             i += 1;
+            word = i;
             continue;
         }
         if c == '`' {
@@ -258,16 +320,14 @@ fn clauses(input: &str, range: Range<usize>) -> Vec<Vec<Tok>> {
                 }
             }
             let Some(close) = close else {
-                word.extend_from_slice(&cs[i..i + n]);
+                // the backticks are part of the word
                 i += n;
                 continue;
             };
-            let link_before = word.last().is_some_and(|&(_, c)| c == '[');
-            flush(&mut word, &mut out);
-            let inner: Vec<(usize, char)> = cs[i + n..close]
-                .iter()
-                .map(|&(o, c)| (o, if c == '\n' || c == '\r' { ' ' } else { c }))
-                .collect();
+            let link_before = cs[word..i].last().is_some_and(|&(_, c)| c == '[');
+            flush_word(input, &cs[word..i], &mut out);
+            // (a line break in the span reads as a space: whitespace either way)
+            let inner = &cs[i + n..close];
             let start = inner.iter().position(|(_, c)| !c.is_whitespace());
             let end = inner.iter().rposition(|(_, c)| !c.is_whitespace());
             let inner = match (start, end) {
@@ -276,45 +336,70 @@ fn clauses(input: &str, range: Range<usize>) -> Vec<Vec<Tok>> {
             };
             let after = cs.get(close + n).map(|&(_, c)| c);
             out.last_mut().expect("a clause").push(Tok::new(
+                input,
+                inner,
                 true,
-                inner.iter().map(|&(_, c)| c).collect(),
-                inner.iter().map(|&(o, _)| o).collect(),
                 link_before && after == Some(']'),
             ));
             i = close + n;
+            word = i;
             continue;
         }
         if c == '<' {
             if let Some(end) = placeholder_end(&cs, i) {
-                word.extend_from_slice(&cs[i..=end]);
                 i = end + 1;
                 continue;
             }
             if let Some(end) = markup_end(&cs, i) {
-                flush(&mut word, &mut out);
+                flush_word(input, &cs[word..i], &mut out);
                 out.push(Vec::new());
                 i = end + 1;
+                word = i;
                 continue;
             }
         }
-        word.push(cs[i]);
         i += 1;
     }
-    flush(&mut word, &mut out);
+    flush_word(input, &cs[word..], &mut out);
     out.retain(|c| !c.is_empty());
     out
 }
 
-/// End the word being read: strip what is around it, and end or start clauses as its
-/// punctuation says.
-fn flush(word: &mut Vec<(usize, char)>, out: &mut Vec<Vec<Tok>>) {
-    if !word.is_empty() {
-        flush_word(word, out);
-        word.clear();
-    }
+/// Whether `c` is emphasis, a bracket or a quote that may open a word.
+fn opens_word(c: char) -> bool {
+    matches!(
+        c,
+        '*' | '_' | '(' | '[' | '{' | '"' | '\'' | '\u{201c}' | '\u{2018}'
+    )
 }
 
-fn flush_word(w: &[(usize, char)], out: &mut Vec<Vec<Tok>>) {
+/// Whether `c` is emphasis, a bracket, a quote or punctuation that may close a word.
+fn closes_word(c: char) -> bool {
+    matches!(
+        c,
+        '*' | '_'
+            | ')'
+            | ']'
+            | '}'
+            | '"'
+            | '\''
+            | '\u{201d}'
+            | '\u{2019}'
+            | '.'
+            | ','
+            | ';'
+            | ':'
+            | '!'
+            | '?'
+    )
+}
+
+/// End the word `w` (empty when none is being read): strip what is around it, and end or
+/// start clauses as its punctuation says.
+fn flush_word<'a>(input: &'a str, w: &[(usize, char)], out: &mut Vec<Vec<Tok<'a>>>) {
+    if w.is_empty() {
+        return;
+    }
     if w.iter()
         .all(|&(_, c)| matches!(c, '-' | '\u{2013}' | '\u{2014}'))
     {
@@ -324,34 +409,29 @@ fn flush_word(w: &[(usize, char)], out: &mut Vec<Vec<Tok>>) {
     if w.iter().all(|&(_, c)| c == '>') {
         return; // a block quote's marker on a continued line
     }
-    let lead = w
-        .iter()
-        .take_while(|(_, c)| "*_([{\"'\u{201c}\u{2018}".contains(*c))
-        .count();
+    let lead = w.iter().take_while(|&&(_, c)| opens_word(c)).count();
     let trail = w[lead..]
         .iter()
         .rev()
-        .take_while(|(_, c)| "*_)]}\"'\u{201d}\u{2019}.,;:!?".contains(*c))
+        .take_while(|&&(_, c)| closes_word(c))
         .count();
     if w[..lead].iter().any(|&(_, c)| c == '(') {
         out.push(Vec::new());
     }
     let core = &w[lead..w.len() - trail];
-    let core_text: String = core.iter().map(|&(_, c)| c).collect();
     if !core.is_empty() {
+        // `[name](url)`, `[name][ref]`
         let link = w[..lead].iter().any(|&(_, c)| c == '[')
-            || core_text.contains("](")
-            || core_text.contains("][");
-        out.last_mut().expect("a clause").push(Tok::new(
-            false,
-            core_text,
-            core.iter().map(|&(o, _)| o).collect(),
-            link,
-        ));
+            || core
+                .windows(2)
+                .any(|p| p[0].1 == ']' && matches!(p[1].1, '(' | '['));
+        out.last_mut()
+            .expect("a clause")
+            .push(Tok::new(input, core, false, link));
     }
     if w[w.len() - trail..]
         .iter()
-        .any(|&(_, c)| ".,;:!?)".contains(c))
+        .any(|&(_, c)| matches!(c, '.' | ',' | ';' | ':' | '!' | '?' | ')'))
     {
         out.push(Vec::new());
     }
@@ -524,7 +604,7 @@ fn negated(words: &[Option<&str>]) -> bool {
 }
 
 /// The hosts clause `k` of `clauses` asks for; `item`: the text is a list item's.
-fn clause_hosts(clauses: &[Vec<Tok>], k: usize, item: bool, names: &PageNames) -> Vec<Found> {
+fn clause_hosts(clauses: &[Vec<Tok<'_>>], k: usize, item: bool, names: &PageNames) -> Vec<Found> {
     let cl = &clauses[k];
     let words: Vec<Option<&str>> = cl.iter().map(Tok::word).collect();
     if words.iter().any(|t| in_list(NOT_A_LOGIN, *t)) {
@@ -614,7 +694,7 @@ fn clause_hosts(clauses: &[Vec<Tok>], k: usize, item: bool, names: &PageNames) -
 /// The host at `cl[j]`: the token itself, or `the NAME host` (`machine`, `server`, `node`).
 /// `bare_ok`: a bare name in backticks may be the token (after `the`, it may before `host`
 /// only).
-fn host_at(cl: &[Tok], j: usize, bare_ok: bool, names: &PageNames) -> Option<Found> {
+fn host_at(cl: &[Tok<'_>], j: usize, bare_ok: bool, names: &PageNames) -> Option<Found> {
     let tok = cl.get(j)?;
     if tok.word() == Some("the") {
         let noun = cl.get(j + 2).and_then(Tok::word)?;
@@ -637,7 +717,7 @@ fn host_at(cl: &[Tok], j: usize, bare_ok: bool, names: &PageNames) -> Option<Fou
 }
 
 /// A host the page's other names do not rule out, located in the input.
-fn found(tok: &Tok, host: &str, idx: usize, names: &PageNames) -> Option<Found> {
+fn found(tok: &Tok<'_>, host: &str, idx: usize, names: &PageNames) -> Option<Found> {
     let lower = host.to_ascii_lowercase();
     if NOT_HOSTS.contains(&lower.as_str()) || lower.ends_with(".localhost") {
         return None;
@@ -650,7 +730,7 @@ fn found(tok: &Tok, host: &str, idx: usize, names: &PageNames) -> Option<Found> 
     }
     Some(Found {
         host: host.to_string(),
-        at: *tok.offs.get(idx)?,
+        at: tok.offset(idx)?,
     })
 }
 

@@ -584,6 +584,29 @@ impl Default for Lexer {
     }
 }
 
+/// Whether byte `c` means something to a list (in [`Lexer::in_list`]) inside a word: it
+/// ends the word, or opens a quote or an expansion, or is an operator.
+fn special_in_list(c: u8) -> bool {
+    matches!(
+        c,
+        b' ' | b'\t'
+            | b'\\'
+            | b'\''
+            | b'"'
+            | b'`'
+            | b'$'
+            | b';'
+            | b'&'
+            | b'|'
+            | b'<'
+            | b'>'
+            | b'('
+            | b')'
+            | b'='
+            | b'['
+    )
+}
+
 fn is_name_start(b: u8) -> bool {
     b.is_ascii_alphabetic() || b == b'_'
 }
@@ -1023,7 +1046,12 @@ impl Lexer {
         match c {
             b' ' | b'\t' => {
                 self.finish_word();
+                // the blanks after it end no other word
                 i + 1
+                    + b[i + 1..]
+                        .iter()
+                        .take_while(|c| matches!(c, b' ' | b'\t'))
+                        .count()
             }
             b'#' if !word_open => {
                 info.comment = Some(i);
@@ -1248,9 +1276,15 @@ impl Lexer {
             }
             _ => {
                 self.ensure_word(self.abs(i));
-                let n = char_len(b, i);
-                self.lit(&b[i..i + n]);
-                if matches!(c, b'*' | b'?') {
+                // this byte and the plain bytes after it go to the word at once (a `#` inside
+                // a word is plain; what is not plain is ASCII, so the run ends on a character)
+                let n = 1 + b[i + 1..]
+                    .iter()
+                    .take_while(|c| !special_in_list(**c))
+                    .count();
+                let run = &b[i..i + n];
+                self.lit(run);
+                if run.iter().any(|c| matches!(c, b'*' | b'?')) {
                     // a glob: not a literal value
                     if let Some(w) = self.word_mut() {
                         w.dynamic = true;
@@ -1342,7 +1376,7 @@ impl Lexer {
             while let Some(f) = self.stack.pop() {
                 if let Frame::List(mut l) = f {
                     if let Some(w) = l.word.take() {
-                        self.finish_word_in(&mut l, w);
+                        finish_word_in(&mut self.out, &mut self.pending, &mut l, w);
                     }
                     if matches!(l.kind, ListKind::Backtick(_)) {
                         break;
@@ -1451,7 +1485,11 @@ impl Lexer {
                 i + 1
             }),
             _ => {
-                let n = char_len(b, i);
+                // up to the next quote or `<` (ASCII: the run ends on a character)
+                let n = b[i..]
+                    .iter()
+                    .take_while(|c| !matches!(c, b'\'' | b'<'))
+                    .count();
                 self.lit(&b[i..i + n]);
                 i + n
             }
@@ -1519,7 +1557,12 @@ impl Lexer {
                 i + 1
             }),
             _ => {
-                let n = char_len(b, i);
+                // up to the next byte that means something here (ASCII: the run ends on a
+                // character)
+                let n = b[i..]
+                    .iter()
+                    .take_while(|c| !matches!(c, b'"' | b'\\' | b'$' | b'`' | b'<'))
+                    .count();
                 self.lit(&b[i..i + n]);
                 i + n
             }
@@ -1757,16 +1800,6 @@ impl Lexer {
 
     // ---- words and lines ----
 
-    /// Record a variable set by the text.
-    fn assign(&mut self, name: String, at: usize, value: Option<String>, via: Option<String>) {
-        self.out.assigns.push(Assign {
-            name,
-            at,
-            value,
-            via,
-        });
-    }
-
     /// A redirection operator follows: a word of digits right before it is its fd, not a word.
     fn redirect_fd(&mut self) {
         let l = self.list();
@@ -1783,272 +1816,15 @@ impl Lexer {
     }
 
     fn finish_word(&mut self) {
-        let mut taken = None;
-        let mut idx = None;
-        for (k, f) in self.stack.iter_mut().enumerate().rev() {
+        // (the list is classified where it stands: its frame is not moved out and back)
+        for f in self.stack.iter_mut().rev() {
             if let Frame::List(l) = f {
-                taken = l.word.take();
-                idx = Some(k);
-                break;
-            }
-        }
-        let (Some(w), Some(k)) = (taken, idx) else {
-            return;
-        };
-        let Frame::List(mut l) = std::mem::replace(&mut self.stack[k], Frame::Single) else {
-            unreachable!()
-        };
-        self.finish_word_in(&mut l, w);
-        self.stack[k] = Frame::List(l);
-    }
-
-    /// Classify a finished word of list `l`.
-    fn finish_word_in(&mut self, l: &mut List, w: Word) {
-        if l.kind == ListKind::Array {
-            return; // an element of `NAME=(...)`
-        }
-        let lit = (!w.dynamic).then(|| String::from_utf8_lossy(&w.lit).into_owned());
-        let plain = !w.quoted && !w.dynamic;
-        let cmd = &mut l.cmd;
-        match std::mem::replace(&mut cmd.expect, Expect::Normal) {
-            Expect::Normal => {}
-            Expect::Redirect => return,
-            Expect::HeredocDelim { strip_tabs } => {
-                let delim = String::from_utf8_lossy(&w.lit).into_owned();
-                self.pending.push_back(Heredoc {
-                    delim,
-                    quoted: w.quoted,
-                    strip_tabs,
-                    reparsed_by: None,
-                });
-                return;
-            }
-            Expect::ForVar => {
-                if let Some(name) = lit.filter(|n| is_name(n)) {
-                    self.assign(name, w.start, None, Some("for".into()));
+                if let Some(w) = l.word.take() {
+                    finish_word_in(&mut self.out, &mut self.pending, l, w);
                 }
                 return;
             }
-            Expect::FunctionName => {
-                if let Some(name) = lit {
-                    let name = name.trim_end_matches("()").to_string();
-                    self.out.functions.push(name);
-                }
-                cmd.command_seen = false;
-                return;
-            }
-            Expect::CaseWord => {
-                cmd.expect = Expect::CaseIn;
-                return;
-            }
-            Expect::CaseIn => {
-                if let Some(c) = cmd.case.last_mut() {
-                    *c = Case::Pattern;
-                }
-                cmd.next_command(false);
-                return;
-            }
         }
-        if cmd.at_pattern() {
-            if plain && lit.as_deref() == Some("esac") {
-                cmd.case.pop();
-                cmd.command_seen = true;
-                compound(&mut l.open, "esac");
-            }
-            return;
-        }
-        let rec = WordRec {
-            lit: lit.clone(),
-            command: false,
-            placeholders: w.placeholders.clone(),
-        };
-        if !cmd.command_seen {
-            // assignments before the command
-            if let Some((name, len)) = &w.assign {
-                let value =
-                    (!w.dynamic).then(|| String::from_utf8_lossy(&w.lit[*len..]).into_owned());
-                if cmd.wrapper.as_deref() != Some("env") {
-                    self.assign(name.clone(), w.start, value, None);
-                }
-                return;
-            }
-            // a wrapper's options
-            if let Some(wr) = cmd.wrapper.clone() {
-                let opt = lit.as_deref().unwrap_or("");
-                if std::mem::take(&mut cmd.wrapper_skip) {
-                    cmd.words.push(rec);
-                    return;
-                }
-                if opt.starts_with('-') && opt != "-" {
-                    cmd.wrapper_skip = match wr.as_str() {
-                        "sudo" => matches!(
-                            opt,
-                            "-u" | "-g" | "-h" | "-p" | "-C" | "-D" | "-r" | "-t" | "-U" | "-T"
-                        ),
-                        "nice" | "ionice" => matches!(opt, "-n" | "-c"),
-                        "timeout" => matches!(opt, "-s" | "-k"),
-                        "env" => matches!(opt, "-u" | "-C" | "-S"),
-                        "stdbuf" => opt.len() == 2,
-                        "exec" => opt == "-a",
-                        _ => false,
-                    };
-                    cmd.words.push(rec);
-                    return;
-                }
-                if wr == "timeout" && opt.starts_with(|c: char| c.is_ascii_digit()) {
-                    cmd.words.push(rec);
-                    return;
-                }
-                if wr == "taskset" || wr == "chrt" {
-                    // a mask or priority before the command
-                    if opt.starts_with(|c: char| c.is_ascii_digit()) {
-                        cmd.words.push(rec);
-                        return;
-                    }
-                }
-            }
-            if plain && let Some(word) = lit.as_deref() {
-                if RESERVED.contains(&word) || matches!(word, "for" | "select" | "case") {
-                    compound(&mut l.open, word);
-                }
-                match word {
-                    "for" | "select" => {
-                        cmd.expect = Expect::ForVar;
-                        cmd.command_seen = true;
-                        return;
-                    }
-                    "case" => {
-                        cmd.case.push(Case::Head);
-                        cmd.expect = Expect::CaseWord;
-                        cmd.command_seen = true;
-                        return;
-                    }
-                    "function" => {
-                        cmd.expect = Expect::FunctionName;
-                        return;
-                    }
-                    "[[" => {
-                        cmd.dbl_bracket = true;
-                        cmd.command_seen = true;
-                        return;
-                    }
-                    "esac" => {
-                        cmd.case.pop();
-                        return;
-                    }
-                    w if RESERVED.contains(&w) => return,
-                    _ => {}
-                }
-            }
-            self.out.commands.push(CommandWord {
-                start: w.start,
-                end: w.start + w.lit.len(),
-                name: lit.clone().filter(|_| w.placeholders.is_empty()),
-            });
-            let mut rec = rec;
-            rec.command = true;
-            cmd.words.push(rec);
-            if let Some(name) = &lit {
-                cmd.pipeline.push(name.clone());
-            }
-            let base = lit
-                .as_deref()
-                .map(|n| n.rsplit('/').next().unwrap_or(n).to_string());
-            if base.as_deref().is_some_and(|b| WRAPPERS.contains(&b)) {
-                cmd.wrapper = base;
-                cmd.command_seen = false;
-            } else {
-                cmd.wrapper = None;
-                cmd.command_seen = true;
-            }
-            return;
-        }
-        // arguments
-        if cmd.dbl_bracket {
-            let op = lit.as_deref().filter(|_| plain);
-            if matches!(op, Some("-eq" | "-ne" | "-lt" | "-le" | "-gt" | "-ge")) {
-                if let Some(prev) = cmd.words.last() {
-                    for &p in &prev.placeholders {
-                        self.out.placeholders[p].context.quoting = Quoting::Arith;
-                    }
-                }
-                cmd.arith_next = true;
-                cmd.words.push(rec);
-                return;
-            }
-            if op == Some("]]") {
-                cmd.dbl_bracket = false;
-            }
-            cmd.arith_next = false;
-            cmd.words.push(rec);
-            return;
-        }
-        let command = cmd
-            .command_names()
-            .last()
-            .map(|c| c.rsplit('/').next().unwrap_or(c).to_string());
-        let options_done = !cmd
-            .words
-            .iter()
-            .skip(1)
-            .any(|w| w.lit.as_deref() == Some("--"));
-        match command.as_deref() {
-            Some(c) if DECLARE.contains(&c) => {
-                if let Some((name, len)) = &w.assign {
-                    let value =
-                        (!w.dynamic).then(|| String::from_utf8_lossy(&w.lit[*len..]).into_owned());
-                    self.assign(name.clone(), w.start, value, Some(c.to_string()));
-                } else if let Some(name) = lit.as_deref().filter(|n| is_name(n)) {
-                    self.assign(name.to_string(), w.start, None, Some(c.to_string()));
-                }
-            }
-            Some("let") => {
-                if let Some((name, _)) = &w.assign {
-                    self.assign(name.clone(), w.start, None, Some("let".into()));
-                }
-            }
-            Some("read") => {
-                let prev = cmd.words.last().and_then(|p| p.lit.as_deref());
-                let option_arg =
-                    matches!(prev, Some("-d" | "-i" | "-n" | "-N" | "-p" | "-t" | "-u"));
-                if let Some(name) = lit.as_deref()
-                    && (prev == Some("-a") || (!option_arg && !name.starts_with('-')))
-                    && is_name(name)
-                {
-                    self.assign(name.to_string(), w.start, None, Some("read".into()));
-                }
-            }
-            Some("mapfile" | "readarray") => {
-                let prev = cmd.words.last().and_then(|p| p.lit.as_deref());
-                let option_arg =
-                    matches!(prev, Some("-d" | "-n" | "-O" | "-s" | "-u" | "-C" | "-c"));
-                if let Some(name) = lit.as_deref()
-                    && !option_arg
-                    && is_name(name)
-                {
-                    self.assign(name.to_string(), w.start, None, Some("mapfile".into()));
-                }
-            }
-            Some("printf") => {
-                let prev = cmd.words.last().and_then(|p| p.lit.as_deref());
-                if prev == Some("-v")
-                    && options_done
-                    && let Some(name) = lit.as_deref().filter(|n| is_name(n))
-                {
-                    self.assign(name.to_string(), w.start, None, Some("printf".into()));
-                }
-            }
-            Some("getopts") => {
-                let args = cmd.words.iter().filter(|w| !w.command).count();
-                if args == 1
-                    && let Some(name) = lit.as_deref().filter(|n| is_name(n))
-                {
-                    self.assign(name.to_string(), w.start, None, Some("getopts".into()));
-                }
-            }
-            _ => {}
-        }
-        cmd.words.push(rec);
     }
 
     /// The end of a line (its newline).
@@ -2107,6 +1883,270 @@ impl Lexer {
         if self.stack.is_empty() {
             self.stack.push(Frame::List(List::new(ListKind::Top)));
         }
+    }
+}
+
+/// Classify a finished word of list `l`, recording what it tells in `out` and the
+/// heredocs it announces in `pending`.
+fn finish_word_in(out: &mut Lexed, pending: &mut VecDeque<Heredoc>, l: &mut List, mut w: Word) {
+    if l.kind == ListKind::Array {
+        return; // an element of `NAME=(...)`
+    }
+    let plain = !w.quoted && !w.dynamic;
+    let cmd = &mut l.cmd;
+    match std::mem::replace(&mut cmd.expect, Expect::Normal) {
+        Expect::Normal => {}
+        Expect::Redirect => return,
+        Expect::HeredocDelim { strip_tabs } => {
+            let delim = String::from_utf8_lossy(&w.lit).into_owned();
+            pending.push_back(Heredoc {
+                delim,
+                quoted: w.quoted,
+                strip_tabs,
+                reparsed_by: None,
+            });
+            return;
+        }
+        Expect::ForVar => {
+            if let Some(name) = literal(&w).filter(|n| is_name(n)) {
+                out.assign(name, w.start, None, Some("for".into()));
+            }
+            return;
+        }
+        Expect::FunctionName => {
+            if let Some(name) = literal(&w) {
+                let name = name.trim_end_matches("()").to_string();
+                out.functions.push(name);
+            }
+            cmd.command_seen = false;
+            return;
+        }
+        Expect::CaseWord => {
+            cmd.expect = Expect::CaseIn;
+            return;
+        }
+        Expect::CaseIn => {
+            if let Some(c) = cmd.case.last_mut() {
+                *c = Case::Pattern;
+            }
+            cmd.next_command(false);
+            return;
+        }
+    }
+    if cmd.at_pattern() {
+        if plain && w.lit == b"esac" {
+            cmd.case.pop();
+            cmd.command_seen = true;
+            compound(&mut l.open, "esac");
+        }
+        return;
+    }
+    // the word as recorded; what follows reads its text there rather than copying it
+    let mut rec = WordRec {
+        lit: literal(&w),
+        command: false,
+        placeholders: std::mem::take(&mut w.placeholders),
+    };
+    let lit = rec.lit.as_deref();
+    if !cmd.command_seen {
+        // assignments before the command
+        if let Some((name, len)) = &w.assign {
+            let value = (!w.dynamic).then(|| String::from_utf8_lossy(&w.lit[*len..]).into_owned());
+            if cmd.wrapper.as_deref() != Some("env") {
+                out.assign(name.clone(), w.start, value, None);
+            }
+            return;
+        }
+        // a wrapper's options
+        if let Some(wr) = cmd.wrapper.as_deref() {
+            let opt = lit.unwrap_or("");
+            if std::mem::take(&mut cmd.wrapper_skip) {
+                cmd.words.push(rec);
+                return;
+            }
+            if opt.starts_with('-') && opt != "-" {
+                cmd.wrapper_skip = match wr {
+                    "sudo" => matches!(
+                        opt,
+                        "-u" | "-g" | "-h" | "-p" | "-C" | "-D" | "-r" | "-t" | "-U" | "-T"
+                    ),
+                    "nice" | "ionice" => matches!(opt, "-n" | "-c"),
+                    "timeout" => matches!(opt, "-s" | "-k"),
+                    "env" => matches!(opt, "-u" | "-C" | "-S"),
+                    "stdbuf" => opt.len() == 2,
+                    "exec" => opt == "-a",
+                    _ => false,
+                };
+                cmd.words.push(rec);
+                return;
+            }
+            if wr == "timeout" && opt.starts_with(|c: char| c.is_ascii_digit()) {
+                cmd.words.push(rec);
+                return;
+            }
+            if wr == "taskset" || wr == "chrt" {
+                // a mask or priority before the command
+                if opt.starts_with(|c: char| c.is_ascii_digit()) {
+                    cmd.words.push(rec);
+                    return;
+                }
+            }
+        }
+        if plain && let Some(word) = lit {
+            if RESERVED.contains(&word) || matches!(word, "for" | "select" | "case") {
+                compound(&mut l.open, word);
+            }
+            match word {
+                "for" | "select" => {
+                    cmd.expect = Expect::ForVar;
+                    cmd.command_seen = true;
+                    return;
+                }
+                "case" => {
+                    cmd.case.push(Case::Head);
+                    cmd.expect = Expect::CaseWord;
+                    cmd.command_seen = true;
+                    return;
+                }
+                "function" => {
+                    cmd.expect = Expect::FunctionName;
+                    return;
+                }
+                "[[" => {
+                    cmd.dbl_bracket = true;
+                    cmd.command_seen = true;
+                    return;
+                }
+                "esac" => {
+                    cmd.case.pop();
+                    return;
+                }
+                w if RESERVED.contains(&w) => return,
+                _ => {}
+            }
+        }
+        out.commands.push(CommandWord {
+            start: w.start,
+            end: w.start + w.lit.len(),
+            name: lit
+                .filter(|_| rec.placeholders.is_empty())
+                .map(String::from),
+        });
+        if let Some(name) = lit {
+            cmd.pipeline.push(name.to_string());
+        }
+        let base = lit.map(|n| n.rsplit('/').next().unwrap_or(n));
+        if base.is_some_and(|b| WRAPPERS.contains(&b)) {
+            cmd.wrapper = base.map(String::from);
+            cmd.command_seen = false;
+        } else {
+            cmd.wrapper = None;
+            cmd.command_seen = true;
+        }
+        rec.command = true;
+        cmd.words.push(rec);
+        return;
+    }
+    // arguments
+    if cmd.dbl_bracket {
+        let op = lit.filter(|_| plain);
+        if matches!(op, Some("-eq" | "-ne" | "-lt" | "-le" | "-gt" | "-ge")) {
+            if let Some(prev) = cmd.words.last() {
+                for &p in &prev.placeholders {
+                    out.placeholders[p].context.quoting = Quoting::Arith;
+                }
+            }
+            cmd.arith_next = true;
+            cmd.words.push(rec);
+            return;
+        }
+        if op == Some("]]") {
+            cmd.dbl_bracket = false;
+        }
+        cmd.arith_next = false;
+        cmd.words.push(rec);
+        return;
+    }
+    let command = cmd
+        .command_names()
+        .last()
+        .map(|c| c.rsplit('/').next().unwrap_or(c));
+    match command {
+        Some(c) if DECLARE.contains(&c) => {
+            if let Some((name, len)) = &w.assign {
+                let value =
+                    (!w.dynamic).then(|| String::from_utf8_lossy(&w.lit[*len..]).into_owned());
+                out.assign(name.clone(), w.start, value, Some(c.to_string()));
+            } else if let Some(name) = lit.filter(|n| is_name(n)) {
+                out.assign(name.to_string(), w.start, None, Some(c.to_string()));
+            }
+        }
+        Some("let") => {
+            if let Some((name, _)) = &w.assign {
+                out.assign(name.clone(), w.start, None, Some("let".into()));
+            }
+        }
+        Some("read") => {
+            let prev = cmd.words.last().and_then(|p| p.lit.as_deref());
+            let option_arg = matches!(prev, Some("-d" | "-i" | "-n" | "-N" | "-p" | "-t" | "-u"));
+            if let Some(name) = lit
+                && (prev == Some("-a") || (!option_arg && !name.starts_with('-')))
+                && is_name(name)
+            {
+                out.assign(name.to_string(), w.start, None, Some("read".into()));
+            }
+        }
+        Some("mapfile" | "readarray") => {
+            let prev = cmd.words.last().and_then(|p| p.lit.as_deref());
+            let option_arg = matches!(prev, Some("-d" | "-n" | "-O" | "-s" | "-u" | "-C" | "-c"));
+            if let Some(name) = lit
+                && !option_arg
+                && is_name(name)
+            {
+                out.assign(name.to_string(), w.start, None, Some("mapfile".into()));
+            }
+        }
+        Some("printf") => {
+            let prev = cmd.words.last().and_then(|p| p.lit.as_deref());
+            let options_done = !cmd
+                .words
+                .iter()
+                .skip(1)
+                .any(|w| w.lit.as_deref() == Some("--"));
+            if prev == Some("-v")
+                && options_done
+                && let Some(name) = lit.filter(|n| is_name(n))
+            {
+                out.assign(name.to_string(), w.start, None, Some("printf".into()));
+            }
+        }
+        Some("getopts") => {
+            let args = cmd.words.iter().filter(|w| !w.command).count();
+            if args == 1
+                && let Some(name) = lit.filter(|n| is_name(n))
+            {
+                out.assign(name.to_string(), w.start, None, Some("getopts".into()));
+            }
+        }
+        _ => {}
+    }
+    cmd.words.push(rec);
+}
+
+/// The text of a word when it is literal (no expansion in it).
+fn literal(w: &Word) -> Option<String> {
+    (!w.dynamic).then(|| String::from_utf8_lossy(&w.lit).into_owned())
+}
+
+impl Lexed {
+    /// Record a variable set by the text.
+    fn assign(&mut self, name: String, at: usize, value: Option<String>, via: Option<String>) {
+        self.assigns.push(Assign {
+            name,
+            at,
+            value,
+            via,
+        });
     }
 }
 
