@@ -4,8 +4,9 @@
 //! itself, and a stack overflow still stops the process (by SIGSEGV, without Rust's message).
 //! `std::env::args_os` works as before (the C library hands the arguments to std), and
 //! `std::process::exit` flushes what std buffers, as a return from `fn main` does.
-#![no_main]
+#![cfg_attr(not(test), no_main)]
 
+#[cfg(not(test))]
 #[unsafe(no_mangle)]
 extern "C" fn main(
     _argc: std::ffi::c_int,
