@@ -80,11 +80,20 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
             return code;
         }
     };
-    init_tracing(
-        cli.verbose,
-        cli.quiet,
-        matches!(cli.command, Command::Run(_)),
+    // render, list and check log only at info level and below: unless asked for (-v or
+    // RUST_LOG), none of it is shown, and setting the logger up would be a twentieth of a
+    // one-page render (the test `quiet_commands_only_log_below_warn` keeps it so)
+    let one_page = matches!(
+        cli.command,
+        Command::Render(_) | Command::List(_) | Command::Check(_)
     );
+    if !one_page || cli.verbose > 0 || std::env::var_os("RUST_LOG").is_some() {
+        init_tracing(
+            cli.verbose,
+            cli.quiet,
+            matches!(cli.command, Command::Run(_)),
+        );
+    }
     commands::set_quiet(cli.quiet);
     commands::set_verbose(cli.verbose);
     let result = match cli.command {
@@ -228,5 +237,43 @@ fn keep_std_fds_open() {
         }
         // it took the place of a closed standard fd: keep it there
         std::mem::forget(fd);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// `render`, `list` and `check` start without a logger unless -v or RUST_LOG asks for one
+    /// (see `run`): a warning or an error logged by the code they use would be lost. Only
+    /// `run` (src/exec, the journal) and `lsp` log at those levels.
+    #[test]
+    fn quiet_commands_only_log_below_warn() {
+        fn scan(dir: &std::path::Path, found: &mut Vec<String>) {
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                let name = path.file_name().unwrap().to_string_lossy().into_owned();
+                if path.is_dir() {
+                    if name != "exec" && name != "lsp" {
+                        scan(&path, found);
+                    }
+                } else if name.ends_with(".rs") && name != "journal.rs" {
+                    let text = std::fs::read_to_string(&path).unwrap();
+                    for (i, line) in text.lines().enumerate() {
+                        // (the macros' names are spelled apart so this test does not find itself)
+                        if ["warn", "error"]
+                            .iter()
+                            .any(|m| line.contains(&format!("{m}!(")))
+                        {
+                            found.push(format!("{}:{}: {}", path.display(), i + 1, line.trim()));
+                        }
+                    }
+                }
+            }
+        }
+        let mut found = Vec::new();
+        scan(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+            &mut found,
+        );
+        assert!(found.is_empty(), "{}", found.join("\n"));
     }
 }
