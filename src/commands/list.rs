@@ -32,6 +32,8 @@ pub fn run(path: &Path, json: bool, site_args: &SiteArgs) -> Result<i32> {
     let _ = stdout
         .write_all(out.as_bytes())
         .and_then(|_| stdout.flush());
+    // the process ends here: its memory goes back whole, not value by value
+    std::mem::forget((doc, engine, site));
     Ok(EXIT_OK)
 }
 

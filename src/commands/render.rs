@@ -75,6 +75,8 @@ pub fn run(
                         .and_then(|_| stdout.flush());
                 }
             }
+            // the process ends here: its memory goes back whole, not value by value
+            std::mem::forget((out, engine, site));
             Ok(EXIT_OK)
         }
         Err(diags) => {
