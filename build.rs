@@ -9,7 +9,11 @@ fn main() {
     println!("cargo:rerun-if-env-changed=RUNBOOK_PIE");
     let linux = std::env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("linux");
     let pie = std::env::var_os("RUNBOOK_PIE").is_some_and(|v| v == "1");
-    if linux && !pie {
+    // a static build (`crt-static`) is linked by rustc as a static PIE, which `-no-pie` would
+    // break: such a build asks for a fixed address with `-C relocation-model=static`
+    let features = std::env::var("CARGO_CFG_TARGET_FEATURE").unwrap_or_default();
+    let static_crt = features.split(',').any(|f| f == "crt-static");
+    if linux && !pie && !static_crt {
         // only the executables: the proc-macro crates cargo builds are shared objects
         println!("cargo:rustc-link-arg-bins=-no-pie");
     }

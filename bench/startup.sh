@@ -3,7 +3,8 @@
 # whole process as an editor or a pre-commit hook starts it, against `/bin/true` (any process
 # start on this machine). Targets: render under 1.8 ms, list under 2 ms (means, wall time).
 # With --static it also builds and measures runbook linked statically against glibc
-# (`-C target-feature=+crt-static`, which needs `--target`: see README "Speed").
+# at a fixed address (`-C target-feature=+crt-static -C relocation-model=static`, which needs
+# `--target`: see README "Speed").
 # Installs hyperfine with apt if missing. usage: bench/startup.sh [--static] [RUNS]
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -17,7 +18,7 @@ cargo build --release --quiet --manifest-path "$here/Cargo.toml"
 bins=("$here/target/release/runbook")
 if [ $static = 1 ]; then
   triple=$(rustc -vV | sed -n 's/^host: //p')
-  RUSTFLAGS="-C target-feature=+crt-static" cargo build --release --quiet \
+  RUSTFLAGS="-C target-feature=+crt-static -C relocation-model=static" cargo build --release --quiet \
     --manifest-path "$here/Cargo.toml" --target "$triple"
   bins+=("$here/target/$triple/release/runbook")
 fi
