@@ -905,8 +905,9 @@ impl<'a> Builder<'a> {
         if self.table_depth > 0 {
             return;
         }
+        let capacity = self.paragraph.as_ref().map_or(text.len(), |p| p.len());
         let inline = self.inline.get_or_insert_with(|| Inline {
-            text: String::new(),
+            text: String::with_capacity(capacity),
             start: range.start,
             end: range.end,
         });
@@ -1099,7 +1100,8 @@ impl<'a> Builder<'a> {
                         self.code = Some(CodeAcc {
                             fenced,
                             info,
-                            text: String::new(),
+                            // (the block's text is at most its source: one allocation)
+                            text: String::with_capacity(range.len()),
                             pieces: Vec::new(),
                             range,
                         });
