@@ -265,12 +265,30 @@ impl<T> std::ops::Deref for Deferred<T> {
     }
 }
 
+/// Set by [`every_argument_now`]: [`Deferred`] adds its arguments at once.
+static EAGER: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Make [`Cli::command`](clap::CommandFactory::command) describe every subcommand's arguments
+/// as it is built, for what lists them all (completion scripts, man pages): deferred, they
+/// come after the global options instead of before them.
+pub fn every_argument_now() {
+    EAGER.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
 impl<T: Args> Args for Deferred<T> {
     fn augment_args(cmd: clap::Command) -> clap::Command {
-        cmd.defer(T::augment_args)
+        if EAGER.load(std::sync::atomic::Ordering::Relaxed) {
+            T::augment_args(cmd)
+        } else {
+            cmd.defer(T::augment_args)
+        }
     }
     fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
-        cmd.defer(T::augment_args_for_update)
+        if EAGER.load(std::sync::atomic::Ordering::Relaxed) {
+            T::augment_args_for_update(cmd)
+        } else {
+            cmd.defer(T::augment_args_for_update)
+        }
     }
     fn group_id() -> Option<clap::Id> {
         T::group_id()

@@ -126,6 +126,7 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
         Command::Run(args) => commands::run::run(&args),
         Command::Lsp(a) => commands::lsp::run(&a.site),
         Command::Completions { shell } => {
+            cli::every_argument_now();
             clap_complete::generate(
                 shell,
                 &mut Cli::command(),
@@ -148,6 +149,7 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
 
 /// runbook(1), or runbook-SUBCOMMAND(1) with every option of that subcommand.
 fn man_page(subcommand: Option<&str>) -> error::Result<i32> {
+    cli::every_argument_now();
     let mut top = Cli::command();
     // global options (-v, -q) belong to every subcommand's page too
     top.build();

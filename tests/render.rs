@@ -64,13 +64,21 @@ fn usage_error_exits_2() {
 
 #[test]
 fn completions_and_man_page() {
+    // each subcommand's own options are there, before the global ones (clap builds a
+    // subcommand's arguments only when it is given, except for these)
     Test::new()
         .args(&["completions", "bash"])
         .stdout_contains("_runbook()")
+        .stdout_contains("opts=\"-o -v -q -h --output --html --strict --site --var --verbose")
+        .stdout_contains("--dry-run")
         .run();
     Test::new()
         .args(&["man"])
         .stdout_contains(".TH runbook")
+        .run();
+    Test::new()
+        .args(&["man", "run"])
+        .stdout_contains("dry\\-run")
         .run();
 }
 
