@@ -268,6 +268,21 @@ fn a_failing_step_stops_the_run_and_keep_going_does_not() {
         .run();
 }
 
+/// A step's commands get SIGPIPE's default action, as from a shell: `yes` ends by the signal
+/// when `head` stops reading (runbook itself ignores writes to a closed pipe, with a handler
+/// that exec resets), and no "Broken pipe" error is printed.
+#[test]
+fn a_steps_commands_get_sigpipe_as_from_a_shell() {
+    let page = "# P\n\n```bash\nyes | head -1\necho \"statuses ${PIPESTATUS[*]}\"\n```\n";
+    Test::new()
+        .site("x: 1\n")
+        .page(page)
+        .args(&["run", "page.md", "--yes"])
+        .stdout("y\nstatuses 141 0\n")
+        .stderr_lacks("Broken pipe")
+        .run();
+}
+
 #[test]
 fn secrets_are_masked_in_output_and_files() {
     let page = "# S\n\n```bash\nexport API_TOKEN=tok-123456789\necho \"token is $API_TOKEN\"\n```\n\n```bash\necho \"again $API_TOKEN\"\necho \"pin <pin>\"\n```\n";
