@@ -237,13 +237,30 @@ impl Conn {
 
     /// The secret watch's reader session (kept among the step's `helpers`): what it reads,
     /// and its FIFO's path. Opened for the step that wants it (rare: a step that mentions a
-    /// secret variable).
-    fn watch_reader(&self, helpers: &mut Helpers) -> io::Result<(io::PipeReader, String)> {
+    /// secret variable); none for the others.
+    fn watch_reader(
+        &self,
+        spec: &Spawn,
+        helpers: &mut Helpers,
+    ) -> io::Result<Option<(io::PipeReader, String)>> {
+        if !spec.watch {
+            return Ok(None);
+        }
         let wf = self.fifo_path("w");
         let mut r = self.fifo_session(&wf, false)?;
         let fd = OwnedFd::from(r.stdout.take().expect("piped"));
         helpers.0.push(r);
-        Ok((io::PipeReader::from(fd), wf))
+        Ok(Some((io::PipeReader::from(fd), wf)))
+    }
+
+    /// What a step's wrapper reads first ([`header`]): this connection's first step is its
+    /// login shell.
+    fn header(&self, spec: &Spawn, watch: &Option<(io::PipeReader, String)>) -> String {
+        header(
+            spec,
+            watch.as_ref().map(|w| w.1.as_str()),
+            self.first_step(),
+        )
     }
 
     /// The oldest spare whose sessions are both still there; otherwise (they went, or could
@@ -450,22 +467,12 @@ impl Transport for Ssh {
         let conn = &self.conn;
         // the watch's reader first: the wrapper waits for it before the step starts
         let mut helpers = Helpers(Vec::new());
-        let watch = match spec.watch {
-            true => Some(conn.watch_reader(&mut helpers)?),
-            false => None,
-        };
+        let watch = conn.watch_reader(spec, &mut helpers)?;
         let spare = conn.take_spare()?;
         helpers.0.push(spare.reader);
         let mut stdin = spare.stdin;
         // a session that has gone says so by its exit status (255, the master gone)
-        let _ = stdin.write_all(
-            header(
-                spec,
-                watch.as_ref().map(|w| w.1.as_str()),
-                conn.first_step(),
-            )
-            .as_bytes(),
-        );
+        let _ = stdin.write_all(conn.header(spec, &watch).as_bytes());
         // the next steps' sessions connect while this one runs
         conn.refill(true);
         let io = Attached {
@@ -510,10 +517,7 @@ impl Ssh {
         let mut dump_reader = conn.fifo_session(&dump, false)?;
         let dump_r = io::PipeReader::from(OwnedFd::from(dump_reader.stdout.take().expect("piped")));
         helpers.0.push(dump_reader);
-        let watch = match spec.watch {
-            true => Some(conn.watch_reader(&mut helpers)?),
-            false => None,
-        };
+        let watch = conn.watch_reader(spec, &mut helpers)?;
         let wrapper = format!(
             "{WRAPPER_START}d={}; s={}; for f in \"$s\" \"$d\"; do mkfifo \"$f\" 2>/dev/null; [ -p \"$f\" ] || exit 97; done; exec 4>\"$d\" 3<\"$s\"; rm -f \"$d\" \"$s\"; {READ_HEADER}",
             shell_quote(&dump),
@@ -527,14 +531,7 @@ impl Ssh {
         before_exec(&mut cmd, io.pty.is_some(), None);
         let child = cmd.spawn()?;
         drop(cmd);
-        let _ = script_w.write_all(
-            header(
-                spec,
-                watch.as_ref().map(|w| w.1.as_str()),
-                conn.first_step(),
-            )
-            .as_bytes(),
-        );
+        let _ = script_w.write_all(conn.header(spec, &watch).as_bytes());
         Ok(conn.running(spec, child, script_w, io, dump_r, watch, helpers))
     }
 }
