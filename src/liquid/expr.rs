@@ -462,7 +462,7 @@ pub fn quoted_fragment(s: &str) -> Option<Range<usize>> {
     let b = s.as_bytes();
     // the end of the quoted string that starts at `i`, if it is closed
     let quoted = |i: usize| memchr::memchr(b[i], &b[i + 1..]).map(|k| i + 1 + k + 1);
-    let plain = |c: u8| !(matches!(c, b',' | b'|' | b'\'' | b'"') || is_regex_space(c));
+    let plain = |c: u8| !(matches!(c, b',' | b'|' | b'\'' | b'"') || is_space(c));
     for i in 0..b.len() {
         if !s.is_char_boundary(i) {
             continue;
@@ -490,8 +490,9 @@ pub fn quoted_fragment(s: &str) -> Option<Range<usize>> {
     None
 }
 
-/// `\s` of the regex crates: ASCII whitespace and vertical tab.
-fn is_regex_space(c: u8) -> bool {
+/// `\s` of Ruby's regular expressions, and of the regex crates Liquid's are translated to:
+/// ASCII whitespace and vertical tab.
+pub(super) fn is_space(c: u8) -> bool {
     matches!(c, b' ' | b'\t' | b'\n' | b'\r' | b'\x0b' | b'\x0c')
 }
 

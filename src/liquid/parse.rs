@@ -87,8 +87,7 @@ type Ending = (String, String, usize, usize);
 
 /// Ruby's `/\A\s*\z/`: the text Liquid's blank-block rule ignores.
 fn ruby_blank(s: &str) -> bool {
-    s.bytes()
-        .all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r'))
+    s.bytes().all(expr::is_space)
 }
 
 /// Liquid's `remove_blank_strings`: a control-flow block (`if`, `unless`, `case`, `for`)
