@@ -133,7 +133,8 @@ fn model(rendered: RenderedPage) -> Document {
     let mut rb = runbook::build(&output, &model_options(&page));
     let map = LineMap::new(page.body(), &output);
     let first = page.file.line_col(page.body_start).0 - 1;
-    let rendered_lines = crate::source::lines(&output);
+    // (only a placeholder on a line that Liquid changed needs its rendered line's text)
+    let rendered_lines = std::cell::OnceCell::new();
     for section in &mut rb.sections {
         if section.level > 0 {
             section.line = map.source_line(section.line) + first;
@@ -164,7 +165,11 @@ fn model(rendered: RenderedPage) -> Document {
                 if !map.is_exact(rendered_line) {
                     // the source line holds Liquid: find the placeholder there if it is literal
                     let src = page.file.line_text(p.line);
-                    let text = rendered_lines.get(rendered_line - 1).copied().unwrap_or("");
+                    let text = rendered_lines
+                        .get_or_init(|| crate::source::lines(&output))
+                        .get(rendered_line - 1)
+                        .copied()
+                        .unwrap_or("");
                     let needle = format!("<{}>", p.name);
                     if let Some(i) = src.find(&needle) {
                         p.column = src[..i].chars().count() + 1;
